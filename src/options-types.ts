@@ -1,0 +1,98 @@
+import type { RedisOptions } from 'ioredis';
+import type { NodeState } from './topology/types.js';
+
+export type ReadFromName = 'master' | 'masterPreferred' | 'replica' | 'replicaPreferred' | 'nearest' | 'any';
+
+/**
+ * A custom read policy: picks one of the eligible nodes for a read. `candidates` holds the
+ * eligible replicas (up, not loading or syncing, within `maxReplicaLag`); `master` is the current
+ * master or null. Return `undefined` to send the read to the master.
+ */
+export type ReadFromFunction = (candidates: readonly NodeState[], master: NodeState | null) => NodeState | undefined;
+
+export type ReadFrom = ReadFromName | ReadFromFunction;
+
+export type NodeAddressInput = string | { host: string; port: number };
+
+export interface MaxReplicaLag {
+  /** Replicas more than this many bytes behind the master's offset get no reads. */
+  bytes?: number;
+  /** Replicas whose master reports a `lag` above this (in ms, at 1 s granularity) get no reads. */
+  ms?: number;
+}
+
+export interface FailoverSettings {
+  /**
+   * `'auto'`: promote a replica when the master is down (client mode only).
+   * `'manual'`: never promote; `promote()` does it on demand.
+   * @default 'auto' with `nodes`; Sentinel promotes in Sentinel mode
+   */
+  promote?: 'auto' | 'manual';
+  /**
+   * How long the master must be unreachable before it counts as down.
+   * @default 1000
+   */
+  downAfterMs?: number;
+  /**
+   * How many replicas must report their own link to the master down before promoting.
+   * @default a majority of the known replicas
+   */
+  quorum?: number;
+}
+
+export interface DurabilitySettings {
+  replicas: number;
+  timeoutMs: number;
+}
+
+export interface FailoverRedisOptions {
+  /** Any one or more members of the replica set (`'host:port'` or `{ host, port }`). */
+  nodes?: NodeAddressInput[];
+  /** Sentinel addresses; with `name`, selects Sentinel mode. */
+  sentinels?: NodeAddressInput[];
+  /** The master's name as the Sentinels know it. */
+  name?: string;
+  /**
+   * Where read-only commands go.
+   * @default 'replicaPreferred'
+   */
+  readFrom?: ReadFrom;
+  /** Replicas further behind get no reads. @default {} (no bound) */
+  maxReplicaLag?: MaxReplicaLag;
+  /**
+   * `'read-your-writes'`: reads of keys this client just wrote go only to nodes that applied them.
+   * @default 'read-your-writes'
+   */
+  consistency?: 'read-your-writes' | 'eventual';
+  /** Writes resolve only once this many replicas acknowledged them (`WAIT`). */
+  durability?: DurabilitySettings;
+  /** Failover behaviour. */
+  failover?: FailoverSettings;
+  /** ioredis options for every data connection (password, username, tls, db, keyPrefix, …). */
+  redisOptions?: RedisOptions;
+  /** ioredis options for the Sentinel connections. */
+  sentinelOptions?: RedisOptions;
+  /** Announced address (`'host:port'`) → reachable address. */
+  natMap?: Record<string, NodeAddressInput>;
+  /**
+   * Shared connections per node.
+   * @default 1
+   */
+  poolSize?: number;
+  /**
+   * How long a command may wait for a node (no master known, connection not ready) before it
+   * rejects with `ERR_COMMAND_TIMEOUT`. It was then never sent.
+   * @default 10000
+   */
+  commandTimeoutMs?: number;
+  /**
+   * How many commands may wait for a master at once; more reject with `ERR_QUEUE_FULL`.
+   * @default 10000
+   */
+  maxQueuedCommands?: number;
+  /**
+   * How often the topology is re-read from the nodes (or Sentinels).
+   * @default 2000
+   */
+  refreshIntervalMs?: number;
+}
