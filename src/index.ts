@@ -1,0 +1,29 @@
+export { FailoverRedis } from './client.js';
+export type { FailoverRedisStatus, FailoverRedisView, FailoverRedisInternals } from './client.js';
+export type {
+  FailoverRedisOptions,
+  ReadFrom,
+  ReadFromName,
+  ReadFromFunction,
+  NodeAddressInput,
+  MaxReplicaLag,
+  FailoverSettings,
+  DurabilitySettings,
+} from './options-types.js';
+export type { FailoverRedisEvents, FailoverEvent, NodeEvent, RoleChangeEvent, WarningEvent } from './events.js';
+export type { NodeState, NodeRole, LinkStatus, Topology, TopologySource, Address } from './topology/types.js';
+export type { TopologyChange } from './topology/diff.js';
+export type { ConnectionFactory, ConnectionPurpose } from './pool/node-pool.js';
+export {
+  FailoverRedisError,
+  InvalidOptionError,
+  NoMasterError,
+  NoReplicaError,
+  QueueFullError,
+  CommandTimeoutError,
+  MaybeAppliedError,
+  ClosedError,
+} from './errors.js';
+export type { FailoverErrorCode } from './errors.js';
+export { parseInfoReplication, parseInfo } from './topology/info-parser.js';
+export type { ReplicationInfo, ReplicaEntry } from './topology/info-parser.js';

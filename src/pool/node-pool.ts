@@ -1,0 +1,234 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import createDebug from 'debug';
+import { formatAddress, type HostPort } from '../topology/address.js';
+import type { Address } from '../topology/types.js';
+
+const debug = createDebug('redis-failover:pool');
+
+/**
+ * What a connection is for. `data` connections carry the application's commands (shared,
+ * pipelined); `control` carries this library's own probes (INFO, heartbeats, REPLICAOF) so that
+ * they are never stuck behind a long pipeline; `blocking` connections are leased one command at
+ * a time; `subscriber` is the one connection in subscriber mode.
+ */
+export type ConnectionPurpose = 'data' | 'control' | 'blocking' | 'subscriber';
+
+/** Makes one connection. Inject your own to wrap, instrument or fake the transport in a test. */
+export type ConnectionFactory = (node: HostPort, purpose: ConnectionPurpose, options: RedisOptions) => Redis;
+
+export const defaultConnectionFactory: ConnectionFactory = (node, _purpose, options) =>
+  new Redis({ ...options, host: node.host, port: node.port });
+
+export interface PoolHooks {
+  /** A data connection became ready (commands held for this node may go now). */
+  onReady(node: NodeConnections): void;
+  /** A data or control connection closed: the picture may have changed. */
+  onClose(node: NodeConnections, purpose: ConnectionPurpose): void;
+  onError(node: NodeConnections, purpose: ConnectionPurpose, error: Error): void;
+}
+
+export interface PoolSettings {
+  redisOptions: RedisOptions;
+  poolSize: number;
+  factory: ConnectionFactory;
+  hooks: PoolHooks;
+  /** Idle leased connections kept per node for reuse. */
+  maxIdleLeases?: number;
+}
+
+// Failover semantics need ioredis to neither resend nor silently queue across reconnects:
+// a command in flight on a connection that dies must fail, so that this library decides
+// whether it may go elsewhere (a read) or must report that it may have been applied (a write).
+const OWN_DATA_OPTIONS: RedisOptions = {
+  lazyConnect: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  enableOfflineQueue: true,
+  autoResubscribe: false,
+};
+
+function reconnectDelay(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
+}
+
+/** The connections to one node. */
+export class NodeConnections {
+  readonly address: Address;
+  readonly host: string;
+  readonly port: number;
+  #settings: PoolSettings;
+  #data: Redis[] = [];
+  #next = 0;
+  #control: Redis | null = null;
+  #idle: Redis[] = [];
+  #leased = new Set<Redis>();
+  #closed = false;
+
+  constructor(node: HostPort, settings: PoolSettings) {
+    this.host = node.host;
+    this.port = node.port;
+    this.address = formatAddress(node.host, node.port);
+    this.#settings = settings;
+  }
+
+  /** Open the shared data connections (idempotent). */
+  open(): void {
+    if (this.#closed || this.#data.length > 0) return;
+    for (let i = 0; i < this.#settings.poolSize; i++) this.#data.push(this.#make('data'));
+  }
+
+  get opened(): boolean {
+    return this.#data.length > 0;
+  }
+
+  /** At least one shared data connection can take a command now. */
+  get ready(): boolean {
+    for (const conn of this.#data) if (conn.status === 'ready') return true;
+    return false;
+  }
+
+  /** A ready shared data connection, round robin; null when none is ready. */
+  data(): Redis | null {
+    const n = this.#data.length;
+    if (n === 1) {
+      const conn = this.#data[0]!;
+      return conn.status === 'ready' ? conn : null;
+    }
+    for (let i = 0; i < n; i++) {
+      const conn = this.#data[(this.#next = (this.#next + 1) % n)]!;
+      if (conn.status === 'ready') return conn;
+    }
+    return null;
+  }
+
+  dataConnections(): readonly Redis[] {
+    return this.#data;
+  }
+
+  /** The control connection, made on first use. */
+  control(): Redis {
+    if (this.#control === null) this.#control = this.#make('control');
+    return this.#control;
+  }
+
+  /** A connection of its own for a blocking command, WATCH/MULTI or a subscription. */
+  lease(purpose: 'blocking' | 'subscriber' = 'blocking'): Redis {
+    let conn: Redis | undefined;
+    while (purpose === 'blocking' && (conn = this.#idle.pop()) !== undefined) {
+      if (conn.status !== 'end') break;
+    }
+    if (conn === undefined || conn.status === 'end') conn = this.#make(purpose);
+    this.#leased.add(conn);
+    return conn;
+  }
+
+  release(conn: Redis, reusable = true): void {
+    if (!this.#leased.delete(conn)) return;
+    if (reusable && !this.#closed && conn.status === 'ready' && this.#idle.length < (this.#settings.maxIdleLeases ?? 4)) {
+      this.#idle.push(conn);
+    } else {
+      conn.disconnect();
+    }
+  }
+
+  /** Close every connection; `quit` waits for replies in flight, otherwise they fail now. */
+  async close(quit: boolean): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#data, ...this.#idle, ...this.#leased, ...(this.#control ? [this.#control] : [])];
+    this.#data = [];
+    this.#idle = [];
+    this.#leased.clear();
+    this.#control = null;
+    await Promise.all(
+      all.map(async (conn) => {
+        if (quit && conn.status === 'ready') {
+          try {
+            await conn.quit();
+            return;
+          } catch {
+            // fall through to a hard disconnect
+          }
+        }
+        conn.disconnect();
+      }),
+    );
+  }
+
+  #make(purpose: ConnectionPurpose): Redis {
+    const { redisOptions, factory, hooks } = this.#settings;
+    const options: RedisOptions = {
+      retryStrategy: reconnectDelay,
+      ...redisOptions,
+      ...OWN_DATA_OPTIONS,
+      // The application's own prefix is applied once, by the facade, before routing.
+      keyPrefix: undefined,
+      enableAutoPipelining: false,
+      connectionName: redisOptions.connectionName,
+    };
+    if (purpose === 'control') {
+      options.enableReadyCheck = false;
+      options.commandTimeout = undefined;
+    }
+    const conn = factory({ host: this.host, port: this.port }, purpose, options);
+    debug('%s: new %s connection', this.address, purpose);
+    conn.on('ready', () => {
+      debug('%s: %s connection ready', this.address, purpose);
+      if (purpose === 'data') hooks.onReady(this);
+    });
+    conn.on('close', () => {
+      if (!this.#closed && (purpose === 'data' || purpose === 'control')) hooks.onClose(this, purpose);
+    });
+    conn.on('error', (error: Error) => {
+      if (!this.#closed) hooks.onError(this, purpose, error);
+    });
+    return conn;
+  }
+}
+
+/** Connections per node, keyed by `host:port`. */
+export class NodePool {
+  #nodes = new Map<Address, NodeConnections>();
+  #settings: PoolSettings;
+
+  constructor(settings: PoolSettings) {
+    this.#settings = settings;
+  }
+
+  get(address: Address): NodeConnections | undefined {
+    return this.#nodes.get(address);
+  }
+
+  /** The node's connections, created (not yet opened) on first use. */
+  node(node: HostPort): NodeConnections {
+    const address = formatAddress(node.host, node.port);
+    let entry = this.#nodes.get(address);
+    if (entry === undefined) {
+      entry = new NodeConnections(node, this.#settings);
+      this.#nodes.set(address, entry);
+    }
+    return entry;
+  }
+
+  all(): IterableIterator<NodeConnections> {
+    return this.#nodes.values();
+  }
+
+  /** Drop a node that left the replica set. */
+  async remove(address: Address): Promise<void> {
+    const entry = this.#nodes.get(address);
+    if (!entry) return;
+    this.#nodes.delete(address);
+    await entry.close(false);
+  }
+
+  /** Change an option of every future connection (the database after SELECT). */
+  updateRedisOptions(patch: Partial<RedisOptions>): void {
+    Object.assign(this.#settings.redisOptions, patch);
+  }
+
+  async close(quit: boolean): Promise<void> {
+    const nodes = [...this.#nodes.values()];
+    this.#nodes.clear();
+    await Promise.all(nodes.map((n) => n.close(quit)));
+  }
+}

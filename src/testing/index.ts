@@ -1,0 +1,2 @@
+export { startReplicaSet } from './replica-set.js';
+export type { ReplicaSet, ReplicaSetOptions, RestartOptions } from './replica-set.js';

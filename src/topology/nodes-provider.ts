@@ -1,0 +1,91 @@
+import createDebug from 'debug';
+import type { NodePool } from '../pool/node-pool.js';
+import { formatAddress, type HostPort } from './address.js';
+import { assembleTopology, type Probe } from './assemble.js';
+import { parseInfoReplication } from './info-parser.js';
+import type { AddressMapper, TopologyProvider } from './provider.js';
+import type { Address, Topology } from './types.js';
+
+const debug = createDebug('redis-failover:topology');
+
+/** At most this many members are probed in one discovery, whatever the nodes announce. */
+const MAX_NODES = 64;
+
+export interface NodesProviderSettings {
+  seeds: readonly HostPort[];
+  pool: NodePool;
+  mapAddress: AddressMapper;
+  /** How long one probe may take before the node counts as not answering. */
+  probeTimeoutMs: number;
+}
+
+/**
+ * Discovery without Sentinel: ask every known member for `INFO` on its control connection. A
+ * master's `slaveN` lines name its replicas, a replica's `master_host:master_port` names its
+ * master; follow both until no new member appears. Unreachable members are skipped.
+ */
+export class NodesProvider implements TopologyProvider {
+  readonly source = 'nodes' as const;
+  #settings: NodesProviderSettings;
+
+  constructor(settings: NodesProviderSettings) {
+    this.#settings = settings;
+  }
+
+  async discover(previous: Topology | null): Promise<Topology> {
+    const { seeds, mapAddress } = this.#settings;
+    const queued = new Map<Address, HostPort>();
+    const add = (node: HostPort): void => {
+      const address = formatAddress(node.host, node.port);
+      if (!queued.has(address) && queued.size < MAX_NODES) queued.set(address, node);
+    };
+    seeds.forEach(add);
+    if (previous?.master) add(previous.master);
+    previous?.replicas.forEach(add);
+
+    const probes = new Map<Address, Probe>();
+    let frontier = [...queued.entries()];
+    while (frontier.length > 0) {
+      const round = await Promise.all(frontier.map(([address, node]) => this.#probe(address, node)));
+      for (const probe of round) {
+        probes.set(probe.address, probe);
+        const info = probe.info;
+        if (info === null) continue;
+        for (const r of info.replicas) add(mapAddress({ host: r.ip, port: r.port }));
+        if (info.masterHost !== null && info.masterPort !== null) add(mapAddress({ host: info.masterHost, port: info.masterPort }));
+      }
+      frontier = [...queued.entries()].filter(([address]) => !probes.has(address));
+    }
+
+    const all = [...probes.values()];
+    if (all.every((p) => p.info === null)) {
+      const reasons = all.map((p) => `${p.address}: ${p.error?.message ?? 'no answer'}`).join('; ');
+      const error = new Error(`No member of the replica set answered (${reasons})`, { cause: all[0]?.error ?? undefined });
+      throw error;
+    }
+    return assembleTopology(all, previous, 'nodes', mapAddress);
+  }
+
+  async #probe(address: Address, node: HostPort): Promise<Probe> {
+    const conn = this.#settings.pool.node(node).control();
+    const started = performance.now();
+    try {
+      const text = await withTimeout<string>(conn.info() as Promise<string>, this.#settings.probeTimeoutMs, address);
+      const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+      return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
+    } catch (error) {
+      debug('probe %s failed: %s', address, (error as Error).message);
+      return { node, address, info: null, latencyMs: null, error: error as Error };
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, address: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${address} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
