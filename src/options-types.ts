@@ -25,7 +25,8 @@ export interface FailoverSettings {
   /**
    * `'auto'`: promote a replica when the master is down (client mode only).
    * `'manual'`: never promote; `promote()` does it on demand.
-   * @default 'auto' with `nodes`; Sentinel promotes in Sentinel mode
+   * In Sentinel mode the Sentinels promote: leave it unset there (setting it is an error).
+   * @default 'auto' with `nodes`
    */
   promote?: 'auto' | 'manual';
   /**
@@ -41,7 +42,9 @@ export interface FailoverSettings {
 }
 
 export interface DurabilitySettings {
+  /** How many replicas must acknowledge a write (`WAIT numreplicas`), at least 1. */
   replicas: number;
+  /** How long to wait for them, in whole ms (`WAIT … timeout`); 0 waits forever, as `WAIT` does. */
   timeoutMs: number;
 }
 
@@ -72,7 +75,7 @@ export interface FailoverRedisOptions {
   redisOptions?: RedisOptions;
   /** ioredis options for the Sentinel connections. */
   sentinelOptions?: RedisOptions;
-  /** Announced address (`'host:port'`) → reachable address. */
+  /** Announced address (`'host:port'`, IPv6 as `'[::1]:6379'`) → reachable address. */
   natMap?: Record<string, NodeAddressInput>;
   /**
    * Shared connections per node.

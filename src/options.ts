@@ -146,19 +146,22 @@ function resolveObject(input: unknown, extra: unknown, fromUrl = false): Resolve
   let name: string | null = null;
   if (mode === 'sentinel') {
     if (typeof o.name !== 'string' || o.name === '') {
-      fail('name', `Sentinel mode needs the master's name as the Sentinels know it (e.g. name: 'mymaster'), got ${describe(o.name)}`);
+      const example = "name: 'mymaster', or redis+sentinel://host:port/mymaster";
+      fail('name', `Sentinel mode needs the master's name as the Sentinels know it (${example}), got ${describe(o.name)}`);
     }
     name = o.name;
   } else if (o.name !== undefined) {
-    fail('name', 'name is the Sentinel master name and needs sentinels; for the connection name use redisOptions.connectionName');
+    fail('name', 'the Sentinel master name needs sentinels; for the connection name use redisOptions.connectionName');
   }
 
   const lag = section(o.maxReplicaLag, 'maxReplicaLag', LAG_KEYS);
   const failover = section(o.failover, 'failover', FAILOVER_KEYS);
-  const durability = o.durability === undefined || o.durability === null ? null : section(o.durability, 'durability', DURABILITY_KEYS);
-  if (durability) {
-    if (durability.replicas === undefined) fail('durability.replicas', 'required with durability (how many replicas must acknowledge a write)');
-    if (durability.timeoutMs === undefined) fail('durability.timeoutMs', 'required with durability (0 waits forever, as WAIT does)');
+  const durability = o.durability == null ? null : section(o.durability, 'durability', DURABILITY_KEYS);
+  if (durability && durability.replicas === undefined) {
+    fail('durability.replicas', 'required with durability (how many replicas must acknowledge a write)');
+  }
+  if (durability && durability.timeoutMs === undefined) {
+    fail('durability.timeoutMs', 'required with durability (0 waits forever, as WAIT does)');
   }
 
   return {
@@ -194,7 +197,9 @@ function resolveObject(input: unknown, extra: unknown, fromUrl = false): Resolve
 function promoteFor(mode: 'nodes' | 'sentinel', value: unknown): ResolvedOptions['failover']['promote'] {
   if (mode === 'nodes') return value === undefined ? 'auto' : oneOf(value, 'failover.promote', ['auto', 'manual'] as const);
   // 'manual' too: the client cannot stop the Sentinels from promoting, so it would promise what it cannot keep.
-  if (value !== undefined) fail('failover.promote', `${describe(value)} does not apply in Sentinel mode: the Sentinels promote; leave it unset`);
+  if (value !== undefined) {
+    fail('failover.promote', `${describe(value)} does not apply in Sentinel mode: the Sentinels promote; leave it unset`);
+  }
   return 'sentinel';
 }
 
@@ -367,7 +372,7 @@ export function parseRedisUrl(url: string): FailoverRedisOptions {
     // password's pieces in the host list or a parameter name; any detail could echo them.
     const parts = splitUrl(url);
     if (error instanceof InvalidOptionError && parts?.userinfo === null && parts.query?.includes('@')) {
-      fail('url', 'cannot read the URL safely: it has "@" after "?" — write "?" in a password as %3F, and "@" in a query value as %40');
+      fail('url', 'cannot read the URL safely: it has "@" after "?"; write "?" in a password as %3F, "@" in a query value as %40');
     }
     throw scrub(error, urlSecrets(url));
   }
@@ -375,7 +380,7 @@ export function parseRedisUrl(url: string): FailoverRedisOptions {
 
 function readUrl(url: string): FailoverRedisOptions {
   const parts = splitUrl(url);
-  const scheme = parts && SCHEMES[parts.scheme];
+  const scheme = parts && Object.hasOwn(SCHEMES, parts.scheme) ? SCHEMES[parts.scheme] : undefined;
   if (!parts || !scheme) {
     let hint = '';
     if (parts) hint = `, not ${parts.scheme}://`;
@@ -534,7 +539,8 @@ function checkKeys(value: Record<string, unknown>, known: Record<string, true>, 
       fail(option, `unknown option; ioredis options go in redisOptions, e.g. { redisOptions: { ${key}: … } }`);
     }
     if (prefix === '' && /^sentinel(username|password)$/i.test(key)) {
-      fail(option, `unknown option; Sentinel credentials go in sentinelOptions: { ${key.slice(8, 9).toLowerCase()}${key.slice(9)}: … }`);
+      const field = key.slice(8, 9).toLowerCase() + key.slice(9);
+      fail(option, `unknown option; Sentinel credentials go in sentinelOptions: { ${field}: … }`);
     }
     fail(option, `unknown option; known: ${Object.keys(known).map((k) => prefix + k).join(', ')}`);
   }
