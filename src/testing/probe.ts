@@ -84,8 +84,13 @@ export async function settleAll(waits: Promise<unknown>[]): Promise<void> {
   throw new AggregateError(failed, messages.join('; '));
 }
 
+export async function replicaLinkUp(client: Redis): Promise<true | string> {
+  const status = infoField(await client.info('replication'), 'master_link_status');
+  return status === 'up' || `master_link_status:${status ?? '?'}`;
+}
+
 /** One field of `INFO` text, e.g. `master_link_status`. */
-export function infoField(info: string, field: string): string | undefined {
+function infoField(info: string, field: string): string | undefined {
   const match = new RegExp(`^${field}:(.*?)\\r?$`, 'm').exec(info);
   return match?.[1];
 }
@@ -96,4 +101,33 @@ export function entryFields(entry: unknown): Record<string, string> {
   if (!Array.isArray(entry)) return fields;
   for (let i = 0; i + 1 < entry.length; i += 2) fields[String(entry[i])] = String(entry[i + 1]);
   return fields;
+}
+
+/** `true` once the Sentinel reports the master and is connected to every replica and other Sentinel. */
+export async function sentinelSees(
+  client: Redis,
+  expected: { name: string; master: string; replicas: string[]; sentinels: number },
+): Promise<true | string> {
+  const [master, others, replicas] = await Promise.all([
+    client.call('SENTINEL', 'get-master-addr-by-name', expected.name),
+    client.call('SENTINEL', 'sentinels', expected.name),
+    client.call('SENTINEL', 'replicas', expected.name),
+  ]);
+  const missing: string[] = [];
+  const known = Array.isArray(master) ? master.join(':') : String(master);
+  if (known !== expected.master) missing.push(`master is ${known}`);
+  const otherCount = connected(others).length;
+  if (otherCount !== expected.sentinels - 1) {
+    missing.push(`sees ${otherCount}/${expected.sentinels - 1} other sentinels`);
+  }
+  const seen = new Set(connected(replicas).map((fields) => `${fields['ip']}:${fields['port']}`));
+  const unseen = expected.replicas.filter((replica) => !seen.has(replica));
+  if (unseen.length > 0) missing.push(`does not see replica(s) ${unseen.join(', ')}`);
+  return missing.length === 0 || missing.join(', ');
+}
+
+function connected(reply: unknown): Record<string, string>[] {
+  return (Array.isArray(reply) ? reply : [])
+    .map(entryFields)
+    .filter((fields) => !/s_down|disconnected/.test(fields['flags'] ?? ''));
 }

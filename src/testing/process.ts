@@ -39,13 +39,24 @@ export async function killAndWait(child: ChildProcess, timeoutMs = 5000): Promis
 }
 
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('redis-failover/testing: no free port');
-  return address.port;
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('redis-failover/testing: no free port');
+  return port;
+}
+
+/** `count` distinct free ports (held open together, so none is handed out twice). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer().listen(0, '127.0.0.1'));
+  try {
+    await Promise.all(servers.map((server) => once(server, 'listening')));
+    return servers.map((server) => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('redis-failover/testing: no free port');
+      return address.port;
+    });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
 }
 
 /** Forwards a process's log lines to `DEBUG=redis-failover:testing:output`. */
@@ -57,22 +68,33 @@ export function logOutput(child: ChildProcess, label: string): void {
   child.stderr?.on('data', write);
 }
 
-/**
- * Starts a data node through redis-memory-server. With `port`, the node must come up on exactly
- * that port: redis-memory-server silently moves to another port when the one asked for is busy,
- * which would break `restart()`'s promise, so that is an error here.
- */
-export async function launchDataNode(options: {
+interface DataNodeOptions {
   binary: string;
-  port?: number;
   dir: string;
   args: string[];
   label: string;
   timeoutMs: number;
-}): Promise<Launched> {
+}
+
+/**
+ * Starts a data node on a free port through redis-memory-server. (Not for restarts: it will not
+ * hand out again, for 15 s or more, a port it handed out, and moves to another port instead.)
+ */
+export async function launchDataNode(options: DataNodeOptions): Promise<Launched> {
+  // Another process can take the free port before redis-server binds it: then try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchDataNodeOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !/already in use/i.test(err.message)) throw err;
+    }
+  }
+}
+
+async function launchDataNodeOnce(options: DataNodeOptions): Promise<Launched> {
   const { label } = options;
   const starting = RedisMemoryServer.create({
-    instance: { ip: '127.0.0.1', port: options.port, args: options.args },
+    instance: { ip: '127.0.0.1', args: options.args },
     binary: { systemBinary: options.binary },
     spawn: { cwd: options.dir },
     autoStart: true,
@@ -93,38 +115,32 @@ export async function launchDataNode(options: {
     await server.stop();
     throw new Error(`redis-failover/testing: ${label} started without a process`);
   }
-  if (options.port !== undefined && info.port !== options.port) {
-    await server.stop();
-    throw new Error(`redis-failover/testing: ${label} could not start again on port ${options.port} (busy)`);
-  }
   logOutput(child, `${label} 127.0.0.1:${info.port}`);
   return { child, watchdog: info.instance.killerProcess ?? undefined, port: info.port };
 }
 
 /**
- * Spawns `redis-server <conf> --sentinel` (Sentinel rewrites `conf`) and waits for `ready`,
- * failing as soon as the process exits instead.
+ * Spawns `redis-server` directly (Sentinels, and data nodes coming back on their old port) and
+ * waits for `ready`, failing as soon as the process exits instead.
  */
-export async function launchSentinel(options: {
+export async function launchDirect(options: {
   binary: string;
-  conf: string;
+  args: string[];
   dir: string;
   label: string;
   /** Called right after the spawn, so the caller can track the pid before it is ready. */
   onSpawn: (child: ChildProcess) => void;
   ready: (signal: AbortSignal) => Promise<void>;
 }): Promise<ChildProcess> {
-  const child = spawn(options.binary, [options.conf, '--sentinel'], {
-    cwd: options.dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(options.binary, options.args, { cwd: options.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   options.onSpawn(child);
   logOutput(child, options.label);
   const abort = new AbortController();
   const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code, signal) =>
-      reject(new Error(`redis-failover/testing: ${options.label} exited (${signal ?? `code ${code}`}) before it answered`)),
-    );
+    child.once('exit', (code, signal) => {
+      const how = signal ?? `code ${code}`;
+      reject(new Error(`redis-failover/testing: ${options.label} exited (${how}) before it answered`));
+    });
     child.once('error', reject);
   });
   exited.catch(() => {});

@@ -1,94 +1,21 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { resolveRedisServer } from './binary.js';
-import { Probes, entryFields, infoField, settleAll, splitAddress, waitUntil } from './probe.js';
-import { freePort, isRunning, killAndWait, launchDataNode, launchSentinel } from './process.js';
+import { dataNodeArgs, sentinelConfig } from './config.js';
+import type { SentinelPeer } from './config.js';
+import { settingsOf } from './options.js';
+import type { ReplicaSet, ReplicaSetOptions, RestartOptions, Settings } from './options.js';
+import { Probes, replicaLinkUp, sentinelSees, settleAll, splitAddress, waitUntil } from './probe.js';
+import { freePort, freePorts, isRunning, killAndWait, launchDataNode, launchDirect } from './process.js';
+
+export type { ReplicaSet, ReplicaSetOptions, RestartOptions } from './options.js';
 
 const log = createDebug('redis-failover:testing');
 const HOST = '127.0.0.1';
-
-export interface ReplicaSetOptions {
-  /**
-   * Replicas started with `--replicaof` the master.
-   * @default 2
-   */
-  replicas?: number;
-  /**
-   * Sentinels monitoring the master, with a quorum of a majority of them.
-   * @default 0
-   */
-  sentinels?: number;
-  /**
-   * Sentinel `down-after-milliseconds`.
-   * @default 1000
-   */
-  downAfterMs?: number;
-  /**
-   * Sentinel `failover-timeout`; it also spaces out retries of a failed failover (twice this).
-   * @default 10000
-   */
-  failoverTimeoutMs?: number;
-  /**
-   * Sentinel master name.
-   * @default 'mymaster'
-   */
-  name?: string;
-  /**
-   * If set, `requirepass` and `masterauth` on every data node and `auth-pass` on every Sentinel.
-   * @default undefined
-   */
-  password?: string;
-  /**
-   * Extra `redis-server` arguments for every data node, after the defaults (`--save ''`,
-   * `--appendonly no`, …), so they can override them.
-   * @default []
-   */
-  args?: string[];
-  /**
-   * Bound on each wait: a process starting, replicas linking up, Sentinels discovering each other.
-   * @default 20000
-   */
-  timeoutMs?: number;
-}
-
-export interface RestartOptions {
-  /** `host:port` to replicate from; without it the node comes back as a master. */
-  asReplicaOf?: string;
-}
-
-/** Real `redis-server` processes on 127.0.0.1; addresses are `host:port`. */
-export interface ReplicaSet {
-  /** The initial master. */
-  readonly master: string;
-  /** The initial replicas. */
-  readonly replicas: string[];
-  readonly sentinels: string[];
-  /** Every data node, master first. */
-  readonly nodes: string[];
-  /** Sentinel master name. */
-  readonly name: string;
-  /** SIGKILL; resolves once the process exited. Any node or Sentinel. */
-  kill(addr: string): Promise<void>;
-  /** SIGSTOP: the process keeps its port and connections but answers nothing. */
-  pause(addr: string): void;
-  /** SIGCONT. */
-  resume(addr: string): void;
-  /**
-   * Starts the node again on the same port and directory (killing it first if it still runs),
-   * as a master unless `asReplicaOf`; resolves when it answers PING. A Sentinel restarts from
-   * the config it rewrote.
-   */
-  restart(addr: string, options?: RestartOptions): Promise<void>;
-  /** The pid while the process runs (paused counts as running). */
-  pid(addr: string): number | undefined;
-  /** Kills everything started and removes the temporary directories; idempotent. */
-  stop(): Promise<void>;
-}
-
-type Settings = Required<Omit<ReplicaSetOptions, 'password'>> & { password: string | undefined };
 
 interface Member {
   kind: 'data' | 'sentinel';
@@ -114,38 +41,6 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
     throw err;
   }
   return set;
-}
-
-function settingsOf(options: ReplicaSetOptions): Settings {
-  const settings: Settings = {
-    replicas: options.replicas ?? 2,
-    sentinels: options.sentinels ?? 0,
-    downAfterMs: options.downAfterMs ?? 1000,
-    failoverTimeoutMs: options.failoverTimeoutMs ?? 10_000,
-    name: options.name ?? 'mymaster',
-    password: options.password,
-    args: options.args ?? [],
-    timeoutMs: options.timeoutMs ?? 20_000,
-  };
-  for (const key of ['replicas', 'sentinels'] as const) {
-    if (!Number.isInteger(settings[key]) || settings[key] < 0) {
-      throw new RangeError(`redis-failover/testing: ${key} must be an integer >= 0`);
-    }
-  }
-  for (const key of ['downAfterMs', 'failoverTimeoutMs', 'timeoutMs'] as const) {
-    if (!Number.isInteger(settings[key]) || settings[key] <= 0) {
-      throw new RangeError(`redis-failover/testing: ${key} must be a positive integer`);
-    }
-  }
-  if (!/^[\w.-]+$/.test(settings.name)) {
-    throw new RangeError(`redis-failover/testing: name must be letters, digits, '_', '.' or '-'`);
-  }
-  return settings;
-}
-
-/** A config-file string argument, quoted the way Redis's config parser unquotes it. */
-function quote(value: string): string {
-  return `"${value.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n')}"`;
 }
 
 class EmbeddedReplicaSet implements ReplicaSet {
@@ -194,21 +89,18 @@ class EmbeddedReplicaSet implements ReplicaSet {
     const probes = new Probes();
     try {
       this.#master = (await this.#launchData('master', undefined)).addr;
-      const launched: Member[] = [];
+      const launched: string[] = [];
       await settleAll(
-        Array.from({ length: replicas }, (_, i) =>
-          this.#launchData(`replica-${i + 1}`, this.#master).then((m) => launched.push(m)),
-        ),
+        Array.from({ length: replicas }, async (_, i) => {
+          launched[i] = (await this.#launchData(`replica-${i + 1}`, this.#master)).addr;
+        }),
       );
-      this.#replicas = launched.map((m) => m.addr);
+      this.#replicas = launched;
       await settleAll(
         this.#replicas.map((addr) =>
           waitUntil(
             `replica ${addr} did not report master_link_status:up`,
-            async () => {
-              const status = infoField(await probes.get(addr, password).info('replication'), 'master_link_status');
-              return status === 'up' || `master_link_status:${status ?? '?'}`;
-            },
+            () => replicaLinkUp(probes.get(addr, password)),
             timeoutMs,
           ),
         ),
@@ -216,19 +108,24 @@ class EmbeddedReplicaSet implements ReplicaSet {
       log('master %s and %d replica(s) up in %d ms', this.#master, replicas, Date.now() - began);
       if (sentinels === 0) return;
 
-      // Started after the replicas are linked: a Sentinel learns them from the master's first
-      // INFO, which it sends at once; later ones come only every 10 s.
-      const members: Member[] = [];
+      const ports = await freePorts(sentinels);
+      const peers = ports.map((port) => ({ id: randomBytes(20).toString('hex'), port }));
+      const started: string[] = [];
       await settleAll(
-        Array.from({ length: sentinels }, (_, i) =>
-          this.#launchSentinel(`sentinel-${i + 1}`, probes).then((m) => members.push(m)),
-        ),
+        peers.map(async (self, i) => {
+          const others = peers.filter((peer) => peer !== self);
+          started[i] = (await this.#launchSentinel(`sentinel-${i + 1}`, self, others, probes)).addr;
+        }),
       );
-      this.#sentinels = members.map((m) => m.addr);
-      // Sentinels find each other through hello messages published every 2 s.
+      this.#sentinels = started;
+      const expected = { name: this.name, master: this.#master, replicas: this.#replicas, sentinels };
       await settleAll(
         this.#sentinels.map((addr) =>
-          waitUntil(`sentinel ${addr} did not see the whole set`, () => this.#sentinelSees(addr, probes), timeoutMs),
+          waitUntil(
+            `sentinel ${addr} did not see the whole set`,
+            () => sentinelSees(probes.get(addr), expected),
+            timeoutMs,
+          ),
         ),
       );
       log('%d sentinel(s) up in %d ms', sentinels, Date.now() - began);
@@ -238,8 +135,11 @@ class EmbeddedReplicaSet implements ReplicaSet {
   }
 
   async kill(addr: string): Promise<void> {
-    const { child } = this.#member(addr);
-    if (child) await killAndWait(child);
+    const member = this.#member(addr);
+    if (member.child) await killAndWait(member.child);
+    // redis-memory-server's watchdog ends with its node; wait for it so nothing outlives kill().
+    if (member.watchdog) await killAndWait(member.watchdog);
+    member.watchdog = undefined;
     log('killed %s', addr);
   }
 
@@ -261,18 +161,17 @@ class EmbeddedReplicaSet implements ReplicaSet {
       splitAddress(options.asReplicaOf);
     }
     await this.kill(addr);
+    // redis-memory-server cannot bring a node back on its port (see launchDataNode): spawn it.
+    const args =
+      member.kind === 'sentinel'
+        ? [join(member.dir, 'sentinel.conf'), '--sentinel']
+        : [
+            ...['--port', String(member.port), '--bind', HOST],
+            ...dataNodeArgs(this.#settings, member.dir, options.asReplicaOf),
+          ];
     const probes = new Probes();
     try {
-      if (member.kind === 'sentinel') {
-        await this.#launchSentinel(member.label, probes, member);
-      } else {
-        await this.#launchData(member.label, options.asReplicaOf, member);
-        await waitUntil(
-          `${addr} did not answer PING after restart`,
-          async () => (await probes.get(addr, this.#settings.password).ping()) === 'PONG' || 'no PONG',
-          this.#settings.timeoutMs,
-        );
-      }
+      await this.#launchDirect(member, args, probes);
     } finally {
       probes.close();
     }
@@ -338,115 +237,67 @@ class EmbeddedReplicaSet implements ReplicaSet {
     return dir;
   }
 
-  async #launchData(label: string, replicaOf: string | undefined, existing?: Member): Promise<Member> {
-    const { password, timeoutMs } = this.#settings;
-    const dir = existing?.dir ?? this.#dir(label);
-    const args = ['--save', '', '--appendonly', 'no', '--dir', dir];
-    // Redis 7 waits 5 s by default before a diskless full sync, hoping more replicas join.
-    args.push('--repl-diskless-sync-delay', '0');
-    if (password !== undefined) args.push('--requirepass', password, '--masterauth', password);
-    if (replicaOf) {
-      const { host, port } = splitAddress(replicaOf);
-      args.push('--replicaof', host, String(port));
-    }
-    args.push(...this.#settings.args);
-    const launched = await launchDataNode({ binary: this.#binary, port: existing?.port, dir, args, label, timeoutMs });
-    const member: Member = existing ?? {
-      kind: 'data',
-      label,
-      addr: `${HOST}:${launched.port}`,
-      port: launched.port,
-      dir,
-      child: undefined,
-      watchdog: undefined,
-    };
-    member.child = launched.child;
-    member.watchdog = launched.watchdog;
-    this.#members.set(member.addr, member);
-    log('%s %s pid %d%s', label, member.addr, launched.child.pid, replicaOf ? ` replica of ${replicaOf}` : '');
-    if (this.#stopping) {
-      await killAndWait(launched.child);
-      throw new Error(`redis-failover/testing: the set was stopped while ${label} started`);
-    }
+  async #launchData(label: string, replicaOf: string | undefined): Promise<Member> {
+    const dir = this.#dir(label);
+    const { timeoutMs } = this.#settings;
+    const args = dataNodeArgs(this.#settings, dir, replicaOf);
+    const { child, watchdog, port } = await launchDataNode({ binary: this.#binary, dir, args, label, timeoutMs });
+    const addr = `${HOST}:${port}`;
+    const member: Member = { kind: 'data', label, addr, port, dir, child, watchdog };
+    this.#members.set(addr, member);
+    log('%s %s pid %d%s', label, addr, child.pid, replicaOf ? ` replica of ${replicaOf}` : '');
     return member;
   }
 
-  async #launchSentinel(label: string, probes: Probes, existing?: Member): Promise<Member> {
-    const dir = existing?.dir ?? this.#dir(label);
+  async #launchSentinel(label: string, self: SentinelPeer, others: SentinelPeer[], probes: Probes): Promise<Member> {
+    const dir = this.#dir(label);
     const conf = join(dir, 'sentinel.conf');
-    // A fresh port can be taken between the probe and the bind: try another (first start only).
+    let { port } = self;
+    // A free port can be taken between the probe and the bind: then try another (the others
+    // learn the new address from its hello messages).
     for (let attempt = 1; ; attempt++) {
-      const port = existing?.port ?? (await freePort());
       const addr = `${HOST}:${port}`;
-      if (!existing) writeFileSync(conf, this.#sentinelConf(port, dir));
-      const member: Member = existing ?? { kind: 'sentinel', label, addr, port, dir, child: undefined, watchdog: undefined };
+      const config = { self: { id: self.id, port }, others, dir, master: this.#master, replicas: this.#replicas };
+      writeFileSync(conf, sentinelConfig(this.#settings, config));
+      const member: Member = { kind: 'sentinel', label, addr, port, dir, child: undefined, watchdog: undefined };
+      this.#members.set(addr, member);
       try {
-        await launchSentinel({
-          binary: this.#binary,
-          conf,
-          dir,
-          label: `${label} ${addr}`,
-          onSpawn: (child) => {
-            member.child = child;
-            this.#members.set(addr, member);
-          },
-          ready: (signal) =>
-            waitUntil(
-              `${label} ${addr} did not answer PING`,
-              async () => (await probes.get(addr).ping()) === 'PONG' || 'no PONG',
-              this.#settings.timeoutMs,
-              signal,
-            ),
-        });
-        log('%s %s pid %d', label, addr, member.child?.pid);
+        await this.#launchDirect(member, [conf, '--sentinel'], probes);
         return member;
       } catch (err) {
-        if (!existing) this.#members.delete(addr);
-        if (existing || attempt >= 3) throw err;
+        this.#members.delete(addr);
+        if (attempt >= 3) throw err;
         log('%s: %s; retrying on another port', label, err instanceof Error ? err.message : err);
+        port = await freePort();
       }
     }
   }
 
-  #sentinelConf(port: number, dir: string): string {
-    const { name, password, downAfterMs, failoverTimeoutMs, sentinels } = this.#settings;
-    const master = splitAddress(this.#master);
-    const quorum = Math.floor(sentinels / 2) + 1;
-    const lines = [
-      `port ${port}`,
-      `bind ${HOST}`,
-      `dir ${quote(dir)}`,
-      'sentinel resolve-hostnames no',
-      `sentinel monitor ${name} ${master.host} ${master.port} ${quorum}`,
-      `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-      `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
-      `sentinel parallel-syncs ${name} 1`,
-    ];
-    if (password !== undefined) lines.push(`sentinel auth-pass ${name} ${quote(password)}`);
-    return `${lines.join('\n')}\n`;
-  }
-
-  async #sentinelSees(addr: string, probes: Probes): Promise<true | string> {
-    const { name, sentinels } = this.#settings;
-    const client = probes.get(addr);
-    const [master, others, replicas] = await Promise.all([
-      client.call('SENTINEL', 'get-master-addr-by-name', name),
-      client.call('SENTINEL', 'sentinels', name),
-      client.call('SENTINEL', 'replicas', name),
-    ]);
-    const missing: string[] = [];
-    const known = Array.isArray(master) ? master.join(':') : String(master);
-    if (known !== this.#master) missing.push(`master is ${known}`);
-    const otherCount = Array.isArray(others) ? others.length : 0;
-    if (otherCount !== sentinels - 1) missing.push(`sees ${otherCount}/${sentinels - 1} other sentinels`);
-    const seen = new Set(
-      (Array.isArray(replicas) ? replicas : [])
-        .map(entryFields)
-        .filter((fields) => !/s_down|disconnected/.test(fields['flags'] ?? ''))
-        .map((fields) => `${fields['ip']}:${fields['port']}`),
-    );
-    const unseen = this.#replicas.filter((replica) => !seen.has(replica));
-    if (unseen.length > 0) missing.push(`does not see replica(s) ${unseen.join(', ')}`);
-    return missing.length === 0 || missing.join(', ');
+  /** Spawns `member` on its port and resolves when it answers PING. */
+  async #launchDirect(member: Member, args: string[], probes: Probes): Promise<void> {
+    const { addr, label } = member;
+    const password = member.kind === 'data' ? this.#settings.password : undefined;
+    await launchDirect({
+      binary: this.#binary,
+      args,
+      dir: member.dir,
+      label: `${label} ${addr}`,
+      onSpawn: (child) => {
+        member.child = child;
+        member.watchdog = undefined;
+      },
+      ready: (signal) =>
+        waitUntil(
+          `${label} ${addr} did not answer PING`,
+          async () => (await probes.get(addr, password).ping()) === 'PONG' || 'no PONG',
+          this.#settings.timeoutMs,
+          signal,
+        ),
+    });
+    log('%s %s pid %d', label, addr, member.child?.pid);
+    if (this.#stopping && member.child) {
+      await killAndWait(member.child);
+      throw new Error(`redis-failover/testing: the set was stopped while ${label} started`);
+    }
   }
 }

@@ -1,0 +1,62 @@
+import type { Settings } from './options.js';
+import { splitAddress } from './probe.js';
+
+/** `redis-server` arguments of a data node (after `--port`/`--bind`); the user's `args` last. */
+export function dataNodeArgs(settings: Settings, dir: string, replicaOf: string | undefined): string[] {
+  const { password } = settings;
+  const args = ['--save', '', '--appendonly', 'no', '--dir', dir];
+  // Redis 7 waits 5 s by default before a diskless full sync, hoping more replicas join.
+  args.push('--repl-diskless-sync-delay', '0');
+  if (password !== undefined) args.push('--requirepass', password, '--masterauth', password);
+  if (replicaOf) {
+    const { host, port } = splitAddress(replicaOf);
+    args.push('--replicaof', host, String(port));
+  }
+  return [...args, ...settings.args];
+}
+
+export interface SentinelPeer {
+  /** Sentinel run id: 40 hex characters. */
+  id: string;
+  port: number;
+}
+
+/**
+ * A Sentinel's config file: its own, since Sentinel rewrites it. Quorum: a majority.
+ *
+ * Left alone, Sentinels find each other through hello messages, the first sent 2 s after start.
+ * The file names each one's id and the others' ids and ports up front, as Sentinel records them
+ * itself, so they connect at once; only a Sentinel that tried a peer before it listened waits
+ * for its 1 s reconnect period. A peer that ends up on another port is corrected by hello.
+ */
+export function sentinelConfig(
+  settings: Settings,
+  at: { self: SentinelPeer; others: SentinelPeer[]; dir: string; master: string; replicas: string[] },
+): string {
+  const { name, password, downAfterMs, failoverTimeoutMs, sentinels } = settings;
+  const master = splitAddress(at.master);
+  const lines = [
+    `port ${at.self.port}`,
+    `bind ${master.host}`,
+    `dir ${quote(at.dir)}`,
+    'sentinel resolve-hostnames no',
+    `sentinel myid ${at.self.id}`,
+    `sentinel monitor ${name} ${master.host} ${master.port} ${Math.floor(sentinels / 2) + 1}`,
+    `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+    `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+    `sentinel parallel-syncs ${name} 1`,
+  ];
+  if (password !== undefined) lines.push(`sentinel auth-pass ${name} ${quote(password)}`);
+  for (const replica of at.replicas.map(splitAddress)) {
+    lines.push(`sentinel known-replica ${name} ${replica.host} ${replica.port}`);
+  }
+  for (const other of at.others) {
+    lines.push(`sentinel known-sentinel ${name} ${master.host} ${other.port} ${other.id}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A config-file string argument, quoted the way Redis's config parser unquotes it. */
+function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n')}"`;
+}
