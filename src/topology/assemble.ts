@@ -118,5 +118,6 @@ function downState(address: Address, previous: Topology | null, role: 'master' |
     loading: false,
     syncing: false,
     replid: null,
+    runId: null,
   };
 }

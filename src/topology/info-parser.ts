@@ -186,5 +186,6 @@ export function replicationToNodeState(
     // A replica whose link is not up serves data that may be arbitrarily stale.
     syncing: info.masterSyncInProgress === true || (replica && info.masterLinkStatus !== 'up'),
     replid: info.masterReplid,
+    runId: info.runId,
   };
 }

@@ -66,17 +66,8 @@ export class NodesProvider implements TopologyProvider {
     return assembleTopology(all, previous, 'nodes', mapAddress);
   }
 
-  async #probe(address: Address, node: HostPort): Promise<Probe> {
-    const conn = this.#settings.pool.node(node).control();
-    const started = performance.now();
-    try {
-      const text = await withTimeout<string>(conn.info() as Promise<string>, this.#settings.probeTimeoutMs, address);
-      const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-      return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
-    } catch (error) {
-      debug('probe %s failed: %s', address, (error as Error).message);
-      return { node, address, info: null, latencyMs: null, error: error as Error };
-    }
+  #probe(address: Address, node: HostPort): Promise<Probe> {
+    return probeNode(this.#settings.pool, address, node, this.#settings.probeTimeoutMs);
   }
 
   async close(): Promise<void> {}
@@ -88,4 +79,18 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, address: string)
     timer = setTimeout(() => reject(new Error(`${address} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Ask one data node for `INFO` on its control connection; a failure is a probe with an error. */
+export async function probeNode(pool: NodePool, address: Address, node: HostPort, timeoutMs: number): Promise<Probe> {
+  const conn = pool.node(node).control();
+  const started = performance.now();
+  try {
+    const text = await withTimeout<string>(conn.info() as Promise<string>, timeoutMs, address);
+    const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+    return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
+  } catch (error) {
+    debug('probe %s failed: %s', address, (error as Error).message);
+    return { node, address, info: null, latencyMs: null, error: error as Error };
+  }
 }

@@ -32,6 +32,8 @@ export interface NodeState {
   syncing: boolean;
   /** `master_replid`, used to see that a master restarted with a fresh history. */
   replid: string | null;
+  /** `run_id`: changes on every restart of the process. */
+  runId: string | null;
 }
 
 export type TopologySource = 'nodes' | 'sentinel';

@@ -19,6 +19,7 @@ const node = (port: number, role: NodeRole, up = true, extra: Partial<NodeState>
   loading: false,
   syncing: false,
   replid: null,
+  runId: null,
   ...extra,
 });
 

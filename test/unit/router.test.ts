@@ -21,6 +21,7 @@ function node(port: number, patch: Partial<NodeState> = {}): NodeState {
     loading: false,
     syncing: false,
     replid: 'x',
+    runId: null,
     ...patch,
   };
 }
