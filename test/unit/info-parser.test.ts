@@ -497,6 +497,7 @@ describe('replicationToNodeState', () => {
       loading: false,
       syncing: true,
       replid: OLD_REPLID,
+      runId: null,
     });
   });
 
@@ -527,6 +528,7 @@ describe('replicationToNodeState', () => {
       loading: false,
       syncing: false,
       replid: NEW_REPLID,
+      runId: null,
     });
   });
 
