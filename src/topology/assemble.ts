@@ -112,6 +112,7 @@ function downState(address: Address, previous: Topology | null, role: 'master' |
     lagBytes: 0,
     lagSeconds: null,
     linkStatus: null,
+    lastIoSecondsAgo: null,
     priority: null,
     latencyMs: null,
     masterAddress: null,

@@ -179,6 +179,7 @@ export function replicationToNodeState(
     lagBytes: 0,
     lagSeconds: null,
     linkStatus: replica ? info.masterLinkStatus : null,
+    lastIoSecondsAgo: replica ? info.masterLastIoSecondsAgo : null,
     priority: info.replicaPriority,
     latencyMs,
     masterAddress: info.masterHost !== null && info.masterPort !== null ? formatAddress(info.masterHost, info.masterPort) : null,

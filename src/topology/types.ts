@@ -21,6 +21,8 @@ export interface NodeState {
   /** Seconds since the replica last heard from its master, as the master reports it (`lag=`), or null. */
   lagSeconds: number | null;
   linkStatus: LinkStatus;
+  /** `master_last_io_seconds_ago` of a replica: how long its master has been silent; null otherwise. */
+  lastIoSecondsAgo: number | null;
   /** `slave_priority` (0 = never promote); `null` when not reported. */
   priority: number | null;
   /** Round-trip time of the last probe, in ms; `null` when never measured. */

@@ -498,6 +498,7 @@ describe('replicationToNodeState', () => {
       syncing: true,
       replid: OLD_REPLID,
       runId: null,
+      lastIoSecondsAgo: -1,
     });
   });
 
@@ -529,6 +530,7 @@ describe('replicationToNodeState', () => {
       syncing: false,
       replid: NEW_REPLID,
       runId: null,
+      lastIoSecondsAgo: null,
     });
   });
 

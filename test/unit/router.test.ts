@@ -22,6 +22,7 @@ function node(port: number, patch: Partial<NodeState> = {}): NodeState {
     syncing: false,
     replid: 'x',
     runId: null,
+    lastIoSecondsAgo: 0,
     ...patch,
   };
 }
