@@ -2,8 +2,9 @@ import { Redis, Command, ScanStream, type ChainableCommander, type RedisCommande
 import { EventEmitter } from 'eventemitter3';
 import createDebug from 'debug';
 import { installCommands } from './commands.js';
-import { ClosedError, CommandTimeoutError, MaybeAppliedError, QueueFullError } from './errors.js';
+import { ClosedError, CommandTimeoutError, InvalidOptionError, MaybeAppliedError, QueueFullError } from './errors.js';
 import type { FailoverRedisEvents } from './events.js';
+import { FailoverCoordinator } from './failover/coordinator.js';
 import { isAuthError, isConnectionLoss, isReadOnlyError, isRetryableReadError } from './failover/signals.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { FailoverRedisOptions, ReadFrom } from './options-types.js';
@@ -78,6 +79,9 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   #status: FailoverRedisStatus = 'wait';
   #pool: NodePool;
   #manager: TopologyManager;
+  #coordinator: FailoverCoordinator;
+  /** The master stopped answering: writes wait (not sent into a void) until it answers or is replaced. */
+  #writesPaused = false;
   #lag: ResolvedLag;
   #table: RoutingTable | null = null;
   #masterNode: NodeConnections | null = null;
@@ -125,17 +129,38 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       },
     });
     const mapAddress = (announced: HostPort): HostPort => this.#opts.natMap.get(formatAddress(announced.host, announced.port)) ?? announced;
+    const downAfterMs = this.#opts.failover.downAfterMs;
     const provider = new NodesProvider({
       seeds: this.#opts.seeds,
       pool: this.#pool,
       mapAddress,
-      probeTimeoutMs: Math.max(this.#opts.failover.downAfterMs, (redisOptions.connectTimeout ?? 10_000) + 1000),
+      probeTimeoutMs: Math.min(Math.max(downAfterMs, 500), 5000),
+      connectTimeoutMs: (redisOptions.connectTimeout ?? 10_000) + 1000,
     });
     this.#manager = new TopologyManager({
       provider,
       refreshIntervalMs: this.#opts.refreshIntervalMs,
       onTopology: (next, previous, changes) => this.#onTopology(next, previous, changes),
       onError: (error) => this.#onDiscoveryError(error),
+    });
+    this.#coordinator = new FailoverCoordinator({
+      mode: this.#opts.mode,
+      promote: this.#opts.failover.promote,
+      downAfterMs,
+      quorum: this.#opts.failover.quorum,
+      pool: this.#pool,
+      manager: this.#manager,
+      onSuspect: (suspect) => {
+        this.#writesPaused = suspect;
+        if (!suspect) this.#drain();
+      },
+      onFailover: (event) => this.emit('failover', event),
+      onWarning: (event) => this.emit('warning', event),
+      onError: (error) => this.#emitError(error),
+      beforePromote: (old) => {
+        if (this.#masterNode?.address === old) this.#masterNode = null;
+        this.#pool.remove(old).catch(noop);
+      },
     });
     if (!redisOptions.lazyConnect) this.connect().catch(noop);
   }
@@ -180,6 +205,18 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   /** Re-read the topology now. */
   async refreshTopology(): Promise<Topology> {
     await this.#manager.refresh('refreshTopology()');
+    return this.topology();
+  }
+
+  /**
+   * The runbook's manual promotion, done right: `REPLICAOF NO ONE` on `address` (a replica), then
+   * `REPLICAOF` on the other replicas (and on the old master if it is up). Client mode only;
+   * with Sentinel, use `switchover()`.
+   */
+  async promote(address: string): Promise<Topology> {
+    if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('promote', 'Sentinel promotes in Sentinel mode; use switchover()');
+    const topology = this.#manager.current ?? (await this.#manager.refresh('promote()'));
+    await this.#coordinator.promoteNow(address, topology);
     return this.topology();
   }
 
@@ -297,6 +334,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       case 'read':
         return this.#trySendRead(cmd, policy);
       case 'write': {
+        if (this.#writesPaused) return false;
         const node = this.#masterNode;
         const conn = node?.data();
         if (!conn) return false;
@@ -334,6 +372,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         return true;
       }
     }
+    if (this.#writesPaused) return false;
     const master = this.#masterNode;
     const conn = master?.data();
     if (!conn) return false;
@@ -409,7 +448,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     cmd.reject = (error: Error) => {
       cmd.reject = reject;
       if (isConnectionLoss(error)) {
-        this.#manager.request(`connection to ${node.address} lost`);
+        this.#coordinator.signal(`connection to ${node.address} lost`);
         if (isRead && this.#retry(cmd)) {
           this.#dispatchAgain(cmd, READ_CLASS, policy);
           return;
@@ -419,7 +458,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       }
       if (!isRead && isReadOnlyError(error) && this.#retry(cmd)) {
         debug('%s answered READONLY: it is no longer the master', node.address);
-        this.#manager.request(`READONLY from ${node.address}`);
+        this.#coordinator.signal(`READONLY from ${node.address}`);
         const cls = classifyCommand(cmd.name, cmd.args);
         this.#hold(
           cmd.name,
@@ -482,6 +521,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
           node = tx.node;
           conn = tx.conn;
         } else {
+          if (!readOnly && this.#writesPaused) return false;
           if (readOnly && this.#table !== null) {
             try {
               const target = chooseReadNode(policy, this.#table, this.#isReady, this.#turn++);
@@ -506,7 +546,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
           if (tx !== null && transaction) this.#endTransaction();
           const lost = pipelineConnectionLoss(result);
           if (lost === null) return resolve(result);
-          this.#manager.request(`connection to ${address} lost`);
+          this.#coordinator.signal(`connection to ${address} lost`);
           if (readOnly && attempts <= READ_RETRIES) {
             if (!attempt()) this.#hold('pipeline', attempt, reject);
             return;
@@ -515,7 +555,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         }, (error: Error) => {
           if (tx !== null && transaction) this.#endTransaction();
           if (transaction && isConnectionLoss(error)) {
-            this.#manager.request(`connection to ${address} lost`);
+            this.#coordinator.signal(`connection to ${address} lost`);
             reject(new MaybeAppliedError('exec', address, { cause: error }));
           } else {
             reject(error);
@@ -598,6 +638,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       }
     }
     if (previous === null || changes.length > 0 || !sameReaders(before, this.#table)) this.emit('topology', this.topology(), changes);
+    this.#coordinator.afterRefresh(next, previous);
     if (this.#masterNode?.ready) this.#setReady();
     this.#drain();
   }
@@ -627,7 +668,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (node === this.#masterNode && purpose === 'data' && !node.ready && this.#status === 'ready') {
       this.#status = 'reconnecting';
     }
-    this.#manager.request(`${purpose} connection to ${node.address} closed`);
+    this.#coordinator.signal(`${purpose} connection to ${node.address} closed`);
   }
 
   #setReady(): void {
@@ -692,6 +733,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (this.#status === 'end') return;
     this.#status = 'close';
     this.#failHeld(new ClosedError());
+    this.#coordinator.stop();
     await this.#manager.stop();
     this.#subscriber = null;
     this.#tx = null;

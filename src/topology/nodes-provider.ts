@@ -15,8 +15,10 @@ export interface NodesProviderSettings {
   seeds: readonly HostPort[];
   pool: NodePool;
   mapAddress: AddressMapper;
-  /** How long one probe may take before the node counts as not answering. */
+  /** How long one probe of a connected node may take before the node counts as not answering. */
   probeTimeoutMs: number;
+  /** The same for a node still connecting (`connectTimeout`). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -67,7 +69,8 @@ export class NodesProvider implements TopologyProvider {
   }
 
   #probe(address: Address, node: HostPort): Promise<Probe> {
-    return probeNode(this.#settings.pool, address, node, this.#settings.probeTimeoutMs);
+    const { pool, probeTimeoutMs, connectTimeoutMs } = this.#settings;
+    return probeNode(pool, address, node, probeTimeoutMs, connectTimeoutMs);
   }
 
   async close(): Promise<void> {}
@@ -82,11 +85,20 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, address: string)
 }
 
 /** Ask one data node for `INFO` on its control connection; a failure is a probe with an error. */
-export async function probeNode(pool: NodePool, address: Address, node: HostPort, timeoutMs: number): Promise<Probe> {
+export async function probeNode(
+  pool: NodePool,
+  address: Address,
+  node: HostPort,
+  timeoutMs: number,
+  connectTimeoutMs = timeoutMs,
+): Promise<Probe> {
   const conn = pool.node(node).control();
   const started = performance.now();
+  // A connected node that does not answer within the probe timeout is hung; one still connecting
+  // gets its connect timeout first.
+  const limit = conn.status === 'ready' ? timeoutMs : Math.max(timeoutMs, connectTimeoutMs);
   try {
-    const text = await withTimeout<string>(conn.info() as Promise<string>, timeoutMs, address);
+    const text = await withTimeout<string>(conn.info() as Promise<string>, limit, address);
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
     return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
   } catch (error) {
