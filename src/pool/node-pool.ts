@@ -150,6 +150,9 @@ export class NodeConnections {
           }
         }
         conn.disconnect();
+        // ioredis waits `disconnectTimeout` (2 s) for the peer to close its side; a hung node
+        // never does, and the commands on the connection would wait with it.
+        conn.stream?.destroy();
       }),
     );
   }
@@ -168,6 +171,8 @@ export class NodeConnections {
     if (purpose === 'control') {
       options.enableReadyCheck = false;
       options.commandTimeout = undefined;
+      // The control connection is how a node that came back is noticed: retry it often.
+      options.retryStrategy = (attempt: number) => Math.min(50 * attempt, 250);
     }
     const conn = factory({ host: this.host, port: this.port }, purpose, options);
     debug('%s: new %s connection', this.address, purpose);

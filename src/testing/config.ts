@@ -7,6 +7,10 @@ export function dataNodeArgs(settings: Settings, dir: string, replicaOf: string 
   const args = ['--save', '', '--appendonly', 'no', '--dir', dir];
   // Redis 7 waits 5 s by default before a diskless full sync, hoping more replicas join.
   args.push('--repl-diskless-sync-delay', '0');
+  // Masters ping their replicas every second (Redis's default is 10 s): a hung master then shows
+  // in its replicas' master_last_io_seconds_ago within ~2 s, which is what client-mode failover
+  // takes as the replicas' word that it is down.
+  args.push('--repl-ping-replica-period', '1');
   if (password !== undefined) args.push('--requirepass', password, '--masterauth', password);
   if (replicaOf) {
     const { host, port } = splitAddress(replicaOf);

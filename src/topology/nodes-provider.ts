@@ -10,6 +10,8 @@ const debug = createDebug('redis-failover:topology');
 
 /** At most this many members are probed in one discovery, whatever the nodes announce. */
 const MAX_NODES = 64;
+/** How long a member already seen down gets to answer. */
+const DOWN_PROBE_TIMEOUT_MS = 250;
 
 export interface NodesProviderSettings {
   seeds: readonly HostPort[];
@@ -45,10 +47,15 @@ export class NodesProvider implements TopologyProvider {
     if (previous?.master) add(previous.master);
     previous?.replicas.forEach(add);
 
+    const wasDown = new Set<Address>();
+    if (previous?.master && !previous.master.up) wasDown.add(previous.master.address);
+    for (const r of previous?.replicas ?? []) if (!r.up) wasDown.add(r.address);
+    const known = new Set<Address>(previous ? [...(previous.master ? [previous.master.address] : []), ...previous.replicas.map((r) => r.address)] : []);
+
     const probes = new Map<Address, Probe>();
     let frontier = [...queued.entries()];
     while (frontier.length > 0) {
-      const round = await Promise.all(frontier.map(([address, node]) => this.#probe(address, node)));
+      const round = await Promise.all(frontier.map(([address, node]) => this.#probe(address, node, known.has(address), wasDown.has(address))));
       for (const probe of round) {
         probes.set(probe.address, probe);
         const info = probe.info;
@@ -68,9 +75,15 @@ export class NodesProvider implements TopologyProvider {
     return assembleTopology(all, previous, 'nodes', mapAddress);
   }
 
-  #probe(address: Address, node: HostPort): Promise<Probe> {
+  /**
+   * A member known before gets the probe timeout whatever its connection state, and one already
+   * seen down a short one: a hung node must not hold up the picture of the others. Only a member
+   * never seen gets its connect timeout.
+   */
+  #probe(address: Address, node: HostPort, known: boolean, wasDown: boolean): Promise<Probe> {
     const { pool, probeTimeoutMs, connectTimeoutMs } = this.#settings;
-    return probeNode(pool, address, node, probeTimeoutMs, connectTimeoutMs);
+    const timeout = wasDown ? Math.min(probeTimeoutMs, DOWN_PROBE_TIMEOUT_MS) : probeTimeoutMs;
+    return probeNode(pool, address, node, timeout, known ? timeout : connectTimeoutMs);
   }
 
   async close(): Promise<void> {}
@@ -93,6 +106,11 @@ export async function probeNode(
   connectTimeoutMs = timeoutMs,
 ): Promise<Probe> {
   const conn = pool.node(node).control();
+  if (conn.status === 'reconnecting') {
+    // It was connected and lost the connection: it is down now. Waiting for the next reconnect
+    // attempt would only delay the picture; the attempts go on, and the next probe sees it back.
+    return { node, address, info: null, latencyMs: null, error: new Error(`${address}: connection lost, reconnecting`) };
+  }
   const started = performance.now();
   // A connected node that does not answer within the probe timeout is hung; one still connecting
   // gets its connect timeout first.
