@@ -626,7 +626,10 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (this.#readsFromReplicas) this.#openReplicas();
     if (previousMaster !== null && this.#masterNode !== previousMaster) {
       debug('master is now %s (was %s)', this.#masterNode?.address, previousMaster.address);
-      if (this.#subscriber !== null && this.#masterNode !== null) this.#moveSubscriber(this.#masterNode);
+    }
+    // Subscriptions live on the master: re-made there after a failover.
+    if (this.#subscriber !== null && this.#masterNode !== null && this.#subscriber.node !== this.#masterNode) {
+      this.#moveSubscriber(this.#masterNode);
     }
 
     for (const change of changes) {

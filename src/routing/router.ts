@@ -25,7 +25,9 @@ export function replicaIneligibility(replica: NodeState, master: NodeState | nul
   if (replica.role !== 'replica') return `role ${replica.role}`;
   if (replica.loading) return 'loading';
   if (replica.syncing) return 'syncing';
-  if (replica.linkStatus !== 'up') return 'link to master down';
+  // A replica cut off from a live master serves data that may be arbitrarily stale; while the
+  // master itself is down, every replica is cut off alike, and still the best there is to read.
+  if (replica.linkStatus !== 'up' && master?.up !== false) return 'link to master down';
   if (master !== null && replica.masterAddress !== null && replica.masterAddress !== master.address) {
     return `follows ${replica.masterAddress}, not the master`;
   }

@@ -184,8 +184,7 @@ export function replicationToNodeState(
     latencyMs,
     masterAddress: info.masterHost !== null && info.masterPort !== null ? formatAddress(info.masterHost, info.masterPort) : null,
     loading: info.loading ?? false,
-    // A replica whose link is not up serves data that may be arbitrarily stale.
-    syncing: info.masterSyncInProgress === true || (replica && info.masterLinkStatus !== 'up'),
+    syncing: info.masterSyncInProgress === true,
     replid: info.masterReplid,
     runId: info.runId,
   };

@@ -20,8 +20,8 @@ describe('assembleTopology (the runbook, step by step)', () => {
     const t = assembleTopology([probe(6379, null), probe(6380, 'replica-link-down-a'), probe(6381, 'replica-link-down-b')], null, 'nodes');
     expect(t.master).toMatchObject({ address: '127.0.0.1:6379', up: false, role: 'master' });
     expect(t.replicas.map((r) => [r.address, r.linkStatus, r.syncing])).toEqual([
-      ['127.0.0.1:6380', 'down', true],
-      ['127.0.0.1:6381', 'down', true],
+      ['127.0.0.1:6380', 'down', false],
+      ['127.0.0.1:6381', 'down', false],
     ]);
   });
 

@@ -480,7 +480,7 @@ describe('replicationToNodeState', () => {
   const state = (name: string, port: number, latencyMs: number | null = 0.4) =>
     replicationToNodeState(`127.0.0.1:${port}`, '127.0.0.1', port, parseInfoReplication(fixture(name)), latencyMs);
 
-  it('a replica whose master is down: syncing, offset from slave_repl_offset', () => {
+  it('a replica whose master is down: link down (not syncing), offset from slave_repl_offset', () => {
     expect(state('replica-link-down-a.txt', 6380)).toEqual({
       address: '127.0.0.1:6380',
       host: '127.0.0.1',
@@ -495,7 +495,7 @@ describe('replicationToNodeState', () => {
       latencyMs: 0.4,
       masterAddress: '127.0.0.1:6379',
       loading: false,
-      syncing: true,
+      syncing: false,
       replid: OLD_REPLID,
       runId: null,
       lastIoSecondsAgo: -1,
@@ -547,10 +547,10 @@ describe('replicationToNodeState', () => {
     expect(replicationToNodeState('h:1', 'h', 1, info, null)).toMatchObject({ offset: 77, syncing: false });
   });
 
-  it('a replica in a full sync, or without a link status, is syncing; loading comes from the reply', () => {
+  it('a replica in a full sync is syncing (the link status is kept apart); loading comes from the reply', () => {
     const syncing = parseInfoReplication('role:slave\r\nmaster_link_status:up\r\nmaster_sync_in_progress:1\r\n');
     expect(replicationToNodeState('h:1', 'h', 1, syncing, null).syncing).toBe(true);
-    expect(replicationToNodeState('h:1', 'h', 1, parseInfoReplication('role:slave'), null).syncing).toBe(true);
+    expect(replicationToNodeState('h:1', 'h', 1, parseInfoReplication('role:slave'), null)).toMatchObject({ syncing: false, linkStatus: null });
     const loading = parseInfoReplication('loading:1\r\nrole:master\r\n');
     expect(replicationToNodeState('h:1', 'h', 1, loading, null)).toMatchObject({ loading: true, syncing: false });
   });

@@ -48,10 +48,15 @@ describe('replica eligibility', () => {
     [{ loading: true }, 'loading'],
     [{ syncing: true }, 'syncing'],
     [{ linkStatus: 'down' as const }, 'link to master down'],
+    [{ linkStatus: null }, 'link to master down'],
     [{ masterAddress: '10.0.0.1:7000' }, 'follows 10.0.0.1:7000, not the master'],
     [{ role: 'master' as const }, 'role master'],
   ])('%j gets no reads (%s)', (patch, reason) => {
     expect(replicaIneligibility(node(6380, patch), master, noLag)).toBe(reason);
+  });
+
+  it('still reads from replicas cut off from a master that is itself down', () => {
+    expect(replicaIneligibility(node(6380, { linkStatus: 'down' }), { ...master, up: false }, noLag)).toBeNull();
   });
 
   it('applies maxReplicaLag in bytes and ms', () => {

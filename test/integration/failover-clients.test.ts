@@ -1,0 +1,125 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { FailoverRedis, type WarningEvent } from '../../src/index.js';
+import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
+import { role, waitFor } from '../helpers/writer.js';
+
+const sets: ReplicaSet[] = [];
+const clients: FailoverRedis[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+  await Promise.all(sets.map((s) => s.stop()));
+});
+
+function client(...args: ConstructorParameters<typeof FailoverRedis>): FailoverRedis {
+  const c = new FailoverRedis(...args);
+  c.on('error', () => undefined);
+  clients.push(c);
+  return c;
+}
+
+describe('many clients, one replica set', () => {
+  it('five clients in auto mode converge on exactly one new master', async () => {
+    const set = await startReplicaSet({ replicas: 2 });
+    sets.push(set);
+    const five = Array.from({ length: 5 }, (_, i) => client({ nodes: [set.nodes[i % set.nodes.length]!], failover: { downAfterMs: 500 } }));
+    await Promise.all(five.map((c) => c.connect()));
+    await set.kill(set.master);
+    await Promise.all(five.map((c, i) => c.set(`five:${i}`, '1')));
+    const masters = five.map((c) => c.topology().master!.address);
+    expect(new Set(masters).size).toBe(1);
+    const roles = await Promise.all(set.replicas.map(role));
+    expect(roles.filter((r) => r.role === 'master')).toHaveLength(1);
+    const newMaster = set.replicas[roles.findIndex((r) => r.role === 'master')]!;
+    expect(masters[0]).toBe(newMaster);
+    const other = roles.find((r) => r.role === 'replica');
+    await waitFor('the other replica to follow', async () => (await role(set.replicas.find((r) => r !== newMaster)!)).master === newMaster);
+    expect(other).toBeDefined();
+  });
+});
+
+describe('manual mode', () => {
+  it('never promotes; reads keep coming from the replicas; promote() does the runbook on demand', async () => {
+    const set = await startReplicaSet({ replicas: 2 });
+    sets.push(set);
+    const redis = client({ nodes: [set.master], readFrom: 'replicaPreferred', failover: { promote: 'manual', downAfterMs: 300 } });
+    const warnings: WarningEvent[] = [];
+    redis.on('warning', (w) => warnings.push(w));
+    let failovers = 0;
+    redis.on('failover', () => failovers++);
+    await redis.set('manual:k', 'v');
+    await redis.wait(2, 1000);
+    await set.kill(set.master);
+    const deadline = performance.now() + 2000;
+    while (performance.now() < deadline) {
+      expect(await redis.get('manual:k')).toBe('v');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(failovers).toBe(0);
+    for (const r of set.replicas) expect((await role(r)).role).toBe('replica');
+    expect(warnings.some((w) => w.code === 'MASTER_DOWN')).toBe(true);
+
+    const target = set.replicas[1]!;
+    await redis.promote(target);
+    expect((await role(target)).role).toBe('master');
+    await waitFor('the other replica to be repointed', async () => (await role(set.replicas[0]!)).master === target);
+    await redis.set('manual:after', '1');
+    expect(redis.topology().master?.address).toBe(target);
+    expect(failovers).toBe(1);
+  });
+});
+
+describe('a replica dies', () => {
+  it('reads move to the other replica and nothing fails', async () => {
+    const set = await startReplicaSet({ replicas: 2 });
+    sets.push(set);
+    const redis = client({ nodes: [set.master], readFrom: 'replica' });
+    await redis.set('r:k', 'v');
+    await redis.wait(2, 1000);
+    let errors = 0;
+    let reads = 0;
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        try {
+          expect(await redis.get('r:k')).toBe('v');
+          reads++;
+        } catch {
+          errors++;
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await set.kill(set.replicas[0]!);
+    await new Promise((r) => setTimeout(r, 1000));
+    running = false;
+    await loop;
+    expect(errors).toBe(0);
+    expect(reads).toBeGreaterThan(100);
+    await waitFor('the dead replica to be marked down', () => redis.topology().replicas.find((r) => r.address === set.replicas[0])?.up === false);
+  });
+});
+
+describe('pub/sub across a failover', () => {
+  it('a subscriber made before the failover receives messages published after it', async () => {
+    const set = await startReplicaSet({ replicas: 2 });
+    sets.push(set);
+    const subscriber = client({ nodes: [set.master], failover: { downAfterMs: 500 } });
+    const publisher = client({ nodes: [set.master], failover: { downAfterMs: 500 } });
+    const messages: string[] = [];
+    subscriber.on('message', (_channel, message) => messages.push(message));
+    await subscriber.subscribe('news');
+    await publisher.publish('news', 'before');
+    await waitFor('the first message', () => messages.includes('before'));
+    await set.kill(set.master);
+    await publisher.set('pubsub:after', '1'); // held until the new master is there
+    await waitFor('the subscriber to follow the new master', () => subscriber.topology().master?.address === publisher.topology().master?.address);
+    await waitFor(
+      'a message after the failover',
+      async () => {
+        await publisher.publish('news', 'after');
+        return messages.includes('after');
+      },
+      10_000,
+    );
+  });
+});
