@@ -6,6 +6,7 @@ import { ClosedError, CommandTimeoutError, InvalidOptionError, MaybeAppliedError
 import type { FailoverRedisEvents } from './events.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import { isAuthError, isConnectionLoss, isReadOnlyError, isRetryableReadError } from './failover/signals.js';
+import { switchover, type SwitchoverOptions, type SwitchoverResult } from './failover/switchover.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { FailoverRedisOptions, ReadFrom } from './options-types.js';
 import { FailoverPipeline, type PipelineHost } from './pipeline.js';
@@ -82,6 +83,8 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   #coordinator: FailoverCoordinator;
   /** The master stopped answering: writes wait (not sent into a void) until it answers or is replaced. */
   #writesPaused = false;
+  /** A switchover is under way: writes wait for the new master. */
+  #switching = false;
   #lag: ResolvedLag;
   #table: RoutingTable | null = null;
   #masterNode: NodeConnections | null = null;
@@ -220,6 +223,34 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return this.topology();
   }
 
+  /**
+   * A planned handover to `to` (or the best replica): writes issued meanwhile are held and land
+   * on the new master; no acknowledged write is lost. Redis ≥ 6.2 uses `FAILOVER TO`.
+   */
+  async switchover(options: SwitchoverOptions & { method?: SwitchoverResult['method'] } = {}): Promise<SwitchoverResult> {
+    if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('switchover', 'not available in Sentinel mode yet');
+    const topology = await this.#manager.refresh('switchover()');
+    this.#switching = true;
+    try {
+      this.#coordinator.expectChange(`switchover${options.to ? ` to ${options.to}` : ''}`);
+      const result = await switchover(this.#pool, topology, options, options.method);
+      // Writes resume once the client itself has the new master.
+      const deadline = performance.now() + (options.timeoutMs ?? 5000);
+      while (this.#masterNode?.address !== result.to || !this.#masterNode.ready) {
+        if (performance.now() > deadline) break;
+        await this.#manager.refresh('switchover done').catch(noop);
+        if (this.#masterNode?.address !== result.to || !this.#masterNode.ready) await new Promise((r) => setTimeout(r, 10));
+      }
+      return result;
+    } catch (error) {
+      this.#coordinator.cancelExpectedChange();
+      throw error;
+    } finally {
+      this.#switching = false;
+      this.#drain();
+    }
+  }
+
   /** The same client with another read policy for the calls made through it. */
   withReadFrom(readFrom: ReadFrom): FailoverRedisView {
     const policy = parseReadFrom(readFrom);
@@ -334,7 +365,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       case 'read':
         return this.#trySendRead(cmd, policy);
       case 'write': {
-        if (this.#writesPaused) return false;
+        if (this.#writesPaused || this.#switching) return false;
         const node = this.#masterNode;
         const conn = node?.data();
         if (!conn) return false;
@@ -372,7 +403,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         return true;
       }
     }
-    if (this.#writesPaused) return false;
+    if (this.#writesPaused || this.#switching) return false;
     const master = this.#masterNode;
     const conn = master?.data();
     if (!conn) return false;
@@ -521,7 +552,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
           node = tx.node;
           conn = tx.conn;
         } else {
-          if (!readOnly && this.#writesPaused) return false;
+          if (!readOnly && (this.#writesPaused || this.#switching)) return false;
           if (readOnly && this.#table !== null) {
             try {
               const target = chooseReadNode(policy, this.#table, this.#isReady, this.#turn++);

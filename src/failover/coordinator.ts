@@ -121,6 +121,18 @@ export class FailoverCoordinator {
     await this.#settings.manager.refresh('promoted');
   }
 
+  /** A change of master is coming on purpose (a switchover): report it with this reason. */
+  expectChange(reason: string): void {
+    this.#pendingReason = reason;
+    this.#troubleSince = performance.now();
+  }
+
+  /** The planned change did not happen. */
+  cancelExpectedChange(): void {
+    this.#pendingReason = null;
+    this.#troubleSince = null;
+  }
+
   stop(): void {
     this.#stopped = true;
     this.#heartbeat.stop();

@@ -185,9 +185,10 @@ export function assembleSentinelTopology(
   mapAddress: AddressMapper = (a) => a,
 ): Topology {
   const byAddress = new Map(probes.map((p) => [p.address, p]));
-  const [[masterAddress, masterNode], ...others] = sentinelViewNodes(view, mapAddress) as [[Address, HostPort], ...Array<[Address, HostPort]>];
+  const announcedMaster = mapAddress({ host: view.master.host, port: view.master.port });
+  const masterAddress = formatAddress(announcedMaster.host, announcedMaster.port);
   const masterProbe = byAddress.get(masterAddress);
-  const master = masterProbe?.info ? answered(masterProbe, mapAddress) : unanswered(masterAddress, masterNode, previous, 'master');
+  const master = masterProbe?.info ? answered(masterProbe, mapAddress) : unanswered(masterAddress, announcedMaster, previous, 'master');
 
   const lagOf = new Map<Address, number | null>();
   for (const entry of masterProbe?.info?.replicas ?? []) {
@@ -195,23 +196,22 @@ export function assembleSentinelTopology(
     lagOf.set(formatAddress(node.host, node.port), entry.lag);
   }
 
-  const replicas: NodeState[] = [];
-  for (const [address, node] of others) {
-    const announced = view.replicas.find((r) => {
-      const m = mapAddress({ host: r.host, port: r.port });
-      return formatAddress(m.host, m.port) === address;
-    })!;
+  const replicas = new Map<Address, NodeState>();
+  for (const announced of view.replicas) {
+    const node = mapAddress({ host: announced.host, port: announced.port });
+    const address = formatAddress(node.host, node.port);
+    if (address === masterAddress || replicas.has(address)) continue;
     const probe = byAddress.get(address);
     const state = probe?.info ? answered(probe, mapAddress) : fromSentinel(address, node, announced, mapAddress);
     if (announced.flags.some((flag) => DOWN_FLAGS.has(flag))) state.up = false;
     state.lagSeconds = lagOf.get(address) ?? null;
-    replicas.push(state);
+    replicas.set(address, state);
   }
 
-  const reference = master.up ? master.offset : Math.max(0, ...replicas.map((r) => r.offset));
-  for (const r of replicas) r.lagBytes = r.role === 'replica' ? Math.max(0, reference - r.offset) : 0;
-  replicas.sort((a, b) => compareAddresses(a.address, b.address));
-  return { master, replicas, source: 'sentinel' };
+  const list = [...replicas.values()].sort((a, b) => compareAddresses(a.address, b.address));
+  const reference = master.up ? master.offset : Math.max(0, ...list.map((r) => r.offset));
+  for (const r of list) r.lagBytes = r.role === 'replica' ? Math.max(0, reference - r.offset) : 0;
+  return { master, replicas: list, source: 'sentinel' };
 }
 
 function answered(probe: Probe, mapAddress: AddressMapper): NodeState {
@@ -262,6 +262,7 @@ export class SentinelProvider implements TopologyProvider {
   #settings: SentinelProviderSettings;
   /** Every known Sentinel, seeds first, in the order they were learnt. */
   #sentinels = new Map<Address, HostPort>();
+  /** Asked first: the last Sentinel that answered, or that announced a switch. */
   #lastAnswered: Address | null = null;
   #commands = new Map<Address, Redis>();
   #subscribers = new Map<Address, Redis>();
@@ -381,6 +382,7 @@ export class SentinelProvider implements TopologyProvider {
 
   /** The query connection to one Sentinel; no reconnect loop of its own: a dead one is remade on next use. */
   #command(address: Address, node: HostPort): Redis {
+    if (this.#closed) throw new Error('Sentinel provider closed');
     const existing = this.#commands.get(address);
     if (existing !== undefined && existing.status !== 'end' && existing.status !== 'close') return existing;
     existing?.disconnect();
@@ -423,6 +425,9 @@ export class SentinelProvider implements TopologyProvider {
       // Events about Sentinels themselves (`sentinel <id> … @ name …`) do not change the data nodes.
       if (this.#closed || event.master !== this.#settings.name || event.instance === 'sentinel') return;
       debug('sentinel %s: %s %s', address, channel, message);
+      // Sentinels switch one by one (the others learn the new config from hello messages, every
+      // 2 s): the one announcing the switch surely has it, so ask it first next time.
+      if (channel === '+switch-master') this.#lastAnswered = address;
       this.#onSignal?.(`sentinel ${channel}`);
     });
     conn.subscribe(...SENTINEL_CHANNELS).catch((error: Error) => {

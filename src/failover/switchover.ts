@@ -1,0 +1,123 @@
+import createDebug from 'debug';
+import type { Redis } from 'ioredis';
+import { FailoverRedisError } from '../errors.js';
+import type { NodePool } from '../pool/node-pool.js';
+import { parseInfo, parseInfoReplication } from '../topology/info-parser.js';
+import type { Address, NodeState, Topology } from '../topology/types.js';
+import { follow, makeMaster, PromotionError } from './actions.js';
+import { electCandidate } from './election.js';
+
+const debug = createDebug('redis-failover:failover');
+
+export interface SwitchoverOptions {
+  /** The replica to hand over to; by default the best one (priority, then offset, then address). */
+  to?: string;
+  /**
+   * How long the old master may pause writes while the target catches up.
+   * @default 5000
+   */
+  timeoutMs?: number;
+}
+
+export interface SwitchoverResult {
+  from: Address;
+  to: Address;
+  durationMs: number;
+  /** `FAILOVER` (Redis ≥ 6.2) or `CLIENT PAUSE` + `REPLICAOF` (older servers). */
+  method: 'failover-command' | 'pause-and-replicaof';
+}
+
+export class SwitchoverError extends FailoverRedisError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FAILOVER_TIMEOUT', message, options);
+  }
+}
+
+/** Pick and check the target: an up replica of the current master with its link up. */
+export function switchoverTarget(topology: Topology, to: string | undefined): { master: NodeState; target: NodeState } {
+  const master = topology.master;
+  if (master === null || !master.up) throw new SwitchoverError('switchover needs a reachable master; none is known');
+  const followers = topology.replicas.filter(
+    (r) => r.up && r.role === 'replica' && r.masterAddress === master.address && r.linkStatus === 'up' && !r.syncing && !r.loading,
+  );
+  if (to !== undefined) {
+    const target = followers.find((r) => r.address === to);
+    if (!target) throw new SwitchoverError(`switchover target ${to} is not an up-to-date replica of ${master.address}`);
+    return { master, target };
+  }
+  const target = electCandidate(followers);
+  if (target === null) throw new SwitchoverError(`switchover: ${master.address} has no replica that can take over`);
+  return { master, target };
+}
+
+function versionAtLeast(version: string | undefined, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = (version ?? '0.0').split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+async function roleOf(conn: Redis): Promise<ReturnType<typeof parseInfoReplication>> {
+  return parseInfoReplication((await conn.info('replication')) as string);
+}
+
+/**
+ * A planned handover with no acknowledged write lost. The caller holds new writes before and
+ * releases them after. Redis ≥ 6.2: `FAILOVER TO host port TIMEOUT ms` — the master pauses its
+ * writers, waits for the target to have every byte, and swaps roles itself. Older servers: the
+ * same by hand (`CLIENT PAUSE … WRITE`, wait for the offset, `REPLICAOF NO ONE`, repoint).
+ */
+export async function switchover(
+  pool: NodePool,
+  topology: Topology,
+  options: SwitchoverOptions,
+  method?: SwitchoverResult['method'],
+): Promise<SwitchoverResult> {
+  const started = performance.now();
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const { master, target } = switchoverTarget(topology, options.to);
+  const masterConn = pool.node(master).control();
+  const targetConn = pool.node(target).control();
+  const version = parseInfo((await masterConn.info('server')) as string).redis_version;
+  const chosen = method ?? (versionAtLeast(version, 6, 2) ? 'failover-command' : 'pause-and-replicaof');
+  debug('switchover %s → %s (%s, Redis %s)', master.address, target.address, chosen, version);
+  const deadline = started + timeoutMs + 2000;
+
+  if (chosen === 'failover-command') {
+    try {
+      await masterConn.call('FAILOVER', 'TO', target.host, target.port, 'TIMEOUT', timeoutMs);
+    } catch (error) {
+      throw new PromotionError(master.address, 'FAILOVER', error);
+    }
+    // FAILOVER answers at once; the swap happens after. Done when the target says master.
+    for (;;) {
+      const [old, next] = await Promise.all([roleOf(masterConn), roleOf(targetConn)]);
+      if (next.role === 'master' && old.role === 'replica') break;
+      if (old.role === 'master' && old.masterFailoverState === 'no-failover' && next.role !== 'master') {
+        throw new SwitchoverError(`FAILOVER TO ${target.address} was aborted by ${master.address} (target did not catch up within ${timeoutMs} ms?)`);
+      }
+      if (performance.now() > deadline) throw new SwitchoverError(`switchover to ${target.address} did not finish within ${timeoutMs} ms`);
+      await sleep(10);
+    }
+  } else {
+    const others = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.address !== target.address);
+    await masterConn.call('CLIENT', 'PAUSE', timeoutMs, 'WRITE').catch(() => masterConn.call('CLIENT', 'PAUSE', timeoutMs));
+    try {
+      const goal = (await roleOf(masterConn)).masterReplOffset ?? 0;
+      for (;;) {
+        const info = await roleOf(targetConn);
+        if ((info.replicaReplOffset ?? 0) >= goal) break;
+        if (performance.now() > deadline) throw new SwitchoverError(`${target.address} did not catch up with ${master.address} within ${timeoutMs} ms`);
+        await sleep(5);
+      }
+      await makeMaster(pool, target);
+      await follow(pool, master, target);
+      await Promise.allSettled(others.map((r) => follow(pool, r, target)));
+    } finally {
+      await masterConn.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+    }
+  }
+  return { from: master.address, to: target.address, durationMs: Math.round(performance.now() - started), method: chosen };
+}
