@@ -44,6 +44,8 @@ export interface SentinelProviderSettings {
   mapAddress: AddressMapper;
   /** Bound on each Sentinel query and each data-node probe. */
   probeTimeoutMs: number;
+  /** A data-node probe of a node still connecting may take this long instead (as in `nodes` mode). */
+  connectTimeoutMs?: number;
   /** Makes one Sentinel connection; a test can swap it. */
   connectionFactory?: (node: HostPort, options: RedisOptions) => Redis;
 }
@@ -282,7 +284,7 @@ export class SentinelProvider implements TopologyProvider {
 
   async discover(previous: Topology | null): Promise<Topology> {
     if (this.#closed) throw new Error('Sentinel provider closed');
-    const { name, pool, probeTimeoutMs, mapAddress } = this.#settings;
+    const { name, pool, probeTimeoutMs, connectTimeoutMs, mapAddress } = this.#settings;
     const order = [...this.#sentinels.keys()];
     if (this.#lastAnswered !== null) order.sort((a, b) => Number(b === this.#lastAnswered) - Number(a === this.#lastAnswered));
     const failures: string[] = [];
@@ -304,7 +306,7 @@ export class SentinelProvider implements TopologyProvider {
       }
       this.#lastAnswered = address;
       const nodes = sentinelViewNodes(view, mapAddress);
-      const probes = await Promise.all(nodes.map(([a, node]) => probeNode(pool, a, node, probeTimeoutMs)));
+      const probes = await Promise.all(nodes.map(([a, node]) => probeNode(pool, a, node, probeTimeoutMs, connectTimeoutMs)));
       const topology = assembleSentinelTopology(view, probes, previous, mapAddress);
       debug('sentinel %s: master %s, %d replica(s)', address, topology.master?.address, topology.replicas.length);
       return topology;

@@ -103,6 +103,29 @@ describe('SentinelProvider against real Sentinels', () => {
     await p.close();
   });
 
+  it('skips a hung Sentinel (SIGSTOP) after probeTimeoutMs', async () => {
+    const p = new SentinelProvider({
+      sentinels: set.sentinels.slice(0, 2).map(splitAddress),
+      name: set.name,
+      sentinelOptions: {},
+      pool,
+      mapAddress: (a) => a,
+      probeTimeoutMs: 300,
+    });
+    providers.push(p);
+    // Paused well under 2 s: longer, and the Sentinel would enter TILT mode when resumed.
+    set.pause(set.sentinels[0]!);
+    try {
+      const started = performance.now();
+      const t = await p.discover(null);
+      expect(performance.now() - started).toBeLessThan(800);
+      expect(t.master?.address).toBe(set.master);
+    } finally {
+      set.resume(set.sentinels[0]!);
+    }
+    await p.close();
+  });
+
   it('rejects with each Sentinel and why when none answers, without the password', async () => {
     const dead = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
     const p = new SentinelProvider({
