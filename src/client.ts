@@ -2,11 +2,12 @@ import { Redis, Command, ScanStream, type ChainableCommander, type RedisCommande
 import { EventEmitter } from 'eventemitter3';
 import createDebug from 'debug';
 import { installCommands } from './commands.js';
-import { ClosedError, CommandTimeoutError, InvalidOptionError, MaybeAppliedError, QueueFullError } from './errors.js';
+import { ClosedError, CommandTimeoutError, InvalidOptionError, MaybeAppliedError, NoMasterError, QueueFullError } from './errors.js';
 import type { FailoverRedisEvents } from './events.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import { isAuthError, isConnectionLoss, isReadOnlyError, isRetryableReadError } from './failover/signals.js';
-import { switchover, type SwitchoverOptions, type SwitchoverResult } from './failover/switchover.js';
+import { PromotionError } from './failover/actions.js';
+import { switchover, SwitchoverError, type SwitchoverOptions, type SwitchoverResult } from './failover/switchover.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { FailoverRedisOptions, ReadFrom } from './options-types.js';
 import { FailoverPipeline, type PipelineHost } from './pipeline.js';
@@ -18,6 +19,8 @@ import { formatAddress, type HostPort } from './topology/address.js';
 import type { TopologyChange } from './topology/diff.js';
 import { TopologyManager } from './topology/manager.js';
 import { NodesProvider } from './topology/nodes-provider.js';
+import type { TopologyProvider } from './topology/provider.js';
+import { SentinelProvider } from './topology/sentinel-provider.js';
 import type { NodeState, Topology } from './topology/types.js';
 import { asCallback, noop } from './util.js';
 
@@ -133,18 +136,26 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     });
     const mapAddress = (announced: HostPort): HostPort => this.#opts.natMap.get(formatAddress(announced.host, announced.port)) ?? announced;
     const downAfterMs = this.#opts.failover.downAfterMs;
-    const provider = new NodesProvider({
-      seeds: this.#opts.seeds,
-      pool: this.#pool,
-      mapAddress,
-      probeTimeoutMs: Math.min(Math.max(downAfterMs, 500), 5000),
-      connectTimeoutMs: (redisOptions.connectTimeout ?? 10_000) + 1000,
-    });
+    const probeTimeoutMs = Math.min(Math.max(downAfterMs, 500), 5000);
+    const connectTimeoutMs = (redisOptions.connectTimeout ?? 10_000) + 1000;
+    const provider: TopologyProvider =
+      this.#opts.mode === 'sentinel'
+        ? new SentinelProvider({
+            sentinels: this.#opts.seeds,
+            name: this.#opts.name!,
+            sentinelOptions: this.#opts.sentinelOptions,
+            pool: this.#pool,
+            mapAddress,
+            probeTimeoutMs: Math.max(probeTimeoutMs, 1000),
+            connectTimeoutMs,
+          })
+        : new NodesProvider({ seeds: this.#opts.seeds, pool: this.#pool, mapAddress, probeTimeoutMs, connectTimeoutMs });
     this.#manager = new TopologyManager({
       provider,
       refreshIntervalMs: this.#opts.refreshIntervalMs,
       onTopology: (next, previous, changes) => this.#onTopology(next, previous, changes),
       onError: (error) => this.#onDiscoveryError(error),
+      onSignal: (reason) => this.#coordinator.signal(reason),
     });
     this.#coordinator = new FailoverCoordinator({
       mode: this.#opts.mode,
@@ -227,8 +238,8 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    * A planned handover to `to` (or the best replica): writes issued meanwhile are held and land
    * on the new master; no acknowledged write is lost. Redis ≥ 6.2 uses `FAILOVER TO`.
    */
-  async switchover(options: SwitchoverOptions & { method?: SwitchoverResult['method'] } = {}): Promise<SwitchoverResult> {
-    if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('switchover', 'not available in Sentinel mode yet');
+  async switchover(options: SwitchoverOptions & { method?: 'failover-command' | 'pause-and-replicaof' } = {}): Promise<SwitchoverResult> {
+    if (this.#opts.mode === 'sentinel') return this.#sentinelSwitchover(options);
     const topology = await this.#manager.refresh('switchover()');
     this.#switching = true;
     try {
@@ -242,6 +253,57 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         if (this.#masterNode?.address !== result.to || !this.#masterNode.ready) await new Promise((r) => setTimeout(r, 10));
       }
       return result;
+    } catch (error) {
+      this.#coordinator.cancelExpectedChange();
+      throw error;
+    } finally {
+      this.#switching = false;
+      this.#drain();
+    }
+  }
+
+  /**
+   * Sentinel mode: `SENTINEL FAILOVER`, with this client's writes held and, before it, the writes
+   * already made waited for on the replicas (`WAIT`) so that the promoted one has them.
+   */
+  async #sentinelSwitchover(options: SwitchoverOptions): Promise<SwitchoverResult> {
+    if (options.to !== undefined) {
+      throw new InvalidOptionError('switchover.to', 'Sentinel picks the replica in Sentinel mode (steer it with replica-priority)');
+    }
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const topology = await this.#manager.refresh('switchover()');
+    const from = topology.master?.address;
+    if (!from) throw new NoMasterError('switchover needs a known master');
+    const started = performance.now();
+    this.#switching = true;
+    try {
+      this.#coordinator.expectChange('switchover (SENTINEL FAILOVER)');
+      const conn = this.#masterNode?.data();
+      const replicas = topology.replicas.filter((r) => r.up && r.role === 'replica').length;
+      if (conn && replicas > 0) await conn.call('WAIT', replicas, timeoutMs).catch(noop);
+      let lastError: unknown = null;
+      let asked = false;
+      for (const sentinel of this.#opts.seeds) {
+        const admin = new Redis({ ...this.#opts.sentinelOptions, host: sentinel.host, port: sentinel.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        admin.on('error', noop);
+        try {
+          await admin.call('SENTINEL', 'FAILOVER', this.#opts.name!);
+          asked = true;
+          break;
+        } catch (error) {
+          lastError = error;
+        } finally {
+          admin.disconnect();
+        }
+      }
+      if (!asked) throw new PromotionError(from, 'SENTINEL FAILOVER', lastError);
+      // Sentinel needs a few seconds (election, promotion, +switch-master).
+      const deadline = performance.now() + timeoutMs + 15_000;
+      while (this.#masterNode?.address === from || !this.#masterNode?.ready) {
+        if (performance.now() > deadline) throw new SwitchoverError(`Sentinel did not switch ${from} over within ${Math.round(performance.now() - started)} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return { from, to: this.#masterNode.address, durationMs: Math.round(performance.now() - started), method: 'sentinel-failover' };
     } catch (error) {
       this.#coordinator.cancelExpectedChange();
       throw error;

@@ -23,8 +23,8 @@ export interface SwitchoverResult {
   from: Address;
   to: Address;
   durationMs: number;
-  /** `FAILOVER` (Redis ≥ 6.2) or `CLIENT PAUSE` + `REPLICAOF` (older servers). */
-  method: 'failover-command' | 'pause-and-replicaof';
+  /** `FAILOVER` (Redis ≥ 6.2), `CLIENT PAUSE` + `REPLICAOF` (older servers), or Sentinel's. */
+  method: 'failover-command' | 'pause-and-replicaof' | 'sentinel-failover';
 }
 
 export class SwitchoverError extends FailoverRedisError {
@@ -73,7 +73,7 @@ export async function switchover(
   pool: NodePool,
   topology: Topology,
   options: SwitchoverOptions,
-  method?: SwitchoverResult['method'],
+  method?: 'failover-command' | 'pause-and-replicaof',
 ): Promise<SwitchoverResult> {
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 5000;

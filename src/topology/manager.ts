@@ -12,6 +12,8 @@ export interface TopologyManagerSettings {
   onTopology(next: Topology, previous: Topology | null, changes: TopologyChange[]): void;
   /** Called when a discovery failed as a whole (no member answered). */
   onError(error: Error): void;
+  /** Where the provider's push signals go (default: a refresh). */
+  onSignal?(reason: string): void;
 }
 
 /**
@@ -38,7 +40,8 @@ export class TopologyManager {
     if (this.#timer !== null || this.#stopped) return;
     this.#timer = setInterval(() => this.request('timer'), this.#settings.refreshIntervalMs);
     this.#timer.unref();
-    this.#settings.provider.watch?.((reason) => this.request(reason));
+    const onSignal = this.#settings.onSignal ?? ((reason: string) => this.request(reason));
+    this.#settings.provider.watch?.(onSignal);
   }
 
   /** Ask for a refresh now (coalesced); errors go to `onError`. */
