@@ -50,20 +50,42 @@ export function startWriter(redis: FailoverRedis, prefix: string, intervalMs = 5
   };
 }
 
-/** Read every counter back from `master`: acked ones must be exactly 1, failed ones 0 or 1. */
-export async function checkCounters(master: string, result: WriterResult): Promise<{ lost: string[]; doubled: string[] }> {
+/**
+ * Replication is asynchronous: a write the master acknowledged a moment before it died may never
+ * have reached a replica, and no client can bring it back (that is what `durability` is for).
+ * `syncPoint` makes the replicas acknowledge every write sent so far (WAIT on the client's own
+ * master connection) and returns when it started: writes acknowledged before it must survive.
+ */
+export async function syncPoint(redis: FailoverRedis, replicas: number): Promise<number> {
+  const startedAt = performance.now();
+  const acked = await redis.wait(replicas, 5000);
+  if (acked < replicas) throw new Error(`only ${acked}/${replicas} replicas acknowledged before the kill`);
+  return startedAt;
+}
+
+/**
+ * Read every counter back from `master`: acked ones must be exactly 1 — except those acknowledged
+ * after `syncedAt` (see `syncPoint`), which async replication may have lost with the master —
+ * and failed ones 0 or 1, never 2.
+ */
+export async function checkCounters(
+  master: string,
+  result: WriterResult,
+  syncedAt = Infinity,
+): Promise<{ lost: string[]; doubled: string[]; lostAfterSync: string[] }> {
   const conn = direct(master);
   try {
     const keys = [...result.acked, ...result.failed.map((f) => f.key)];
     const values = keys.length ? await conn.mget(keys) : [];
     const lost: string[] = [];
+    const lostAfterSync: string[] = [];
     const doubled: string[] = [];
     keys.forEach((key, i) => {
       const v = Number(values[i] ?? 0);
       if (v > 1) doubled.push(key);
-      if (i < result.acked.length && v !== 1) lost.push(key);
+      if (i < result.acked.length && v !== 1) (result.ackTimes[i]! > syncedAt ? lostAfterSync : lost).push(key);
     });
-    return { lost, doubled };
+    return { lost, doubled, lostAfterSync };
   } finally {
     conn.disconnect();
   }

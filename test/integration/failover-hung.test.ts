@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailoverRedis, type FailoverEvent } from '../../src/index.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
 import { direct } from '../helpers/redis.js';
-import { checkCounters, role, startWriter, waitFor } from '../helpers/writer.js';
+import { checkCounters, role, startWriter, syncPoint, waitFor } from '../helpers/writer.js';
 
 let set: ReplicaSet;
 let redis: FailoverRedis;
@@ -27,6 +27,7 @@ describe('client mode: a hung master (SIGSTOP, TCP connection kept)', () => {
     const writer = startWriter(redis, 'hung');
     await new Promise((r) => setTimeout(r, 300));
 
+    const syncedAt = await syncPoint(redis, 2);
     const pausedAt = performance.now();
     set.pause(oldMaster);
     await waitFor('a failover while the master is hung', () => failovers.length > 0, 10_000);
@@ -44,7 +45,7 @@ describe('client mode: a hung master (SIGSTOP, TCP connection kept)', () => {
     expect(newMaster).not.toBe(oldMaster);
     expect(failovers[0]).toMatchObject({ from: oldMaster, to: newMaster });
     expect(resumedAt - pausedAt).toBeLessThan(8000);
-    const { lost, doubled } = await checkCounters(newMaster, result);
+    const { lost, doubled } = await checkCounters(newMaster, result, syncedAt);
     expect(lost).toEqual([]);
     expect(doubled).toEqual([]);
 

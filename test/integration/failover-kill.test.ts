@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailoverRedis, MaybeAppliedError, type FailoverEvent } from '../../src/index.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
-import { checkCounters, role, startWriter, waitFor } from '../helpers/writer.js';
+import { checkCounters, role, startWriter, syncPoint, waitFor } from '../helpers/writer.js';
 
 let set: ReplicaSet;
 let redis: FailoverRedis;
@@ -24,6 +24,7 @@ describe('client mode: master kill -9', () => {
     const writer = startWriter(redis, 'kill');
     await new Promise((r) => setTimeout(r, 300));
 
+    const syncedAt = await syncPoint(redis, 2);
     const killedAt = performance.now();
     await set.kill(oldMaster);
     const resumedAt = await writer.ackAfter(killedAt);
@@ -43,7 +44,7 @@ describe('client mode: master kill -9', () => {
     expect(resumedAt - killedAt).toBeLessThan(5000); // generous; the tight number lives in bench/
 
     // Nothing lost, nothing doubled; a write in flight at the kill may only say it may have been applied.
-    const { lost, doubled } = await checkCounters(newMaster, result);
+    const { lost, doubled } = await checkCounters(newMaster, result, syncedAt);
     expect(lost).toEqual([]);
     expect(doubled).toEqual([]);
     for (const f of result.failed) expect(f.error).toBeInstanceOf(MaybeAppliedError);

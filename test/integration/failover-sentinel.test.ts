@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FailoverRedis, type FailoverEvent } from '../../src/index.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
 import { direct } from '../helpers/redis.js';
-import { checkCounters, role, startWriter, waitFor } from '../helpers/writer.js';
+import { checkCounters, role, startWriter, syncPoint, waitFor } from '../helpers/writer.js';
 
 const sets: ReplicaSet[] = [];
 const clients: FailoverRedis[] = [];
@@ -46,6 +46,7 @@ describe('Sentinel mode', () => {
     redis.on('failover', (e) => failovers.push(e));
     const writer = startWriter(redis, 'sentinel');
     await new Promise((r) => setTimeout(r, 300));
+    const syncedAt = await syncPoint(redis, 2);
     const killedAt = performance.now();
     await set.kill(set.master);
     const resumedAt = await writer.ackAfter(killedAt, 30_000);
@@ -59,7 +60,7 @@ describe('Sentinel mode', () => {
     expect(failovers[0]).toMatchObject({ from: set.master, to: expected });
     expect(failovers[0]!.reason).toMatch(/sentinel/);
     expect(resumedAt - killedAt).toBeLessThan(20_000);
-    const { lost, doubled } = await checkCounters(expected, result);
+    const { lost, doubled } = await checkCounters(expected, result, syncedAt);
     expect(lost).toEqual([]);
     expect(doubled).toEqual([]);
   });
