@@ -6,7 +6,7 @@ import { ClosedError, CommandTimeoutError, InvalidOptionError, MaybeAppliedError
 import type { FailoverRedisEvents } from './events.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import { isAuthError, isConnectionLoss, isReadOnlyError, isRetryableReadError } from './failover/signals.js';
-import { PromotionError } from './failover/actions.js';
+import { follow, PromotionError } from './failover/actions.js';
 import { switchover, SwitchoverError, type SwitchoverOptions, type SwitchoverResult } from './failover/switchover.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { FailoverRedisOptions, ReadFrom } from './options-types.js';
@@ -231,6 +231,24 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('promote', 'Sentinel promotes in Sentinel mode; use switchover()');
     const topology = this.#manager.current ?? (await this.#manager.refresh('promote()'));
     await this.#coordinator.promoteNow(address, topology);
+    return this.topology();
+  }
+
+  /**
+   * The runbook's last step: make `address` (an old master that came back, or a replica following
+   * the wrong node) a replica of the current master (`REPLICAOF`). In auto mode the client does
+   * this by itself; this is for manual mode and operators.
+   */
+  async demote(address: string): Promise<Topology> {
+    if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('demote', 'Sentinel reconfigures old masters in Sentinel mode');
+    const topology = await this.#manager.refresh('demote()');
+    const master = topology.master;
+    if (master === null || !master.up) throw new NoMasterError(`demote(${address}) needs a reachable master; none is known`);
+    if (master.address === address) throw new InvalidOptionError('demote', `${address} is the current master; use switchover() to hand it over`);
+    const node = topology.replicas.find((r) => r.address === address);
+    if (!node) throw new InvalidOptionError('demote', `${address} is not a member of this replica set`);
+    await follow(this.#pool, node, master);
+    await this.#manager.refresh('demoted');
     return this.topology();
   }
 

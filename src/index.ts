@@ -25,5 +25,8 @@ export {
   ClosedError,
 } from './errors.js';
 export type { FailoverErrorCode } from './errors.js';
+export { PromotionError } from './failover/actions.js';
+export { SwitchoverError } from './failover/switchover.js';
+export type { SwitchoverOptions, SwitchoverResult } from './failover/switchover.js';
 export { parseInfoReplication, parseInfo } from './topology/info-parser.js';
 export type { ReplicationInfo, ReplicaEntry } from './topology/info-parser.js';
