@@ -2,14 +2,23 @@ import { Redis, Command, ScanStream, type ChainableCommander, type RedisCommande
 import { EventEmitter } from 'eventemitter3';
 import createDebug from 'debug';
 import { installCommands } from './commands.js';
-import { ClosedError, CommandTimeoutError, InvalidOptionError, MaybeAppliedError, NoMasterError, QueueFullError } from './errors.js';
+import {
+  ClosedError,
+  CommandTimeoutError,
+  InvalidOptionError,
+  MaybeAppliedError,
+  NoMasterError,
+  NotReplicatedError,
+  QueueFullError,
+} from './errors.js';
+import { ConsistencyMonitor } from './routing/consistency-monitor.js';
 import type { FailoverRedisEvents } from './events.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import { isAuthError, isConnectionLoss, isReadOnlyError, isRetryableReadError } from './failover/signals.js';
 import { follow, PromotionError } from './failover/actions.js';
 import { switchover, SwitchoverError, type SwitchoverOptions, type SwitchoverResult } from './failover/switchover.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import type { FailoverRedisOptions, ReadFrom } from './options-types.js';
+import type { DurabilitySettings, FailoverRedisOptions, ReadFrom } from './options-types.js';
 import { FailoverPipeline, type PipelineHost } from './pipeline.js';
 import { defaultConnectionFactory, NodePool, type ConnectionFactory, type NodeConnections } from './pool/node-pool.js';
 import { classifyCommand, type CommandClass } from './routing/classify.js';
@@ -50,13 +59,26 @@ const MESSAGE_EVENTS = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer'
 
 /** How many times a read is moved to another node after its connection died under it. */
 const READ_RETRIES = 2;
-const READ_CLASS: CommandClass = Object.freeze({ kind: 'read', readOnly: true });
+const READ_CLASS: CommandClass = Object.freeze({ kind: 'read', readOnly: true, writesData: false });
 
 /** A view with another read policy over the same connections (`withReadFrom`). */
 export interface FailoverRedisView extends RedisCommander<{ type: 'default' }> {
   pipeline(commands?: unknown[][]): ChainableCommander;
   multi(commands?: unknown[][]): ChainableCommander;
   withReadFrom(readFrom: ReadFrom): FailoverRedisView;
+  withDurability(durability: DurabilitySettings): FailoverRedisView;
+}
+
+/** How the commands of a client or view travel: its read policy and write durability. */
+interface Route {
+  readonly policy: ReadPolicy;
+  readonly durability: DurabilitySettings | null;
+}
+
+function resolveDurability(d: DurabilitySettings): DurabilitySettings {
+  if (!Number.isInteger(d?.replicas) || d.replicas < 1) throw new InvalidOptionError('durability.replicas', 'must be an integer ≥ 1');
+  if (!Number.isInteger(d.timeoutMs) || d.timeoutMs < 0) throw new InvalidOptionError('durability.timeoutMs', 'must be an integer ≥ 0 (ms)');
+  return Object.freeze({ replicas: d.replicas, timeoutMs: d.timeoutMs });
 }
 
 // Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
@@ -80,10 +102,13 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   #extra: FailoverRedisOptions | undefined;
   #internals: FailoverRedisInternals;
   #opts: ResolvedOptions;
+  #route: Route;
   #status: FailoverRedisStatus = 'wait';
   #pool: NodePool;
   #manager: TopologyManager;
   #coordinator: FailoverCoordinator;
+  /** Read-your-writes and fresh lag bounds; null with `consistency: 'eventual'` and no bound. */
+  #consistency: ConsistencyMonitor | null = null;
   /** The master stopped answering: writes wait (not sent into a void) until it answers or is replaced. */
   #writesPaused = false;
   /** A switchover is under way: writes wait for the new master. */
@@ -113,6 +138,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     this.#extra = extra;
     this.#internals = internals;
     this.#opts = resolveOptions(input, extra);
+    this.#route = Object.freeze({ policy: this.#opts.readFrom, durability: this.#opts.durability });
     const redisOptions = this.#opts.redisOptions;
     this.#autoPipelining = redisOptions.enableAutoPipelining === true;
     // Commands are batched per connection below (socket cork), after routing; ioredis's own
@@ -157,6 +183,15 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       onError: (error) => this.#onDiscoveryError(error),
       onSignal: (reason) => this.#coordinator.signal(reason),
     });
+    if (this.#opts.consistency === 'read-your-writes' || this.#lag.bytes !== null || this.#lag.ms !== null) {
+      this.#consistency = new ConsistencyMonitor({
+        pool: this.#pool,
+        readYourWrites: this.#opts.consistency === 'read-your-writes',
+        lag: this.#lag,
+        probeTimeoutMs,
+        onProgress: () => this.#drain(),
+      });
+    }
     this.#coordinator = new FailoverCoordinator({
       mode: this.#opts.mode,
       promote: this.#opts.failover.promote,
@@ -333,12 +368,24 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
 
   /** The same client with another read policy for the calls made through it. */
   withReadFrom(readFrom: ReadFrom): FailoverRedisView {
-    const policy = parseReadFrom(readFrom);
-    if (policy.name !== 'master' && !this.#readsFromReplicas) {
+    return this.#view({ ...this.#route, policy: parseReadFrom(readFrom) });
+  }
+
+  /**
+   * The same client whose writes made through it resolve only once `replicas` replicas have them
+   * (`WAIT replicas timeoutMs`), else reject with `NotReplicatedError`.
+   */
+  withDurability(durability: DurabilitySettings): FailoverRedisView {
+    return this.#view({ ...this.#route, durability: resolveDurability(durability) });
+  }
+
+  /** @internal */
+  #view(route: Route): FailoverRedisView {
+    if (route.policy.name !== 'master' && !this.#readsFromReplicas) {
       this.#readsFromReplicas = true;
       this.#openReplicas();
     }
-    return new FailoverView(this, policy, (cmd, p) => this.#dispatch(cmd, p), (cmds, tx, p) => this.#execPipeline(cmds, tx, p)) as unknown as FailoverRedisView;
+    return new FailoverView(this, route, (cmd, r) => this.#dispatch(cmd, r), (cmds, tx, r) => this.#execPipeline(cmds, tx, r)) as unknown as FailoverRedisView;
   }
 
   pipeline(commands?: unknown[][]): ChainableCommander {
@@ -360,12 +407,12 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
 
   /** ioredis-compatible entry point of every command method. */
   sendCommand(command: Command): Promise<unknown> {
-    return this.#dispatch(command, this.#opts.readFrom);
+    return this.#dispatch(command, this.#route);
   }
 
   /** @internal the pipeline's way back in. */
   execPipeline(commands: Command[], transaction: boolean): Promise<unknown> {
-    return this.#execPipeline(commands, transaction, this.#opts.readFrom);
+    return this.#execPipeline(commands, transaction, this.#route);
   }
 
   scanStream(options?: ScanStreamOptions): ScanStream {
@@ -416,19 +463,19 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
 
   // ---------------------------------------------------------------- dispatch
 
-  #dispatch(cmd: Command, policy: ReadPolicy): Promise<unknown> {
+  #dispatch(cmd: Command, route: Route): Promise<unknown> {
     if (this.#status === 'end' || this.#status === 'close') {
       cmd.reject(new ClosedError());
       return cmd.promise;
     }
     if (this.#status === 'wait') this.connect().catch(noop);
     const cls = (cmd as { isReadOnly?: boolean }).isReadOnly === true ? READ_CLASS : classifyCommand(cmd.name, cmd.args);
-    if (!this.#trySend(cmd, cls, policy)) this.#hold(cmd.name, () => this.#trySend(cmd, cls, policy), (e) => cmd.reject(e));
+    if (!this.#trySend(cmd, cls, route)) this.#hold(cmd.name, () => this.#trySend(cmd, cls, route), (e) => cmd.reject(e));
     return cmd.promise;
   }
 
   /** Send the command now if its node is ready; false when it has to wait. */
-  #trySend(cmd: Command, cls: CommandClass, policy: ReadPolicy): boolean {
+  #trySend(cmd: Command, cls: CommandClass, route: Route): boolean {
     if (this.#fatal !== null) {
       cmd.reject(this.#fatal);
       return true;
@@ -437,40 +484,41 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (tx !== null) {
       // Between WATCH and EXEC everything runs on the transaction's connection, as it would on
       // a single ioredis connection.
-      this.#send(tx.conn, tx.node, cmd, false, policy);
+      this.#send(tx.conn, tx.node, cmd, false, route, classifyCommand(cmd.name, cmd.args).writesData);
       if (cmd.name === 'exec' || cmd.name === 'discard' || cmd.name === 'unwatch') this.#endTransactionAfter(cmd.promise);
       return true;
     }
     switch (cls.kind) {
       case 'read':
-        return this.#trySendRead(cmd, policy);
+        return this.#trySendRead(cmd, route);
       case 'write': {
         if (this.#writesPaused || this.#switching) return false;
         const node = this.#masterNode;
         const conn = node?.data();
         if (!conn) return false;
-        this.#send(conn, node!, cmd, false, policy);
+        this.#send(conn, node!, cmd, false, route, cls.writesData);
         return true;
       }
       case 'blocking':
-        return this.#trySendBlocking(cmd, cls, policy);
+        return this.#trySendBlocking(cmd, cls, route);
       case 'subscribe':
         return this.#trySendSubscription(cmd);
       case 'transaction':
-        return this.#trySendTransaction(cmd, policy);
+        return this.#trySendTransaction(cmd, route);
       case 'select':
-        return this.#trySendSelect(cmd, policy);
+        return this.#trySendSelect(cmd, route);
     }
   }
 
-  #trySendRead(cmd: Command, policy: ReadPolicy): boolean {
+  #trySendRead(cmd: Command, route: Route): boolean {
     const table = this.#table;
     if (table === null) return false;
     let target: NodeState | null;
     try {
-      target = chooseReadNode(policy, table, this.#isReady, this.#turn++);
+      target = chooseReadNode(route.policy, table, this.#readyFor(cmd, route, table), this.#turn++);
     } catch (error) {
-      // Eligible replicas that are still connecting are worth waiting for; none at all is not.
+      // Eligible replicas that are still connecting (or catching up with this session's writes)
+      // are worth waiting for; none at all is not.
       if (table.replicas.length > 0) return false;
       cmd.reject(error as Error);
       return true;
@@ -479,7 +527,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       const node = this.#pool.get(target.address);
       const conn = node?.data();
       if (conn) {
-        this.#send(conn, node!, cmd, true, policy);
+        this.#send(conn, node!, cmd, true, route);
         return true;
       }
     }
@@ -487,15 +535,31 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     const master = this.#masterNode;
     const conn = master?.data();
     if (!conn) return false;
-    this.#send(conn, master!, cmd, true, policy);
+    this.#send(conn, master!, cmd, true, route);
     return true;
   }
 
-  #trySendBlocking(cmd: Command, cls: CommandClass, policy: ReadPolicy): boolean {
+  /**
+   * Which nodes may take this read now: connected ones, and — when this session wrote keys the
+   * read touches, or a lag bound is set — only replicas known to have caught up.
+   */
+  #readyFor(cmds: Command | readonly Command[], route: Route, table: RoutingTable): (node: NodeState) => boolean {
+    const consistency = this.#consistency;
+    if (consistency === null || !consistency.constrained || route.policy.name === 'master') return this.#isReady;
+    let need = 0;
+    if (consistency.readYourWrites) {
+      if (Array.isArray(cmds)) for (const c of cmds) need = Math.max(need, consistency.needed(c));
+      else need = consistency.needed(cmds as Command);
+    }
+    const master = table.master?.address;
+    return (node) => this.#isReady(node) && (node.address === master || consistency.canServe(node, need));
+  }
+
+  #trySendBlocking(cmd: Command, cls: CommandClass, route: Route): boolean {
     let node: NodeConnections | null | undefined = this.#masterNode;
     if (cls.readOnly && this.#table !== null) {
       try {
-        const target = chooseReadNode(policy, this.#table, this.#isReady, this.#turn++);
+        const target = chooseReadNode(route.policy, this.#table, this.#isReady, this.#turn++);
         if (target !== null) node = this.#pool.get(target.address);
       } catch (error) {
         cmd.reject(error as Error);
@@ -506,7 +570,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     const conn = node.lease('blocking');
     const release = (): void => node.release(conn);
     cmd.promise.then(release, release);
-    this.#send(conn, node, cmd, cls.readOnly, policy);
+    this.#send(conn, node, cmd, cls.readOnly, route, cls.writesData);
     return true;
   }
 
@@ -519,25 +583,25 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return true;
   }
 
-  #trySendTransaction(cmd: Command, policy: ReadPolicy): boolean {
+  #trySendTransaction(cmd: Command, route: Route): boolean {
     const node = this.#masterNode;
     if (!node?.ready) return false;
     if (cmd.name === 'watch' || cmd.name === 'multi') {
       this.#tx = { node, conn: node.lease('blocking') };
-      this.#send(this.#tx.conn, node, cmd, false, policy);
+      this.#send(this.#tx.conn, node, cmd, false, route);
       return true;
     }
     // EXEC/DISCARD/UNWATCH with no transaction open: the server answers as it would.
-    this.#send(node.data()!, node, cmd, false, policy);
+    this.#send(node.data()!, node, cmd, false, route);
     return true;
   }
 
-  #trySendSelect(cmd: Command, policy: ReadPolicy): boolean {
+  #trySendSelect(cmd: Command, route: Route): boolean {
     const node = this.#masterNode;
     const conn = node?.data();
     if (!conn) return false;
     const db = Number(cmd.args[0]);
-    this.#send(conn, node!, cmd, false, policy);
+    this.#send(conn, node!, cmd, false, route);
     cmd.promise.then(() => {
       // Every connection, now and later, uses the selected database.
       this.#pool.updateRedisOptions({ db });
@@ -554,14 +618,14 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    * another node; a write whose connection died may have been applied and says so; a write that
    * met `READONLY` was not applied and waits for the real master.
    */
-  #send(conn: Redis, node: NodeConnections, cmd: Command, isRead: boolean, policy: ReadPolicy): void {
+  #send(conn: Redis, node: NodeConnections, cmd: Command, isRead: boolean, route: Route, writesData = false): void {
     const reject = cmd.reject;
     cmd.reject = (error: Error) => {
       cmd.reject = reject;
       if (isConnectionLoss(error)) {
         this.#coordinator.signal(`connection to ${node.address} lost`);
         if (isRead && this.#retry(cmd)) {
-          this.#dispatchAgain(cmd, READ_CLASS, policy);
+          this.#dispatchAgain(cmd, READ_CLASS, route);
           return;
         }
         reject(isRead ? error : new MaybeAppliedError(cmd.name, node.address, { cause: error }));
@@ -573,7 +637,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         const cls = classifyCommand(cmd.name, cmd.args);
         this.#hold(
           cmd.name,
-          () => this.#masterNode !== node && this.#trySend(cmd, cls, policy),
+          () => this.#masterNode !== node && this.#trySend(cmd, cls, route),
           (e) => reject(e),
           error,
         );
@@ -583,7 +647,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         const master = this.#masterNode;
         const c = master?.data();
         if (c) {
-          this.#send(c, master!, cmd, true, policy);
+          this.#send(c, master!, cmd, true, route);
           return;
         }
       }
@@ -597,7 +661,53 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         process.nextTick(() => stream.uncork());
       }
     }
+    if (writesData) this.#trackWrite(cmd);
     conn.sendCommand(cmd);
+    if (writesData && route.durability !== null) this.#awaitReplicas(conn, cmd, route.durability);
+  }
+
+  /** Read-your-writes for a batch that was acknowledged as a whole. */
+  #trackWrites(batch: readonly Command[]): void {
+    const consistency = this.#consistency;
+    if (consistency === null || !consistency.readYourWrites || !this.#readsFromReplicas) return;
+    for (const c of batch) if (classifyCommand(c.name, c.args).writesData) consistency.wrote(c);
+  }
+
+  /** Read-your-writes: remember what this acknowledged write touched. */
+  #trackWrite(cmd: Command): void {
+    const consistency = this.#consistency;
+    if (consistency === null || !consistency.readYourWrites || !this.#readsFromReplicas) return;
+    const resolve = cmd.resolve;
+    cmd.resolve = (value: unknown) => {
+      consistency.wrote(cmd);
+      resolve(value);
+    };
+  }
+
+  /**
+   * `durability`: WAIT right behind the write on the same connection (one round trip), and
+   * resolve the write only when enough replicas acknowledged it.
+   */
+  #awaitReplicas(conn: Redis, cmd: Command, durability: DurabilitySettings): void {
+    const resolve = cmd.resolve;
+    const reject = cmd.reject;
+    let reply: { value: unknown } | null = null;
+    cmd.resolve = (value: unknown) => {
+      reply = { value };
+    };
+    const wait = new Command('wait', [String(durability.replicas), String(durability.timeoutMs)]);
+    conn.sendCommand(wait);
+    wait.promise.then(
+      (acks) => {
+        if (reply === null) return; // the write itself failed: its own error stands
+        if (Number(acks) >= durability.replicas) resolve(reply.value);
+        else reject(new NotReplicatedError(cmd.name, Number(acks), durability.replicas, durability.timeoutMs));
+      },
+      () => {
+        // The write was acknowledged, the count of replicas never came: not known replicated.
+        if (reply !== null) reject(new NotReplicatedError(cmd.name, 0, durability.replicas, durability.timeoutMs));
+      },
+    );
   }
 
   #retry(cmd: Command): boolean {
@@ -607,11 +717,11 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return true;
   }
 
-  #dispatchAgain(cmd: Command, cls: CommandClass, policy: ReadPolicy): void {
-    if (!this.#trySend(cmd, cls, policy)) this.#hold(cmd.name, () => this.#trySend(cmd, cls, policy), (e) => cmd.reject(e));
+  #dispatchAgain(cmd: Command, cls: CommandClass, route: Route): void {
+    if (!this.#trySend(cmd, cls, route)) this.#hold(cmd.name, () => this.#trySend(cmd, cls, route), (e) => cmd.reject(e));
   }
 
-  #execPipeline(commands: Command[], transaction: boolean, policy: ReadPolicy): Promise<unknown> {
+  #execPipeline(commands: Command[], transaction: boolean, route: Route): Promise<unknown> {
     if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
     if (this.#status === 'wait') this.connect().catch(noop);
     const readOnly =
@@ -635,7 +745,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
           if (!readOnly && (this.#writesPaused || this.#switching)) return false;
           if (readOnly && this.#table !== null) {
             try {
-              const target = chooseReadNode(policy, this.#table, this.#isReady, this.#turn++);
+              const target = chooseReadNode(route.policy, this.#table, this.#readyFor(commands, route, this.#table), this.#turn++);
               if (target !== null) node = this.#pool.get(target.address);
             } catch (error) {
               if (this.#table.replicas.length > 0) return false;
@@ -653,10 +763,25 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         const batch = attempts === 0 ? commands : commands.map(cloneCommand);
         attempts++;
         const address = node.address;
-        runPipeline(conn, batch, transaction).then((result) => {
+        const durability = readOnly ? null : route.durability;
+        const executed = runPipeline(conn, batch, transaction);
+        // `durability`: one WAIT for the whole batch, right behind it on the same connection.
+        const waited = durability === null ? null : conn.call('WAIT', durability.replicas, durability.timeoutMs);
+        waited?.catch(noop);
+        executed.then(async (result) => {
           if (tx !== null && transaction) this.#endTransaction();
           const lost = pipelineConnectionLoss(result);
-          if (lost === null) return resolve(result);
+          if (lost === null) {
+            if (!readOnly) this.#trackWrites(batch);
+            if (waited !== null && durability !== null) {
+              const acks = Number(await waited.catch(() => 0));
+              if (acks < durability.replicas) {
+                reject(new NotReplicatedError(transaction ? 'exec' : 'pipeline', acks, durability.replicas, durability.timeoutMs));
+                return;
+              }
+            }
+            return resolve(result);
+          }
           this.#coordinator.signal(`connection to ${address} lost`);
           if (readOnly && attempts <= READ_RETRIES) {
             if (!attempt()) this.#hold('pipeline', attempt, reject);
@@ -735,6 +860,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       this.#masterNode = null;
     }
     if (this.#readsFromReplicas) this.#openReplicas();
+    this.#consistency?.setNodes(this.#table.master, this.#table.replicas);
     if (previousMaster !== null && this.#masterNode !== previousMaster) {
       debug('master is now %s (was %s)', this.#masterNode?.address, previousMaster.address);
     }
@@ -848,6 +974,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     this.#status = 'close';
     this.#failHeld(new ClosedError());
     this.#coordinator.stop();
+    this.#consistency?.stop();
     await this.#manager.stop();
     this.#subscriber = null;
     this.#tx = null;
@@ -866,18 +993,18 @@ class FailoverView implements PipelineHost {
   readonly scriptsSet: Record<string, unknown>;
   readonly addedBuiltinSet: Set<string>;
   #parent: FailoverRedis;
-  #policy: ReadPolicy;
-  #dispatch: (cmd: Command, policy: ReadPolicy) => Promise<unknown>;
-  #exec: (cmds: Command[], tx: boolean, policy: ReadPolicy) => Promise<unknown>;
+  #route: Route;
+  #dispatch: (cmd: Command, route: Route) => Promise<unknown>;
+  #exec: (cmds: Command[], tx: boolean, route: Route) => Promise<unknown>;
 
   constructor(
     parent: FailoverRedis,
-    policy: ReadPolicy,
-    dispatch: (cmd: Command, policy: ReadPolicy) => Promise<unknown>,
-    exec: (cmds: Command[], tx: boolean, policy: ReadPolicy) => Promise<unknown>,
+    route: Route,
+    dispatch: (cmd: Command, route: Route) => Promise<unknown>,
+    exec: (cmds: Command[], tx: boolean, route: Route) => Promise<unknown>,
   ) {
     this.#parent = parent;
-    this.#policy = policy;
+    this.#route = route;
     this.#dispatch = dispatch;
     this.#exec = exec;
     this.options = parent.options;
@@ -892,11 +1019,11 @@ class FailoverView implements PipelineHost {
   }
 
   sendCommand(command: Command): Promise<unknown> {
-    return this.#dispatch(command, this.#policy);
+    return this.#dispatch(command, this.#route);
   }
 
   execPipeline(commands: Command[], transaction: boolean): Promise<unknown> {
-    return this.#exec(commands, transaction, this.#policy);
+    return this.#exec(commands, transaction, this.#route);
   }
 
   pipeline(commands?: unknown[][]): ChainableCommander {
@@ -913,6 +1040,10 @@ class FailoverView implements PipelineHost {
 
   withReadFrom(readFrom: ReadFrom): FailoverRedisView {
     return this.#parent.withReadFrom(readFrom);
+  }
+
+  withDurability(durability: DurabilitySettings): FailoverRedisView {
+    return this.#parent.withDurability(durability);
   }
 }
 

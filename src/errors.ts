@@ -88,3 +88,22 @@ export class ClosedError extends FailoverRedisError {
     super('ERR_CLOSED', 'The client was closed (quit/disconnect)');
   }
 }
+
+/**
+ * `durability`: the write is on the master, but fewer replicas than asked acknowledged it within
+ * `timeoutMs`. It was applied (and will usually reach the replicas later); it is not lost unless
+ * the master dies before it does.
+ */
+export class NotReplicatedError extends FailoverRedisError {
+  readonly acknowledged: number;
+  readonly required: number;
+
+  constructor(command: string, acknowledged: number, required: number, timeoutMs: number) {
+    super(
+      'ERR_NOT_REPLICATED',
+      `${command.toUpperCase()} is on the master but only ${acknowledged} of ${required} replica(s) acknowledged it within ${timeoutMs} ms`,
+    );
+    this.acknowledged = acknowledged;
+    this.required = required;
+  }
+}

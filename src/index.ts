@@ -22,6 +22,7 @@ export {
   QueueFullError,
   CommandTimeoutError,
   MaybeAppliedError,
+  NotReplicatedError,
   ClosedError,
 } from './errors.js';
 export type { FailoverErrorCode } from './errors.js';

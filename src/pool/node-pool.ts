@@ -47,6 +47,9 @@ const OWN_DATA_OPTIONS: RedisOptions = {
   autoResubscribe: false,
 };
 
+/** How long `quit()` waits for a node to answer QUIT before closing the socket. */
+const QUIT_TIMEOUT_MS = 2000;
+
 function reconnectDelay(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
 }
@@ -142,12 +145,14 @@ export class NodeConnections {
     await Promise.all(
       all.map(async (conn) => {
         if (quit && conn.status === 'ready') {
-          try {
-            await conn.quit();
-            return;
-          } catch {
-            // fall through to a hard disconnect
-          }
+          // A hung node never answers QUIT: wait a bounded time for the replies in flight.
+          let timer: NodeJS.Timeout | undefined;
+          const quitted = await Promise.race([
+            conn.quit().then(() => true, () => false),
+            new Promise<false>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS, false))),
+          ]);
+          clearTimeout(timer);
+          if (quitted) return;
         }
         conn.disconnect();
         // ioredis waits `disconnectTimeout` (2 s) for the peer to close its side; a hung node

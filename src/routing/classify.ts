@@ -18,15 +18,22 @@ export interface CommandClass {
   readonly kind: CommandKind;
   /** For `blocking`: whether it only reads (XREAD), so it may go to a replica. */
   readonly readOnly: boolean;
+  /**
+   * May change data: flagged `write`, a script or function call, or unknown to the table (module
+   * commands). Read-your-writes tracks these; PING, INFO or PUBLISH go to the master but change
+   * nothing a later read could miss.
+   */
+  readonly writesData: boolean;
 }
 
-const READ: CommandClass = Object.freeze({ kind: 'read', readOnly: true });
-const WRITE: CommandClass = Object.freeze({ kind: 'write', readOnly: false });
-const BLOCKING_READ: CommandClass = Object.freeze({ kind: 'blocking', readOnly: true });
-const BLOCKING_WRITE: CommandClass = Object.freeze({ kind: 'blocking', readOnly: false });
-const SUBSCRIBE: CommandClass = Object.freeze({ kind: 'subscribe', readOnly: false });
-const TRANSACTION: CommandClass = Object.freeze({ kind: 'transaction', readOnly: false });
-const SELECT: CommandClass = Object.freeze({ kind: 'select', readOnly: false });
+const READ: CommandClass = Object.freeze({ kind: 'read', readOnly: true, writesData: false });
+const WRITE: CommandClass = Object.freeze({ kind: 'write', readOnly: false, writesData: true });
+const MASTER: CommandClass = Object.freeze({ kind: 'write', readOnly: false, writesData: false });
+const BLOCKING_READ: CommandClass = Object.freeze({ kind: 'blocking', readOnly: true, writesData: false });
+const BLOCKING_WRITE: CommandClass = Object.freeze({ kind: 'blocking', readOnly: false, writesData: true });
+const SUBSCRIBE: CommandClass = Object.freeze({ kind: 'subscribe', readOnly: false, writesData: false });
+const TRANSACTION: CommandClass = Object.freeze({ kind: 'transaction', readOnly: false, writesData: true });
+const SELECT: CommandClass = Object.freeze({ kind: 'select', readOnly: false, writesData: false });
 
 const SUBSCRIPTION_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
 const TRANSACTION_COMMANDS = new Set(['watch', 'unwatch', 'multi', 'exec', 'discard']);
@@ -59,7 +66,9 @@ function classOf(name: string, spec: RawSpec | undefined): CommandClass {
   }
   // Scripts declared read-only name their keys through numkeys, which may be 0: still reads.
   const namesKeys = (spec?.keyStart ?? 0) > 0 || flags.includes('movablekeys');
-  return readonly && namesKeys ? READ : WRITE;
+  if (readonly && namesKeys) return READ;
+  if (spec === undefined || flags.includes('write') || flags.includes('script_runner')) return WRITE;
+  return MASTER;
 }
 
 const table = new Map<string, Spec>();
@@ -95,12 +104,12 @@ export function classifyCommand(name: string, args: readonly unknown[]): Command
   if (spec === undefined) {
     const lower = name.toLowerCase();
     spec = lower === name ? undefined : table.get(lower);
-    if (spec === undefined) return WRITE;
+    if (spec === undefined) return WRITE; // unknown (a module command): may write
   }
   if (spec.sub !== null) {
     const subName = args[0];
     const sub = typeof subName === 'string' || Buffer.isBuffer(subName) ? spec.sub.get(String(subName).toLowerCase()) : undefined;
-    return sub ?? WRITE;
+    return sub ?? MASTER;
   }
   if (spec.blockOption) {
     if (hasBlockArgument(args)) return spec.fixed.readOnly ? BLOCKING_READ : BLOCKING_WRITE;

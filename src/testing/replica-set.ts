@@ -105,6 +105,21 @@ class EmbeddedReplicaSet implements ReplicaSet {
           ),
         ),
       );
+      if (replicas > 0) {
+        // After a diskless sync the master streams to a replica only once it has sent its first
+        // REPLCONF ACK (up to a second later): until then WAIT gets no acknowledgement and the
+        // replica lags. A propagated no-op and a WAIT for every replica mark the set as streaming.
+        await waitUntil(
+          `the replicas of ${this.#master} did not acknowledge the replication stream`,
+          async () => {
+            const master = probes.get(this.#master, password);
+            await master.publish('__redis-failover:testing:ready__', '');
+            const acked = Number(await master.wait(replicas, 500));
+            return acked >= replicas ? true : `${acked}/${replicas} replicas acknowledged`;
+          },
+          timeoutMs,
+        );
+      }
       log('master %s and %d replica(s) up in %d ms', this.#master, replicas, Date.now() - began);
       if (sentinels === 0) return;
 

@@ -73,3 +73,20 @@ describe('classifyCommand', () => {
     expect(kind('xread', 'STREAMS', 'block', '0')).toBe('read');
   });
 });
+
+describe('writesData', () => {
+  it.each([
+    ['set', ['k', 'v'], true],
+    ['eval', ['return 1', '0'], true],
+    ['fcall', ['f', '0'], true],
+    ['flushall', [], true],
+    ['acme.module', [], true],
+    ['ping', [], false],
+    ['info', [], false],
+    ['publish', ['c', 'm'], false],
+    ['get', ['k'], false],
+    ['blpop', ['l', '0'], true],
+  ])('%s %j → %s', (name, args, expected) => {
+    expect(classifyCommand(name, args).writesData).toBe(expected);
+  });
+});

@@ -1,0 +1,140 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { FailoverRedis, NotReplicatedError } from '../../src/index.js';
+import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
+import { commandCalls, resetStats } from '../helpers/redis.js';
+import { checkCounters, startWriter, waitFor } from '../helpers/writer.js';
+
+const sets: ReplicaSet[] = [];
+const clients: FailoverRedis[] = [];
+afterAll(async () => {
+  for (const s of sets) {
+    for (const n of s.nodes) {
+      try {
+        s.resume(n);
+      } catch {
+        // killed by the test
+      }
+    }
+  }
+  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+  await Promise.all(sets.map((s) => s.stop()));
+});
+function client(...args: ConstructorParameters<typeof FailoverRedis>): FailoverRedis {
+  const c = new FailoverRedis(...args);
+  c.on('error', () => undefined);
+  clients.push(c);
+  return c;
+}
+
+describe('read-your-writes (the default)', () => {
+  it('a read right after a write never sees an older value; reads of other keys still go to the replicas', async () => {
+    const set = await startReplicaSet({ replicas: 2 });
+    sets.push(set);
+    const redis = client({ nodes: [set.master] });
+    await redis.connect();
+    for (let i = 0; i < 50; i++) await redis.set(`cold:${i}`, 'x');
+    await redis.wait(2, 2000);
+    await new Promise((r) => setTimeout(r, 200)); // let the session learn the replicas caught up
+    await resetStats(set.nodes);
+
+    let stale = 0;
+    for (let i = 0; i < 2000; i++) {
+      await redis.set(`k:${i}`, String(i));
+      if ((await redis.get(`k:${i}`)) !== String(i)) stale++;
+      if (i % 4 === 0) {
+        await redis.pipeline().set(`p:${i}`, 'a').set(`p:${i}`, 'b').exec();
+        if ((await redis.get(`p:${i}`)) !== 'b') stale++;
+        await redis.multi().incr(`m:${i}`).incr(`m:${i}`).exec();
+        if ((await redis.get(`m:${i}`)) !== '2') stale++;
+        await redis.incr(`c:${i % 8}`);
+        const [v] = await redis.mget(`c:${i % 8}`, `cold:${i % 50}`);
+        if (Number(v) < 1) stale++;
+        expect(await redis.get(`cold:${i % 50}`)).toBe('x');
+      }
+    }
+    expect(stale).toBe(0);
+    const gets = await commandCalls(set.nodes, 'get');
+    const replicaGets = gets[set.replicas[0]!]! + gets[set.replicas[1]!]!;
+    // The 500 reads of keys written long ago went to the replicas.
+    expect(replicaGets).toBeGreaterThanOrEqual(450);
+  });
+
+  it("is per client: another client's writes do not hold back this one's reads", async () => {
+    const set = await startReplicaSet({ replicas: 1 });
+    sets.push(set);
+    const writer = client({ nodes: [set.master] });
+    const reader = writer.duplicate();
+    clients.push(reader);
+    await writer.set('shared', 'v');
+    await writer.wait(1, 1000);
+    await new Promise((r) => setTimeout(r, 100));
+    await resetStats(set.nodes);
+    for (let i = 0; i < 20; i++) await reader.get('shared');
+    expect((await commandCalls([set.replicas[0]!], 'get'))[set.replicas[0]!]).toBe(20);
+  });
+});
+
+describe('bounded staleness', () => {
+  it('a replica held back stops getting reads, and gets them again once caught up', async () => {
+    const set = await startReplicaSet({ replicas: 2 });
+    sets.push(set);
+    const redis = client({ nodes: [set.master], readFrom: 'replica', maxReplicaLag: { ms: 300, bytes: 1_000_000 } });
+    await redis.set('stale:k', 'v');
+    await redis.wait(2, 1000);
+    const writer = startWriter(redis, 'stale', 2);
+    const held = set.replicas[0]!;
+    set.pause(held);
+    await new Promise((r) => setTimeout(r, 600));
+    // Reads sent to the stopped replica would hang until it resumes: these complete.
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) expect(await redis.get('stale:k')).toBe('v');
+    expect(performance.now() - started).toBeLessThan(2000);
+    set.resume(held);
+    // Back once it answers again (next topology refresh) and has caught up.
+    await waitFor('reads to reach the resumed replica', async () => {
+      await resetStats([held]);
+      for (let i = 0; i < 50; i++) await redis.get('stale:k');
+      return (await commandCalls([held], 'get'))[held]! > 10;
+    });
+    await writer.stop();
+  });
+});
+
+describe('durable writes', () => {
+  it('with replicas: 1, a master kill -9 and a client-mode failover lose no acknowledged write', async () => {
+    const set = await startReplicaSet({ replicas: 2 });
+    sets.push(set);
+    const redis = client({ nodes: [set.master], durability: { replicas: 1, timeoutMs: 1000 }, failover: { downAfterMs: 500 } });
+    await redis.connect();
+    const writer = startWriter(redis, 'durable', 2);
+    await new Promise((r) => setTimeout(r, 300));
+    const killedAt = performance.now();
+    await set.kill(set.master);
+    await writer.ackAfter(killedAt);
+    await new Promise((r) => setTimeout(r, 200));
+    const result = await writer.stop();
+    const { lost, doubled } = await checkCounters(redis.topology().master!.address, result); // no sync point: none may be lost
+    expect(lost).toEqual([]);
+    expect(doubled).toEqual([]);
+    expect(result.acked.length).toBeGreaterThan(20);
+  });
+
+  it('with no replica to acknowledge, writes reject with ERR_NOT_REPLICATED within timeoutMs; per call through withDurability', async () => {
+    const set = await startReplicaSet({ replicas: 1 });
+    sets.push(set);
+    const redis = client({ nodes: [set.master] });
+    await redis.set('plain', '1');
+    expect(await redis.withDurability({ replicas: 1, timeoutMs: 500 }).set('durable', '1')).toBe('OK');
+    set.pause(set.replicas[0]!);
+    const started = performance.now();
+    const error = await redis.withDurability({ replicas: 1, timeoutMs: 300 }).set('durable', '2').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotReplicatedError);
+    expect((error as NotReplicatedError).code).toBe('ERR_NOT_REPLICATED');
+    expect(performance.now() - started).toBeLessThan(2000);
+    const tx = await redis.withDurability({ replicas: 1, timeoutMs: 300 }).multi().set('a', '1').set('b', '2').exec().catch((e: unknown) => e);
+    expect(tx).toBeInstanceOf(NotReplicatedError);
+    // It is on the master all the same.
+    expect(await redis.withReadFrom('master').get('durable')).toBe('2');
+    set.resume(set.replicas[0]!);
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ReplicaProgress, SessionWrites } from '../../src/routing/consistency.js';
+
+describe('SessionWrites', () => {
+  it('gives each acknowledged write a sequence, and a read the highest sequence of its keys', () => {
+    const w = new SessionWrites();
+    expect(w.needed(['a'])).toBe(0);
+    w.wrote(['a']);
+    w.wrote(['b', 'c']);
+    w.wrote(['a']);
+    expect(w.needed(['a'])).toBe(3);
+    expect(w.needed(['b'])).toBe(2);
+    expect(w.needed(['b', 'a'])).toBe(3);
+    expect(w.needed(['z'])).toBe(0);
+  });
+
+  it('treats string and Buffer keys alike', () => {
+    const w = new SessionWrites();
+    w.wrote([Buffer.from('k')]);
+    expect(w.needed(['k'])).toBe(1);
+  });
+
+  it('a write with no known keys holds back every read', () => {
+    const w = new SessionWrites();
+    w.wrote(['a']);
+    w.wrote([]);
+    expect(w.needed(['anything'])).toBe(2);
+  });
+
+  it('forgets keys every replica has passed, oldest first', () => {
+    const w = new SessionWrites();
+    w.wrote(['a']);
+    w.wrote(['b']);
+    w.wrote(['c']);
+    w.forgetUpTo(2);
+    expect(w.size).toBe(1);
+    expect(w.needed(['a', 'b'])).toBe(0);
+    expect(w.needed(['c'])).toBe(3);
+  });
+
+  it('stays bounded: past maxKeys the oldest fold into a barrier (safe: towards the master)', () => {
+    const w = new SessionWrites(100);
+    for (let i = 0; i < 1000; i++) w.wrote([`k${i}`]);
+    expect(w.size).toBe(100);
+    expect(w.needed(['k0'])).toBe(900);
+    expect(w.needed(['k999'])).toBe(1000);
+  });
+});
+
+describe('ReplicaProgress', () => {
+  it('a replica reaches the writes whose master offset it has applied', () => {
+    const p = new ReplicaProgress();
+    p.masterSample(5, 1000, 10);
+    p.masterSample(9, 1500, 20);
+    p.replicaSample('r1', 1200);
+    p.replicaSample('r2', 1500);
+    expect(p.reachedSeq('r1')).toBe(5);
+    expect(p.reachedSeq('r2')).toBe(9);
+    expect(p.reachedSeq('r3')).toBe(0);
+    expect(p.lagBytes('r1')).toBe(300);
+    expect(p.stalenessMs('r1', 50)).toBe(40);
+    expect(p.stalenessMs('r2', 50)).toBe(30);
+  });
+
+  it('compacts to the lowest sequence all replicas reached', () => {
+    const p = new ReplicaProgress();
+    p.masterSample(5, 1000, 10);
+    p.masterSample(9, 1500, 20);
+    p.replicaSample('r1', 1200);
+    p.replicaSample('r2', 1500);
+    expect(p.compact(['r1', 'r2'])).toBe(5);
+  });
+
+  it('starts over with a new master', () => {
+    const p = new ReplicaProgress();
+    p.masterSample(5, 1000, 10);
+    p.replicaSample('r1', 1000);
+    p.reset();
+    expect(p.reachedSeq('r1')).toBe(0);
+    expect(p.lagBytes('r1')).toBeNull();
+  });
+});
