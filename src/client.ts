@@ -125,7 +125,8 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   #subscriber: { node: NodeConnections; conn: Redis } | null = null;
   #subscriptions: Record<SubscribeKind, Set<string>> = { subscribe: new Set(), psubscribe: new Set(), ssubscribe: new Set() };
   #tx: { node: NodeConnections; conn: Redis } | null = null;
-  #connecting: Promise<void> | null = null;
+  /** `connect()` callers: settled when ready, or when the first discovery fails. */
+  #connectWaiters: { resolve(): void; reject(error: Error): void }[] = [];
   #retries = new WeakMap<Command, number>();
   readonly #isReady = (node: NodeState): boolean => this.#pool.get(node.address)?.ready === true;
 
@@ -221,27 +222,15 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
 
   /** Start discovery and connect (automatic unless `redisOptions.lazyConnect`). Resolves when ready. */
   connect(callback?: Callback<void>): Promise<void> {
-    if (this.#connecting === null || this.#status === 'end') {
-      if (this.#status === 'end') return asCallback(Promise.reject(new ClosedError()), callback);
+    if (this.#status === 'end' || this.#status === 'close') return asCallback(Promise.reject(new ClosedError()), callback);
+    if (this.#status === 'ready') return asCallback(Promise.resolve(), callback);
+    const waiting = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+    if (this.#status === 'wait') {
       this.#status = 'connecting';
-      this.#connecting = new Promise<void>((resolve, reject) => {
-        const onReady = (): void => {
-          this.off('error', onError);
-          resolve();
-        };
-        const onError = (error: Error): void => {
-          if (this.#status === 'ready') return;
-          this.off('ready', onReady);
-          this.off('error', onError);
-          reject(error);
-        };
-        this.once('ready', onReady);
-        this.once('error', onError);
-      });
       this.#manager.start();
       this.#manager.request('connect');
     }
-    return asCallback(this.#connecting, callback);
+    return asCallback(waiting, callback);
   }
 
   /** The current picture: master, replicas, and where it came from. A copy: safe to keep. */
@@ -895,6 +884,8 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       this.#fatal = cause as Error;
       this.#failHeld(this.#fatal);
     }
+    // Like ioredis's connect(): it rejects when the first attempt fails (attempts go on).
+    if (this.#status !== 'ready') for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(this.#fatal ?? error);
     this.#emitError(this.#fatal ?? error);
   }
 
@@ -914,6 +905,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   #setReady(): void {
     if (this.#status === 'ready' || this.#status === 'end' || this.#status === 'close') return;
     this.#status = 'ready';
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
     this.emit('connect');
     this.emit('ready');
   }
@@ -973,6 +965,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (this.#status === 'end') return;
     this.#status = 'close';
     this.#failHeld(new ClosedError());
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(new ClosedError());
     this.#coordinator.stop();
     this.#consistency?.stop();
     await this.#manager.stop();

@@ -173,6 +173,9 @@ export class NodeConnections {
       enableAutoPipelining: false,
       connectionName: redisOptions.connectionName,
     };
+    // Subscriptions survive a reconnection to the same node (ioredis re-subscribes); a move to a
+    // new master is the client's doing.
+    if (purpose === 'subscriber') options.autoResubscribe = true;
     if (purpose === 'control') {
       options.enableReadyCheck = false;
       options.commandTimeout = undefined;

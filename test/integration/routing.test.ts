@@ -125,3 +125,22 @@ describe('no eligible replica', () => {
     expect(Date.now() - started).toBeLessThan(500);
   });
 });
+
+describe('connect()', () => {
+  it('resolves when the master is ready even if a replica is down, and rejects when no member answers', async () => {
+    const partial = await startReplicaSet({ replicas: 2 });
+    try {
+      await partial.kill(partial.replicas[0]!);
+      const redis = client({ nodes: [partial.master] });
+      redis.on('error', () => undefined);
+      await expect(redis.connect()).resolves.toBeUndefined();
+      expect(redis.status).toBe('ready');
+    } finally {
+      await partial.stop();
+    }
+    const nobody = client({ nodes: ['127.0.0.1:1'], redisOptions: { lazyConnect: true, connectTimeout: 200 } });
+    nobody.on('error', () => undefined);
+    expect(nobody.status).toBe('wait');
+    await expect(nobody.connect()).rejects.toThrow(/No member of the replica set answered/);
+  });
+});
