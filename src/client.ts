@@ -859,6 +859,11 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     }
 
     for (const change of changes) {
+      if (change.type === 'node-down' && change.address !== next.master?.address && this.#pool.get(change.address)?.ready) {
+        // A replica that stopped answering but kept its connections (hung): drop them, so that the
+        // reads stuck on it fail over to another node instead of waiting for it.
+        this.#pool.remove(change.address).catch(noop);
+      }
       if (change.type === 'node-up' || change.type === 'node-down') {
         const state = next.master?.address === change.address ? next.master : next.replicas.find((r) => r.address === change.address);
         this.emit(change.type, { address: change.address, role: state?.role ?? 'unknown' });

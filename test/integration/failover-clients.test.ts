@@ -123,3 +123,23 @@ describe('pub/sub across a failover', () => {
     );
   });
 });
+
+describe('a replica hangs (SIGSTOP)', () => {
+  it('reads stuck on it move to another node once it is seen down; none fails', async () => {
+    const set = await startReplicaSet({ replicas: 2 });
+    sets.push(set);
+    const redis = client({ nodes: [set.master], readFrom: 'replica', refreshIntervalMs: 500 });
+    await redis.set('hung:k', 'v');
+    await redis.wait(2, 1000);
+    await redis.refreshTopology();
+    set.pause(set.replicas[0]!);
+    try {
+      const started = performance.now();
+      const reads = await Promise.all(Array.from({ length: 20 }, () => redis.get('hung:k')));
+      expect(reads.every((v) => v === 'v')).toBe(true);
+      expect(performance.now() - started).toBeLessThan(8000);
+    } finally {
+      set.resume(set.replicas[0]!);
+    }
+  });
+});
