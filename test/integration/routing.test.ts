@@ -144,3 +144,16 @@ describe('connect()', () => {
     await expect(nobody.connect()).rejects.toThrow(/No member of the replica set answered/);
   });
 });
+
+describe('poolSize', () => {
+  it('opens that many shared connections per node', async () => {
+    const redis = client({ nodes: [set.master], readFrom: 'master', poolSize: 3, redisOptions: { connectionName: 'pooled' } });
+    await redis.connect();
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => redis.set(`pool:${i}`, String(i))));
+    expect(results.every((r) => r === 'OK')).toBe(true);
+    const list = (await redis.client('LIST')) as string;
+    const named = list.split('\n').filter((line) => line.includes('name=pooled'));
+    // 3 shared data connections, plus the control connection.
+    expect(named.length).toBeGreaterThanOrEqual(4);
+  });
+});
