@@ -868,7 +868,9 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         const state = next.master?.address === change.address ? next.master : next.replicas.find((r) => r.address === change.address);
         this.emit(change.type, { address: change.address, role: state?.role ?? 'unknown' });
       } else if (change.type === 'role-change') {
-        this.emit('role-change', { address: change.address, from: change.from, to: change.to });
+        // Only what a node says of itself: a node that does not answer has no role to change.
+        const state = next.master?.address === change.address ? next.master : next.replicas.find((r) => r.address === change.address);
+        if (state?.up) this.emit('role-change', { address: change.address, from: change.from, to: change.to });
       }
     }
     if (previous === null || changes.length > 0 || !sameReaders(before, this.#table)) this.emit('topology', this.topology(), changes);

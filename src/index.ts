@@ -31,3 +31,5 @@ export { SwitchoverError } from './failover/switchover.js';
 export type { SwitchoverOptions, SwitchoverResult } from './failover/switchover.js';
 export { parseInfoReplication, parseInfo } from './topology/info-parser.js';
 export type { ReplicationInfo, ReplicaEntry } from './topology/info-parser.js';
+export { assessHealth, DEFAULT_HEALTH_LIMITS } from './topology/health.js';
+export type { Health, HealthCode, HealthLimits, HealthWarning, NodeHealth } from './topology/health.js';

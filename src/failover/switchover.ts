@@ -101,6 +101,10 @@ export async function switchover(
       if (performance.now() > deadline) throw new SwitchoverError(`switchover to ${target.address} did not finish within ${timeoutMs} ms`);
       await sleep(10);
     }
+    // FAILOVER swaps the two nodes only: the other replicas still follow the old master (now a
+    // replica itself). Repoint them, as the runbook does.
+    const others = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.address !== target.address);
+    await Promise.allSettled(others.map((r) => follow(pool, r, target)));
   } else {
     const others = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.address !== target.address);
     await masterConn.call('CLIENT', 'PAUSE', timeoutMs, 'WRITE').catch(() => masterConn.call('CLIENT', 'PAUSE', timeoutMs));

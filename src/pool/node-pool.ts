@@ -66,6 +66,8 @@ export class NodeConnections {
   #idle: Redis[] = [];
   #leased = new Set<Redis>();
   #closed = false;
+  /** The last connection error (ECONNREFUSED, …), to say why a node does not answer. */
+  lastError: Error | null = null;
 
   constructor(node: HostPort, settings: PoolSettings) {
     this.host = node.host;
@@ -191,7 +193,11 @@ export class NodeConnections {
     conn.on('close', () => {
       if (!this.#closed && (purpose === 'data' || purpose === 'control')) hooks.onClose(this, purpose);
     });
+    conn.on('ready', () => {
+      this.lastError = null;
+    });
     conn.on('error', (error: Error) => {
+      this.lastError = error;
       if (!this.#closed) hooks.onError(this, purpose, error);
     });
     return conn;

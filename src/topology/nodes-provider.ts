@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { isConnectionLoss } from '../failover/signals.js';
 import type { NodePool } from '../pool/node-pool.js';
 import { formatAddress, type HostPort } from './address.js';
 import { assembleTopology, type Probe } from './assemble.js';
@@ -120,7 +121,9 @@ export async function probeNode(
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
     return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
   } catch (error) {
-    debug('probe %s failed: %s', address, (error as Error).message);
-    return { node, address, info: null, latencyMs: null, error: error as Error };
+    // ioredis fails queued commands with "max retries"; the socket error says more.
+    const cause = isConnectionLoss(error as Error) ? (pool.get(address)?.lastError ?? (error as Error)) : (error as Error);
+    debug('probe %s failed: %s', address, cause.message);
+    return { node, address, info: null, latencyMs: null, error: cause };
   }
 }

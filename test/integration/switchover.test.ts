@@ -66,3 +66,13 @@ describe('a role change this client did not make', () => {
     expect(doubled).toEqual([]);
   });
 });
+
+describe('switchover repoints the other replicas', () => {
+  it('after FAILOVER TO, every replica follows the new master (Redis only swaps the two)', async () => {
+    const { set, redis } = await setUp();
+    const target = set.replicas[0]!;
+    await redis.switchover({ to: target, method: 'failover-command' });
+    const other = set.replicas[1]!;
+    expect((await role(other)).master).toBe(target);
+  });
+});
