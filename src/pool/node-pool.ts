@@ -112,12 +112,14 @@ export class NodeConnections {
 
   /** The control connection, made on first use. */
   control(): Redis {
+    if (this.#closed) throw new Error(`${this.address}: connections closed`);
     if (this.#control === null) this.#control = this.#make('control');
     return this.#control;
   }
 
   /** A connection of its own for a blocking command, WATCH/MULTI or a subscription. */
   lease(purpose: 'blocking' | 'subscriber' = 'blocking'): Redis {
+    if (this.#closed) throw new Error(`${this.address}: connections closed`);
     let conn: Redis | undefined;
     while (purpose === 'blocking' && (conn = this.#idle.pop()) !== undefined) {
       if (conn.status !== 'end') break;
@@ -208,6 +210,7 @@ export class NodeConnections {
 export class NodePool {
   #nodes = new Map<Address, NodeConnections>();
   #settings: PoolSettings;
+  #closed = false;
 
   constructor(settings: PoolSettings) {
     this.#settings = settings;
@@ -219,6 +222,8 @@ export class NodePool {
 
   /** The node's connections, created (not yet opened) on first use. */
   node(node: HostPort): NodeConnections {
+    // After close nothing may open a connection again (it would never be closed).
+    if (this.#closed) throw new Error('the connection pool is closed');
     const address = formatAddress(node.host, node.port);
     let entry = this.#nodes.get(address);
     if (entry === undefined) {
@@ -246,6 +251,7 @@ export class NodePool {
   }
 
   async close(quit: boolean): Promise<void> {
+    this.#closed = true;
     const nodes = [...this.#nodes.values()];
     this.#nodes.clear();
     await Promise.all(nodes.map((n) => n.close(quit)));

@@ -115,6 +115,7 @@ export class ConsistencyMonitor {
 
   async #sampleReplica(replica: NodeState): Promise<void> {
     const { pool, probeTimeoutMs } = this.#settings;
+    if (this.#stopped) return;
     this.#inFlight.add(replica.address);
     try {
       const text = await withTimeout(pool.node(replica).control().info('replication') as Promise<string>, probeTimeoutMs, replica.address);
@@ -136,7 +137,7 @@ export class ConsistencyMonitor {
       // The sequence first, then the offset: the offset then covers every write up to it.
       const seq = this.writes.seq;
       const masterInfo = parseInfoReplication(await withTimeout(pool.node(master).control().info('replication') as Promise<string>, probeTimeoutMs, master.address));
-      if (this.#master !== master) return;
+      if (this.#stopped || this.#master !== master) return;
       this.progress.masterSample(seq, masterInfo.masterReplOffset ?? 0, performance.now());
       const replicas = this.#replicas;
       // Each replica answers on its own: a hung one must not hold back what the others show.
