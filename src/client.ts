@@ -176,7 +176,15 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
             probeTimeoutMs: Math.max(probeTimeoutMs, 1000),
             connectTimeoutMs,
           })
-        : new NodesProvider({ seeds: this.#opts.seeds, pool: this.#pool, mapAddress, probeTimeoutMs, connectTimeoutMs });
+        : new NodesProvider({
+            seeds: this.#opts.seeds,
+            pool: this.#pool,
+            mapAddress,
+            probeTimeoutMs,
+            connectTimeoutMs,
+            // The heartbeat already knows the master is silent: do not wait the full probe for it.
+            quickProbe: (address) => this.#coordinator.masterSuspect && address === this.#masterNode?.address,
+          });
     this.#manager = new TopologyManager({
       provider,
       refreshIntervalMs: this.#opts.refreshIntervalMs,

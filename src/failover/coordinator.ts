@@ -53,8 +53,9 @@ export class FailoverCoordinator {
       suspectAfterMs: Math.max(2 * interval, Math.floor(settings.downAfterMs / 2)),
       downAfterMs: settings.downAfterMs,
       onSuspect: (suspect) => {
-        if (suspect) this.#noteTrouble(`no answer from ${this.#knownMaster} for ${Math.round(this.#heartbeat.silenceMs())} ms`);
         settings.onSuspect(suspect);
+        // Start watching the replicas now: by downAfterMs their view is fresh.
+        if (suspect) this.signal(`no answer from ${this.#knownMaster} for ${Math.round(this.#heartbeat.silenceMs())} ms`);
       },
       onSilent: (ms) => this.signal(`master silent for ${Math.round(ms)} ms`),
     });
@@ -149,7 +150,7 @@ export class FailoverCoordinator {
       // The replicas still hear from the master: this client alone is cut off. Never promote on
       // our own view; look again shortly.
       debug('master %s unreachable for us, but %d/%d replicas see it down', master.address, witnesses.length, quorum);
-      this.#recheckIn(250);
+      this.#recheckIn(100);
       return;
     }
     if (this.#settings.promote !== 'auto') {

@@ -12,7 +12,7 @@ const debug = createDebug('redis-failover:topology');
 /** At most this many members are probed in one discovery, whatever the nodes announce. */
 const MAX_NODES = 64;
 /** How long a member already seen down gets to answer. */
-const DOWN_PROBE_TIMEOUT_MS = 250;
+const DOWN_PROBE_TIMEOUT_MS = 100;
 
 export interface NodesProviderSettings {
   seeds: readonly HostPort[];
@@ -22,6 +22,8 @@ export interface NodesProviderSettings {
   probeTimeoutMs: number;
   /** The same for a node still connecting (`connectTimeout`). */
   connectTimeoutMs?: number;
+  /** A shorter timeout for a node already known to be silent (the heartbeat's suspect master). */
+  quickProbe?: (address: Address) => boolean;
 }
 
 /**
@@ -82,8 +84,8 @@ export class NodesProvider implements TopologyProvider {
    * never seen gets its connect timeout.
    */
   #probe(address: Address, node: HostPort, known: boolean, wasDown: boolean): Promise<Probe> {
-    const { pool, probeTimeoutMs, connectTimeoutMs } = this.#settings;
-    const timeout = wasDown ? Math.min(probeTimeoutMs, DOWN_PROBE_TIMEOUT_MS) : probeTimeoutMs;
+    const { pool, probeTimeoutMs, connectTimeoutMs, quickProbe } = this.#settings;
+    const timeout = wasDown || quickProbe?.(address) === true ? Math.min(probeTimeoutMs, DOWN_PROBE_TIMEOUT_MS) : probeTimeoutMs;
     return probeNode(pool, address, node, timeout, known ? timeout : connectTimeoutMs);
   }
 
