@@ -544,7 +544,10 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     const consistency = this.#consistency;
     if (consistency === null || !consistency.constrained || route.policy.name === 'master') return this.#isReady;
     let need = 0;
-    if (consistency.readYourWrites) {
+    // With the master unreachable there is no node known to hold this session's last writes; the
+    // replicas hold all there is (and what a promotion will keep), so reads go on from them.
+    const masterAvailable = !this.#writesPaused && this.#masterNode?.ready === true;
+    if (consistency.readYourWrites && masterAvailable) {
       if (Array.isArray(cmds)) for (const c of cmds) need = Math.max(need, consistency.needed(c));
       else need = consistency.needed(cmds as Command);
     }
