@@ -62,8 +62,13 @@ export async function switchover(argv: readonly string[], ctx: CommandContext): 
     ...WAIT,
     to: { type: 'string' },
     timeout: { type: 'string' },
+    method: { type: 'string' },
   });
   if (values['help']) return help(ctx, 'switchover');
+  const method = stringValue(values, 'method');
+  if (method !== undefined && method !== 'pause-and-replicaof' && method !== 'failover-command') {
+    throw new UsageError(`--method must be pause-and-replicaof or failover-command, not ${JSON.stringify(method)}`);
+  }
   const to = stringValue(values, 'to') === undefined ? undefined : address(stringValue(values, 'to')!, '--to');
   const timeoutMs = intOption(values, 'timeout', 5000, 1);
   const seeds = [...positionals, ...listOption(values, 'nodes')];
@@ -81,7 +86,7 @@ export async function switchover(argv: readonly string[], ctx: CommandContext): 
     printState(ctx, 'before', before);
     const by = target.mode === 'sentinel' ? ' (Sentinel picks it)' : '';
     out.out(`switching over from ${before.master?.address ?? 'no master'} to ${to ?? `the best replica${by}`}; writes pause at most ${timeoutMs} ms`);
-    const result = await client.switchover({ timeoutMs, ...(to !== undefined ? { to } : {}) });
+    const result = await client.switchover({ timeoutMs, ...(to !== undefined ? { to } : {}), ...(method !== undefined ? { method } : {}) });
     out.out(`${style.bold(result.to)} took over from ${result.from} in ${duration(result.durationMs)} by ${METHODS[result.method]}`);
     if (target.mode === 'nodes') await repointStragglers(ctx, client, result.to);
     else out.out(style.dim('Sentinel repoints the replicas and the old master itself: the old master only after ~8 to 20 s'));

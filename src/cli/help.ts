@@ -118,16 +118,17 @@ Examples:
   switchover: `Usage: redis-failover switchover <host:port>... [--to <host:port>] [options]
        redis-failover switchover --sentinel <host:port>... --name <master> [options]
 
-A planned handover with no acknowledged write lost: FAILOVER TO on Redis ≥ 6.2 (the master
-pauses its writers until the target has every byte, then the two swap roles), CLIENT PAUSE and
-REPLICAOF on older servers, SENTINEL FAILOVER with Sentinel. The other replicas are then
-repointed to the new master. The result is read back from every node's INFO replication and
+A planned handover with no acknowledged write lost: CLIENT PAUSE WRITE on the master until the
+target has every byte, REPLICAOF NO ONE on the target, REPLICAOF on the old master and the other
+replicas, CLIENT UNPAUSE (--method failover-command uses Redis's own FAILOVER TO, slower);
+SENTINEL FAILOVER with Sentinel. The result is read back from every node's INFO replication and
 what changed is printed.
 
 Options:
   --to <host:port>          the replica to hand over to (default: the best one — lowest
                             replica-priority, then highest offset); not with Sentinel
   --timeout <ms>            how long the master may pause writes for the target to catch up (default 5000)
+  --method <m>              pause-and-replicaof (default) or failover-command (Redis's FAILOVER TO)
   --wait <ms>               how long to wait for every member to follow the new master, link up
                             (default 15000; 30000 with Sentinel, which reconfigures the old master late)
 ${OUTPUT}
