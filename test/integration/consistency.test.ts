@@ -1,35 +1,14 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { FailoverRedis, NotReplicatedError } from '../../src/index.js';
-import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { NotReplicatedError } from '../../src/index.js';
 import { commandCalls, resetStats } from '../helpers/redis.js';
 import { checkCounters, startWriter, waitFor } from '../helpers/writer.js';
+import { resources } from '../helpers/resources.js';
 
-const sets: ReplicaSet[] = [];
-const clients: FailoverRedis[] = [];
-afterAll(async () => {
-  for (const s of sets) {
-    for (const n of s.nodes) {
-      try {
-        s.resume(n);
-      } catch {
-        // killed by the test
-      }
-    }
-  }
-  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-  await Promise.all(sets.map((s) => s.stop()));
-});
-function client(...args: ConstructorParameters<typeof FailoverRedis>): FailoverRedis {
-  const c = new FailoverRedis(...args);
-  c.on('error', () => undefined);
-  clients.push(c);
-  return c;
-}
+const { client, replicaSet, track } = resources();
 
 describe('read-your-writes (the default)', () => {
   it('a read right after a write never sees an older value; reads of other keys still go to the replicas', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const redis = client({ nodes: [set.master] });
     await redis.connect();
     for (let i = 0; i < 50; i++) await redis.set(`cold:${i}`, 'x');
@@ -60,11 +39,9 @@ describe('read-your-writes (the default)', () => {
   });
 
   it("is per client: another client's writes do not hold back this one's reads", async () => {
-    const set = await startReplicaSet({ replicas: 1 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 1 });
     const writer = client({ nodes: [set.master] });
-    const reader = writer.duplicate();
-    clients.push(reader);
+    const reader = track(writer.duplicate());
     await writer.set('shared', 'v');
     await writer.wait(1, 1000);
     await new Promise((r) => setTimeout(r, 100));
@@ -76,8 +53,7 @@ describe('read-your-writes (the default)', () => {
 
 describe('bounded staleness', () => {
   it('a replica held back stops getting reads, and gets them again once caught up', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const redis = client({ nodes: [set.master], readFrom: 'replica', maxReplicaLag: { ms: 300, bytes: 1_000_000 } });
     await redis.set('stale:k', 'v');
     await redis.wait(2, 1000);
@@ -102,8 +78,7 @@ describe('bounded staleness', () => {
 
 describe('durable writes', () => {
   it('with replicas: 1, a master kill -9 and a client-mode failover lose no acknowledged write', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const redis = client({ nodes: [set.master], durability: { replicas: 1, timeoutMs: 1000 }, failover: { downAfterMs: 500 } });
     await redis.connect();
     const writer = startWriter(redis, 'durable', 2);
@@ -120,8 +95,7 @@ describe('durable writes', () => {
   });
 
   it('with no replica to acknowledge, writes reject with ERR_NOT_REPLICATED within timeoutMs; per call through withDurability', async () => {
-    const set = await startReplicaSet({ replicas: 1 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 1 });
     const redis = client({ nodes: [set.master] });
     await redis.set('plain', '1');
     expect(await redis.withDurability({ replicas: 1, timeoutMs: 500 }).set('durable', '1')).toBe('OK');

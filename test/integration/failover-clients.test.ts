@@ -1,26 +1,13 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { FailoverRedis, type WarningEvent } from '../../src/index.js';
-import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { type WarningEvent } from '../../src/index.js';
 import { role, waitFor } from '../helpers/writer.js';
+import { resources } from '../helpers/resources.js';
 
-const sets: ReplicaSet[] = [];
-const clients: FailoverRedis[] = [];
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-  await Promise.all(sets.map((s) => s.stop()));
-});
-
-function client(...args: ConstructorParameters<typeof FailoverRedis>): FailoverRedis {
-  const c = new FailoverRedis(...args);
-  c.on('error', () => undefined);
-  clients.push(c);
-  return c;
-}
+const { client, replicaSet } = resources();
 
 describe('many clients, one replica set', () => {
   it('five clients in auto mode converge on exactly one new master', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const five = Array.from({ length: 5 }, (_, i) => client({ nodes: [set.nodes[i % set.nodes.length]!], failover: { downAfterMs: 500 } }));
     await Promise.all(five.map((c) => c.connect()));
     await set.kill(set.master);
@@ -39,8 +26,7 @@ describe('many clients, one replica set', () => {
 
 describe('manual mode', () => {
   it('never promotes; reads keep coming from the replicas; promote() does the runbook on demand', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const redis = client({ nodes: [set.master], readFrom: 'replicaPreferred', failover: { promote: 'manual', downAfterMs: 300 } });
     const warnings: WarningEvent[] = [];
     redis.on('warning', (w) => warnings.push(w));
@@ -70,8 +56,7 @@ describe('manual mode', () => {
 
 describe('a replica dies', () => {
   it('reads move to the other replica and nothing fails', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const redis = client({ nodes: [set.master], readFrom: 'replica' });
     await redis.set('r:k', 'v');
     await redis.wait(2, 1000);
@@ -101,8 +86,7 @@ describe('a replica dies', () => {
 
 describe('pub/sub across a failover', () => {
   it('a subscriber made before the failover receives messages published after it', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const subscriber = client({ nodes: [set.master], failover: { downAfterMs: 500 } });
     const publisher = client({ nodes: [set.master], failover: { downAfterMs: 500 } });
     const messages: string[] = [];
@@ -126,8 +110,7 @@ describe('pub/sub across a failover', () => {
 
 describe('a replica hangs (SIGSTOP)', () => {
   it('reads stuck on it move to another node once it is seen down; none fails', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const redis = client({ nodes: [set.master], readFrom: 'replica', refreshIntervalMs: 500 });
     await redis.set('hung:k', 'v');
     await redis.wait(2, 1000);

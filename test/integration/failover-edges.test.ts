@@ -1,26 +1,14 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { FailoverRedis, MaybeAppliedError, type FailoverEvent, type WarningEvent } from '../../src/index.js';
-import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { MaybeAppliedError, type FailoverEvent, type WarningEvent } from '../../src/index.js';
 import { direct } from '../helpers/redis.js';
 import { role, waitFor } from '../helpers/writer.js';
+import { resources } from '../helpers/resources.js';
 
-const sets: ReplicaSet[] = [];
-const clients: FailoverRedis[] = [];
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-  await Promise.all(sets.map((s) => s.stop()));
-});
-function client(...args: ConstructorParameters<typeof FailoverRedis>): FailoverRedis {
-  const c = new FailoverRedis(...args);
-  c.on('error', () => undefined);
-  clients.push(c);
-  return c;
-}
+const { client, replicaSet } = resources();
 
 describe('an ACL user without REPLICAOF', () => {
   it('cannot promote: a failover event and a typed error say which permission is missing; reads go on', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     for (const address of set.nodes) {
       const admin = direct(address);
       await admin.call('ACL', 'SETUSER', 'app', 'on', '>app-pass', '~*', '&*', '+@all', '-replicaof', '-slaveof', '-failover');
@@ -47,8 +35,7 @@ describe('an ACL user without REPLICAOF', () => {
 
 describe('a master that restarts empty while its replicas are attached', () => {
   it('raises a warning: their resync will empty them', async () => {
-    const set = await startReplicaSet({ replicas: 1 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 1 });
     const redis = client({ nodes: [set.master], failover: { downAfterMs: 10_000 } });
     const warnings: WarningEvent[] = [];
     redis.on('warning', (w) => warnings.push(w));
@@ -69,8 +56,7 @@ describe('a master that restarts empty while its replicas are attached', () => {
 
 describe('commands in flight when the master dies', () => {
   it('MULTI/EXEC and pipelines fail whole with ERR_MAYBE_APPLIED, never half resent; held commands go to the new master', async () => {
-    const set = await startReplicaSet({ replicas: 2 });
-    sets.push(set);
+    const set = await replicaSet({ replicas: 2 });
     const redis = client({ nodes: [set.master], failover: { downAfterMs: 300 } });
     await redis.connect();
     // A stopped master keeps the connection but sends no replies: the commands are on the wire.
