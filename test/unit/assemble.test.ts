@@ -1,19 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { assembleTopology, type Probe } from '../../src/topology/assemble.js';
-import { parseInfoReplication } from '../../src/topology/info-parser.js';
-
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/info-replication/${name}.txt`, import.meta.url), 'utf8');
-
-function probe(port: number, fixtureName: string | null): Probe {
-  return {
-    node: { host: '127.0.0.1', port },
-    address: `127.0.0.1:${port}`,
-    info: fixtureName === null ? null : parseInfoReplication(fixture(fixtureName)),
-    latencyMs: fixtureName === null ? null : 0.3,
-    error: fixtureName === null ? new Error('ECONNREFUSED') : null,
-  };
-}
+import { assembleTopology } from '../../src/topology/assemble.js';
+import { probe } from '../helpers/topology.js';
 
 describe('assembleTopology (the runbook, step by step)', () => {
   it('master dead: the replicas name it, it is marked down', () => {

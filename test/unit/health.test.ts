@@ -1,21 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { assembleTopology, type Probe } from '../../src/topology/assemble.js';
+import { assembleTopology } from '../../src/topology/assemble.js';
 import { assessHealth, pendingConvergence, replicationChanges, type HealthCode } from '../../src/topology/health.js';
-import { parseInfoReplication } from '../../src/topology/info-parser.js';
 import type { NodeState, Topology } from '../../src/topology/types.js';
-
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/info-replication/${name}.txt`, import.meta.url), 'utf8');
-
-function probe(port: number, fixtureName: string | null): Probe {
-  return {
-    node: { host: '127.0.0.1', port },
-    address: `127.0.0.1:${port}`,
-    info: fixtureName === null ? null : parseInfoReplication(fixture(fixtureName)),
-    latencyMs: fixtureName === null ? null : 0.3,
-    error: fixtureName === null ? new Error('ECONNREFUSED') : null,
-  };
-}
+import { nodeState, probe } from '../helpers/topology.js';
 
 /** The runbook's pictures (real INFO replication replies, in order), as the library assembles them. */
 const runbook = {
@@ -28,28 +15,7 @@ const runbook = {
 
 const codes = (t: Topology, limits = {}) => assessHealth(t, limits).warnings.map((w) => [w.code, w.address] as [HealthCode, string | null]);
 
-function node(port: number, patch: Partial<NodeState> = {}): NodeState {
-  return {
-    address: `127.0.0.1:${port}`,
-    host: '127.0.0.1',
-    port,
-    role: 'replica',
-    up: true,
-    offset: 1000,
-    lagBytes: 0,
-    lagSeconds: 0,
-    linkStatus: 'up',
-    lastIoSecondsAgo: 0,
-    priority: 100,
-    latencyMs: 0.2,
-    masterAddress: '127.0.0.1:6379',
-    loading: false,
-    syncing: false,
-    replid: null,
-    runId: null,
-    ...patch,
-  };
-}
+const node = (port: number, patch: Partial<NodeState> = {}): NodeState => nodeState(port, patch);
 
 /** A healthy set (master 6379, replicas 6380 and 6381) with patches on the replicas. */
 function set(r6380: Partial<NodeState> = {}, r6381: Partial<NodeState> = {}, master: Partial<NodeState> = {}): Topology {

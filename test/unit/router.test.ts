@@ -3,29 +3,9 @@ import { NoReplicaError } from '../../src/errors.js';
 import { parseReadFrom } from '../../src/routing/read-policy.js';
 import { buildRoutingTable, chooseReadNode, replicaIneligibility, resolveLag } from '../../src/routing/router.js';
 import type { NodeState, Topology } from '../../src/topology/types.js';
+import { nodeState } from '../helpers/topology.js';
 
-function node(port: number, patch: Partial<NodeState> = {}): NodeState {
-  return {
-    address: `10.0.0.1:${port}`,
-    host: '10.0.0.1',
-    port,
-    role: 'replica',
-    up: true,
-    offset: 1000,
-    lagBytes: 0,
-    lagSeconds: 0,
-    linkStatus: 'up',
-    priority: 100,
-    latencyMs: 1,
-    masterAddress: '10.0.0.1:6379',
-    loading: false,
-    syncing: false,
-    replid: 'x',
-    runId: null,
-    lastIoSecondsAgo: 0,
-    ...patch,
-  };
-}
+const node = (port: number, patch: Partial<NodeState> = {}): NodeState => nodeState(port, { latencyMs: 1, replid: 'x', ...patch }, '10.0.0.1');
 
 const master = node(6379, { role: 'master', linkStatus: null, masterAddress: null });
 const topology = (replicas: NodeState[]): Topology => ({ master, replicas, source: 'nodes' });

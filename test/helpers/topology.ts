@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import type { Probe } from '../../src/topology/assemble.js';
+import { parseInfoReplication } from '../../src/topology/info-parser.js';
+import type { NodeState } from '../../src/topology/types.js';
+
+/** A captured `INFO replication` reply from test/fixtures/info-replication (CRLF kept). */
+export function fixture(name: string): string {
+  return readFileSync(new URL(`../fixtures/info-replication/${name}.txt`, import.meta.url), 'utf8');
+}
+
+/** A probe of 127.0.0.1:port that answered with a fixture, or (null) did not answer. */
+export function probe(port: number, fixtureName: string | null): Probe {
+  return {
+    node: { host: '127.0.0.1', port },
+    address: `127.0.0.1:${port}`,
+    info: fixtureName === null ? null : parseInfoReplication(fixture(fixtureName)),
+    latencyMs: fixtureName === null ? null : 0.3,
+    error: fixtureName === null ? new Error('ECONNREFUSED') : null,
+  };
+}
+
+/** A healthy replica of `${host}:6379` on `port`, with `patch` applied. */
+export function nodeState(port: number, patch: Partial<NodeState> = {}, host = '127.0.0.1'): NodeState {
+  return {
+    address: `${host}:${port}`,
+    host,
+    port,
+    role: 'replica',
+    up: true,
+    offset: 1000,
+    lagBytes: 0,
+    lagSeconds: 0,
+    linkStatus: 'up',
+    lastIoSecondsAgo: 0,
+    priority: 100,
+    latencyMs: 0.2,
+    masterAddress: `${host}:6379`,
+    loading: false,
+    syncing: false,
+    replid: null,
+    runId: null,
+    ...patch,
+  };
+}
