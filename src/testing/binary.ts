@@ -2,11 +2,27 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /**
- * The `redis-server` to run: `REDISMS_SYSTEM_BINARY` if set, else the first on `PATH`. Passing
- * it to redis-memory-server as `systemBinary` is what keeps it from downloading and building
- * Redis, so a missing binary is an error here rather than a silent download there.
+ * The `redis-server` to run: `REDISMS_SYSTEM_BINARY` if set, else the first on `PATH`, else —
+ * where the network allows — the one redis-memory-server downloads and builds (its default).
+ * Passing a found binary as `systemBinary` is what keeps redis-memory-server from downloading.
  */
-export function resolveRedisServer(env: NodeJS.ProcessEnv = process.env): string {
+export async function resolveRedisServer(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const found = findRedisServer(env);
+  if (found !== null) return found;
+  try {
+    const { RedisBinary } = await import('redis-memory-server');
+    return await RedisBinary.getPath();
+  } catch (error) {
+    throw new Error(
+      'redis-failover/testing: no redis-server on PATH, and redis-memory-server could not build one ' +
+        `(${(error as Error).message}); install Redis (e.g. \`apt-get install redis-server\`) or set REDISMS_SYSTEM_BINARY to its path`,
+      { cause: error },
+    );
+  }
+}
+
+/** `REDISMS_SYSTEM_BINARY` if set (it must exist), else the first `redis-server` on `PATH`, else null. */
+export function findRedisServer(env: NodeJS.ProcessEnv = process.env): string | null {
   const fromEnv = env['REDISMS_SYSTEM_BINARY'];
   if (fromEnv) {
     if (!isExecutable(fromEnv)) {
@@ -19,10 +35,7 @@ export function resolveRedisServer(env: NodeJS.ProcessEnv = process.env): string
     const candidate = join(dir, 'redis-server');
     if (isExecutable(candidate)) return candidate;
   }
-  throw new Error(
-    'redis-failover/testing: no redis-server on PATH; install Redis (e.g. `apt-get install redis-server`) ' +
-      'or set REDISMS_SYSTEM_BINARY to its path',
-  );
+  return null;
 }
 
 function isExecutable(path: string): boolean {

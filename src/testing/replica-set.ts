@@ -33,7 +33,7 @@ interface Member {
  * is up and every Sentinel sees the master, the replicas and the other Sentinels.
  */
 export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<ReplicaSet> {
-  const set = new EmbeddedReplicaSet(settingsOf(options), resolveRedisServer());
+  const set = new EmbeddedReplicaSet(settingsOf(options), await resolveRedisServer());
   try {
     await set.start();
   } catch (err) {
