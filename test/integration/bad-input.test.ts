@@ -1,3 +1,4 @@
+import createDebug from 'debug';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandTimeoutError, FailoverRedis, InvalidOptionError } from '../../src/index.js';
@@ -70,5 +71,28 @@ describe('bad input', () => {
     await redis.refreshTopology();
     expect(redis.topology().master?.address).toBe(set.master);
     await redis.quit();
+  });
+
+  it('never prints a password: not in DEBUG=redis-failover:* logs, events or errors', async () => {
+    const lines: string[] = [];
+    const log = createDebug.log;
+    createDebug.log = (...args: unknown[]) => lines.push(args.map(String).join(' '));
+    createDebug.enable('redis-failover:*');
+    try {
+      for (const password of ['wrong-pass-1234', 's3cret']) {
+        const redis = new FailoverRedis(`redis://:${password}@${set.master}?commandTimeoutMs=1000`);
+        const seen: string[] = [];
+        redis.on('error', (e) => seen.push(`${e.message} ${String((e as { cause?: unknown }).cause)}`));
+        redis.on('topology', (t) => seen.push(JSON.stringify(t)));
+        const outcome = await redis.set('k', 'v').then(String, (e: Error) => `${e.message} ${e.stack}`);
+        seen.push(outcome);
+        await redis.quit();
+        for (const text of [...lines, ...seen]) expect(text).not.toContain(password);
+      }
+      expect(lines.length).toBeGreaterThan(5);
+    } finally {
+      createDebug.disable();
+      createDebug.log = log;
+    }
   });
 });
