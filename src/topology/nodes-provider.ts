@@ -112,7 +112,8 @@ export async function probeNode(
   if (conn.status === 'reconnecting') {
     // It was connected and lost the connection: it is down now. Waiting for the next reconnect
     // attempt would only delay the picture; the attempts go on, and the next probe sees it back.
-    return { node, address, info: null, latencyMs: null, error: new Error(`${address}: connection lost, reconnecting`) };
+    const why = pool.get(address)?.lastError?.message ?? 'connection lost';
+    return { node, address, info: null, latencyMs: null, error: new Error(`${address}: ${why} (reconnecting)`) };
   }
   const started = performance.now();
   // A connected node that does not answer within the probe timeout is hung; one still connecting
