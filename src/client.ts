@@ -83,7 +83,7 @@ function resolveDurability(d: DurabilitySettings): DurabilitySettings {
 
 // Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
-export interface FailoverRedis extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline'> {}
+export interface FailoverRedis extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {}
 
 /**
  * A Redis client for one master with replicas: discovers the set from any member (or Sentinel),
@@ -395,11 +395,20 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   multi(commands?: unknown[][] | { pipeline?: boolean }): ChainableCommander;
   multi(commands?: unknown[][] | { pipeline?: boolean }): ChainableCommander | Promise<'OK'> {
     if (commands && !Array.isArray(commands) && commands.pipeline === false) {
-      return this.sendCommand(new Command('multi', [])) as Promise<'OK'>;
+      return this.sendCommand(new Command('multi', [], { replyEncoding: 'utf8' })) as Promise<'OK'>;
     }
     const pipeline = new FailoverPipeline(this, true);
     if (Array.isArray(commands)) pipeline.addBatch(commands);
     return pipeline as unknown as ChainableCommander;
+  }
+
+  /**
+   * `EXEC` after `multi({ pipeline: false })`: ioredis's result shape, `[[err, result], …]`
+   * (null when a WATCHed key changed).
+   */
+  exec(callback?: Callback<[Error | null, unknown][] | null>): Promise<[Error | null, unknown][] | null> {
+    const raw = this.sendCommand(new Command('exec', [], { replyEncoding: 'utf8' })) as Promise<unknown[] | null>;
+    return asCallback(raw.then(wrapMultiResult), callback);
   }
 
   /** ioredis-compatible entry point of every command method. */
@@ -996,7 +1005,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 }
 
-installCommands(FailoverRedis.prototype, ['multi', 'pipeline']);
+installCommands(FailoverRedis.prototype, ['multi', 'pipeline', 'exec']);
 
 /** `withReadFrom(policy)`: the client's commands with another read policy, same connections. */
 class FailoverView implements PipelineHost {
@@ -1064,6 +1073,11 @@ function runPipeline(conn: Redis, commands: Command[], transaction: boolean): Pr
   const real = (transaction ? conn.multi() : conn.pipeline()) as unknown as { sendCommand(c: Command): void; exec(): Promise<unknown> };
   for (const command of commands) real.sendCommand(command);
   return real.exec();
+}
+
+function wrapMultiResult(replies: unknown[] | null): [Error | null, unknown][] | null {
+  if (replies === null) return null;
+  return replies.map((reply) => (reply instanceof Error ? [reply] : [null, reply]) as [Error | null, unknown]);
 }
 
 /** A fresh command with the same (already prefixed and flattened) arguments, for a resend. */

@@ -59,6 +59,7 @@ async function scenario(redis: Client): Promise<unknown[]> {
   for await (const batch of redis.hscanStream('h')) fields.push(...batch);
   out.push(fields);
   out.push(await redis.watch('t'), await redis.get('t'), await redis.multi().set('t', '9').exec(), await redis.get('t'));
+  out.push(await redis.multi({ pipeline: false }), await redis.set('mp', '1'), await redis.incr('mp'), await redis.exec());
   out.push(await redis.eval("return {KEYS[1], ARGV[1]}", 1, 'k', 'v'));
   out.push(await redis.evalsha('0000000000000000000000000000000000000000', 0).catch((e: Error) => e.message));
 
