@@ -475,8 +475,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       return cmd.promise;
     }
     if (this.#status === 'wait') this.connect().catch(noop);
-    const cls = (cmd as { isReadOnly?: boolean }).isReadOnly === true ? READ_CLASS : classifyCommand(cmd.name, cmd.args);
-    if (!this.#trySend(cmd, cls, route)) this.#hold(cmd.name, () => this.#trySend(cmd, cls, route), (e) => cmd.reject(e));
+    this.#sendOrHold(cmd, classOf(cmd), route);
     return cmd.promise;
   }
 
@@ -490,7 +489,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (tx !== null) {
       // Between WATCH and EXEC everything runs on the transaction's connection, as it would on
       // a single ioredis connection.
-      this.#send(tx.conn, tx.node, cmd, false, route, classifyCommand(cmd.name, cmd.args).writesData);
+      this.#send(tx.conn, tx.node, cmd, false, route, cls.writesData);
       if (cmd.name === 'exec' || cmd.name === 'discard' || cmd.name === 'unwatch') this.#endTransactionAfter(cmd.promise);
       return true;
     }
@@ -634,7 +633,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       if (isConnectionLoss(error)) {
         this.#coordinator.signal(`connection to ${node.address} lost`);
         if (isRead && this.#retry(cmd)) {
-          this.#dispatchAgain(cmd, READ_CLASS, route);
+          this.#sendOrHold(cmd, READ_CLASS, route);
           return;
         }
         reject(isRead ? error : new MaybeAppliedError(cmd.name, node.address, { cause: error }));
@@ -643,7 +642,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       if (!isRead && isReadOnlyError(error) && this.#retry(cmd)) {
         debug('%s answered READONLY: it is no longer the master', node.address);
         this.#coordinator.signal(`READONLY from ${node.address}`);
-        const cls = classifyCommand(cmd.name, cmd.args);
+        const cls = classOf(cmd);
         this.#hold(
           cmd.name,
           () => this.#masterNode !== node && this.#trySend(cmd, cls, route),
@@ -676,10 +675,10 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   /** Read-your-writes for a batch that was acknowledged as a whole. */
-  #trackWrites(batch: readonly Command[]): void {
+  #trackWrites(batch: readonly Command[], classes: readonly CommandClass[]): void {
     const consistency = this.#consistency;
     if (consistency === null || !consistency.readYourWrites || !this.#readsFromReplicas) return;
-    for (const c of batch) if (classifyCommand(c.name, c.args).writesData) consistency.wrote(c);
+    for (let i = 0; i < batch.length; i++) if (classes[i]!.writesData) consistency.wrote(batch[i]!);
   }
 
   /** Read-your-writes: remember what this acknowledged write touched. */
@@ -726,17 +725,15 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return true;
   }
 
-  #dispatchAgain(cmd: Command, cls: CommandClass, route: Route): void {
+  #sendOrHold(cmd: Command, cls: CommandClass, route: Route): void {
     if (!this.#trySend(cmd, cls, route)) this.#hold(cmd.name, () => this.#trySend(cmd, cls, route), (e) => cmd.reject(e));
   }
 
   #execPipeline(commands: Command[], transaction: boolean, route: Route): Promise<unknown> {
     if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
     if (this.#status === 'wait') this.connect().catch(noop);
-    const readOnly =
-      !transaction &&
-      commands.length > 0 &&
-      commands.every((c) => (c as { isReadOnly?: boolean }).isReadOnly === true || classifyCommand(c.name, c.args).kind === 'read');
+    const classes = commands.map(classOf);
+    const readOnly = !transaction && classes.length > 0 && classes.every((c) => c.kind === 'read');
     return new Promise((resolve, reject) => {
       let attempts = 0;
       const attempt = (): boolean => {
@@ -781,7 +778,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
           if (tx !== null && transaction) this.#endTransaction();
           const lost = pipelineConnectionLoss(result);
           if (lost === null) {
-            if (!readOnly) this.#trackWrites(batch);
+            if (!readOnly) this.#trackWrites(batch, classes);
             if (waited !== null && durability !== null) {
               const acks = Number(await waited.catch(() => 0));
               if (acks < durability.replicas) {
@@ -1078,6 +1075,11 @@ function runPipeline(conn: Redis, commands: Command[], transaction: boolean): Pr
 function wrapMultiResult(replies: unknown[] | null): [Error | null, unknown][] | null {
   if (replies === null) return null;
   return replies.map((reply) => (reply instanceof Error ? [reply] : [null, reply]) as [Error | null, unknown]);
+}
+
+/** A script defined `readOnly` runs as EVALSHA, flagged by ioredis: a read all the same. */
+function classOf(cmd: Command): CommandClass {
+  return (cmd as { isReadOnly?: boolean }).isReadOnly === true ? READ_CLASS : classifyCommand(cmd.name, cmd.args);
 }
 
 /** A fresh command with the same (already prefixed and flattened) arguments, for a resend. */

@@ -10,3 +10,21 @@ export function asCallback<T>(promise: Promise<T>, callback?: (err: Error | null
 }
 
 export function noop(): void {}
+
+/** `promise`, or a rejection with `message` after `ms` (the timer is cleared either way). */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The message of a probe that timed out. */
+export function noAnswer(who: string, ms: number): string {
+  return `${who} did not answer within ${ms} ms`;
+}

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FailoverRedis } from '../client.js';
 import { assessHealth, pendingConvergence, replicationChanges } from '../topology/health.js';
 import type { Address, Topology } from '../topology/types.js';
 import { address, COMMON_OPTIONS, CONNECTION_OPTIONS, intOption, listOption, parse, stringValue, UsageError, type Target } from './args.js';
-import { openClient, readTopology, sleep, targetFor, type CommandContext } from './context.js';
+import { openClient, readTopology, targetFor, type CommandContext } from './context.js';
 import { HELP } from './help.js';
 import { describeChanges, duration, healthSummary, healthTable } from './render.js';
 

@@ -73,10 +73,6 @@ export function healthLimits(values: Values): HealthLimits {
   return { lagBytes: intOption(values, 'max-lag-bytes', 1_048_576), lagSeconds: intOption(values, 'max-lag-seconds', 10) };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** `14:03:07.512`, local time. */
 export function clock(date = new Date()): string {
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');

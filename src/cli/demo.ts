@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { FailoverRedis } from '../client.js';
 import type { FailoverEvent } from '../events.js';
@@ -6,7 +7,7 @@ import type { Address } from '../topology/types.js';
 import { splitAddress } from '../topology/address.js';
 import type { ReplicaSet } from '../testing/index.js';
 import { COMMON_OPTIONS, parse, UsageError } from './args.js';
-import { sleep, type CommandContext } from './context.js';
+import type { CommandContext } from './context.js';
 import { HELP } from './help.js';
 import { duration } from './render.js';
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import createDebug from 'debug';
 import type { Redis } from 'ioredis';
 import { FailoverRedisError } from '../errors.js';
@@ -48,10 +49,6 @@ export function switchoverTarget(topology: Topology, to: string | undefined): { 
   const target = electCandidate(followers);
   if (target === null) throw new SwitchoverError(`switchover: ${master.address} has no replica that can take over`);
   return { master, target };
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 async function roleOf(conn: Redis): Promise<ReturnType<typeof parseInfoReplication>> {

@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import type { Command } from 'ioredis';
 import type { NodePool } from '../pool/node-pool.js';
 import { parseInfoReplication } from '../topology/info-parser.js';
-import { withTimeout } from '../topology/nodes-provider.js';
+import { noAnswer, withTimeout } from '../util.js';
 import type { Address, NodeState } from '../topology/types.js';
 import { ReplicaProgress, SessionWrites } from './consistency.js';
 import type { ResolvedLag } from './router.js';
@@ -118,7 +118,7 @@ export class ConsistencyMonitor {
     if (this.#stopped) return;
     this.#inFlight.add(replica.address);
     try {
-      const text = await withTimeout(pool.node(replica).control().info('replication') as Promise<string>, probeTimeoutMs, replica.address);
+      const text = await withTimeout(pool.node(replica).control().info('replication') as Promise<string>, probeTimeoutMs, noAnswer(replica.address, probeTimeoutMs));
       const info = parseInfoReplication(text);
       if (info.role === 'replica') this.progress.replicaSample(replica.address, info.replicaReplOffset ?? 0);
     } catch {
@@ -136,7 +136,7 @@ export class ConsistencyMonitor {
       const { pool, probeTimeoutMs } = this.#settings;
       // The sequence first, then the offset: the offset then covers every write up to it.
       const seq = this.writes.seq;
-      const masterInfo = parseInfoReplication(await withTimeout(pool.node(master).control().info('replication') as Promise<string>, probeTimeoutMs, master.address));
+      const masterInfo = parseInfoReplication(await withTimeout(pool.node(master).control().info('replication') as Promise<string>, probeTimeoutMs, noAnswer(master.address, probeTimeoutMs)));
       if (this.#stopped || this.#master !== master) return;
       this.progress.masterSample(seq, masterInfo.masterReplOffset ?? 0, performance.now());
       const replicas = this.#replicas;

@@ -1,16 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import createDebug from 'debug';
+import { splitAddress as splitHostPort, type HostPort } from '../topology/address.js';
 
 const log = createDebug('redis-failover:testing');
 
-export function splitAddress(addr: string): { host: string; port: number } {
-  const at = addr.lastIndexOf(':');
-  const port = Number(addr.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port <= 0) {
+/** The library's `splitAddress`, refusing what is not a `host:port` (these come from users). */
+export function splitAddress(addr: string): HostPort {
+  const node = splitHostPort(addr);
+  if (node.host === '' || !Number.isInteger(node.port) || node.port <= 0) {
     throw new Error(`redis-failover/testing: not a host:port address: ${addr}`);
   }
-  return { host: addr.slice(0, at), port };
+  return node;
 }
 
 /**

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { RedisMemoryServer } from 'redis-memory-server';
 import createDebug from 'debug';
+import { withTimeout } from '../util.js';
 
 const output = createDebug('redis-failover:testing:output');
 
@@ -16,18 +17,6 @@ export interface Launched {
 
 export function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
-}
-
-export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** SIGKILL, then wait for the exit to be reaped; works on a stopped (SIGSTOP) process too. */

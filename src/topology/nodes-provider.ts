@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 import { isConnectionLoss } from '../failover/signals.js';
 import type { NodePool } from '../pool/node-pool.js';
+import { noAnswer, withTimeout } from '../util.js';
 import { formatAddress, type HostPort } from './address.js';
 import { assembleTopology, type Probe } from './assemble.js';
 import { parseInfoReplication } from './info-parser.js';
@@ -92,13 +93,6 @@ export class NodesProvider implements TopologyProvider {
   async close(): Promise<void> {}
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, address: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${address} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Ask one data node for `INFO` on its control connection; a failure is a probe with an error. */
 export async function probeNode(
@@ -120,7 +114,7 @@ export async function probeNode(
   // gets its connect timeout first.
   const limit = conn.status === 'ready' ? timeoutMs : Math.max(timeoutMs, connectTimeoutMs);
   try {
-    const text = await withTimeout<string>(conn.info() as Promise<string>, limit, address);
+    const text = await withTimeout(conn.info() as Promise<string>, limit, noAnswer(address, limit));
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
     return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
   } catch (error) {

@@ -5,7 +5,8 @@ import { formatAddress, type HostPort } from './address.js';
 import type { Probe } from './assemble.js';
 import { compareAddresses } from './diff.js';
 import { parseInfoReplication, replicationToNodeState } from './info-parser.js';
-import { probeNode, withTimeout } from './nodes-provider.js';
+import { probeNode } from './nodes-provider.js';
+import { noAnswer, withTimeout } from '../util.js';
 import type { AddressMapper, TopologyProvider } from './provider.js';
 import type { Address, LinkStatus, NodeRole, NodeState, Topology } from './types.js';
 
@@ -346,7 +347,7 @@ export class SentinelProvider implements TopologyProvider {
       return view;
     };
     try {
-      return await withTimeout(read(), probeTimeoutMs, 'Sentinel');
+      return await withTimeout(read(), probeTimeoutMs, noAnswer('Sentinel', probeTimeoutMs));
     } catch (error) {
       const reason = this.#reason(error as Error, conn);
       // A hung Sentinel keeps its socket: start afresh next time rather than queue behind it.
