@@ -9,9 +9,11 @@ const debug = createDebug('redis-failover:pool');
  * What a connection is for. `data` connections carry the application's commands (shared,
  * pipelined); `control` carries this library's own probes (INFO, heartbeats, REPLICAOF) so that
  * they are never stuck behind a long pipeline; `blocking` connections are leased one command at
- * a time; `subscriber` is the one connection in subscriber mode.
+ * a time; `subscriber` is the one connection in subscriber mode. `sentinel` connections ask a
+ * Sentinel for the topology (and for `SENTINEL FAILOVER`); `sentinel-subscriber` listens to its
+ * events.
  */
-export type ConnectionPurpose = 'data' | 'control' | 'blocking' | 'subscriber';
+export type ConnectionPurpose = 'data' | 'control' | 'blocking' | 'subscriber' | 'sentinel' | 'sentinel-subscriber';
 
 /** Makes one connection. Inject your own to wrap, instrument or fake the transport in a test. */
 export type ConnectionFactory = (node: HostPort, purpose: ConnectionPurpose, options: RedisOptions) => Redis;
