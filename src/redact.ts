@@ -56,52 +56,6 @@ export function redactUrl(url: string): string {
   return `${head}${userinfo}${parts.hostAndPath}${query}`;
 }
 
-const SECRET_KEYS = new Set(['password', 'sentinelpassword', 'auth-pass', 'passphrase']);
-// Inside TLS options, the private key material is as secret as a password.
-const TLS_KEYS = new Set(['tls', 'sentineltls']);
-const TLS_SECRET_KEYS = new Set(['key', 'pfx']);
-const URL_WITH_USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^?]*@/i;
-
-/**
- * A deep copy of options (or any plain data) fit to print: every `password`, `sentinelPassword`,
- * `auth-pass` and `passphrase` value, TLS `key`/`pfx`, and passwords inside URL strings become
- * `***`, at any depth (`redisOptions`, `sentinelOptions`, …). Plain objects, arrays and Maps are
- * copied, cycles included; other objects (Buffers, class instances) and functions are kept as is.
- */
-export function redactOptions<T>(value: T): T {
-  return copy(value, null, new Map()) as T;
-}
-
-function copy(value: unknown, key: string | null, seen: Map<object, unknown>): unknown {
-  const lower = key?.toLowerCase() ?? '';
-  if (value !== undefined && value !== null && SECRET_KEYS.has(lower)) return REDACTED;
-  if (typeof value === 'string') return URL_WITH_USERINFO.test(value) ? redactUrl(value) : value;
-  if (typeof value !== 'object' || value === null) return value;
-  const done = seen.get(value);
-  if (done !== undefined) return done;
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    seen.set(value, out);
-    for (const item of value) out.push(copy(item, null, seen));
-    return out;
-  }
-  if (value instanceof Map) {
-    const out = new Map<unknown, unknown>();
-    seen.set(value, out);
-    for (const [k, v] of value) out.set(k, copy(v, typeof k === 'string' ? k : null, seen));
-    return out;
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
-  const out: Record<string, unknown> = {};
-  seen.set(value, out);
-  const tls = TLS_KEYS.has(lower);
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = tls && v !== undefined && TLS_SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : copy(v, k, seen);
-  }
-  return out;
-}
-
 const text = (arg: unknown): string => (Buffer.isBuffer(arg) ? arg.toString() : String(arg)).toLowerCase();
 
 const CONFIG_SECRETS = new Set(['requirepass', 'masterauth', 'tls-key-file-pass', 'tls-client-key-file-pass']);

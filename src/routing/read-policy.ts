@@ -54,8 +54,4 @@ export function parseReadFrom(value: unknown, option = 'readFrom'): ReadPolicy {
   );
 }
 
-export function readPolicyToString(policy: ReadPolicy): string {
-  return policy.name;
-}
-
 export type { ReadFrom };

@@ -62,12 +62,3 @@ export function diffTopology(before: Topology | null, after: Topology): Topology
   }
   return changes;
 }
-
-/**
- * Same master, same members, same roles and up flags: nothing a `topology` listener needs to hear.
- * Exactly when `diffTopology(a, b)` is empty; two `null`s are equal, `null` and a topology are not.
- */
-export function topologyEquals(a: Topology | null, b: Topology | null): boolean {
-  if (!a || !b) return a === b;
-  return diffTopology(a, b).length === 0;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactCommandArgs, redactOptions, redactUrl } from '../../src/redact.js';
+import { redactCommandArgs, redactUrl } from '../../src/redact.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -14,57 +14,6 @@ describe('redactUrl', () => {
     ['127.0.0.1:6379', '127.0.0.1:6379'],
   ])('%s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);
-  });
-});
-
-describe('redactOptions', () => {
-  it('replaces every password at any depth and leaves the input alone', () => {
-    const input = {
-      nodes: ['h:1'],
-      redisOptions: { username: 'app', password: 'pw', tls: { ca: 'CA', key: 'KEY', passphrase: 'pp' } },
-      sentinelOptions: { password: 'spw', sentinelPassword: 'spw2' },
-      sentinel: { 'auth-pass': 'ap' },
-      url: 'redis://:pw@h:1',
-      list: [{ password: 'x' }],
-      unset: { password: undefined },
-    };
-    const out = redactOptions(input);
-    expect(out).toEqual({
-      nodes: ['h:1'],
-      redisOptions: { username: 'app', password: '***', tls: { ca: 'CA', key: '***', passphrase: '***' } },
-      sentinelOptions: { password: '***', sentinelPassword: '***' },
-      sentinel: { 'auth-pass': '***' },
-      url: 'redis://:***@h:1',
-      list: [{ password: '***' }],
-      unset: { password: undefined },
-    });
-    expect(input.redisOptions.password).toBe('pw');
-    expect(out.redisOptions).not.toBe(input.redisOptions);
-  });
-
-  it('copies Maps and keeps functions and class instances', () => {
-    const fn = () => 1;
-    const buf = Buffer.from('x');
-    const out = redactOptions({ natMap: new Map([['a:1', { host: 'b', port: 2, password: 'p' }]]), fn, buf });
-    expect(out.natMap.get('a:1')).toEqual({ host: 'b', port: 2, password: '***' });
-    expect(out.fn).toBe(fn);
-    expect(out.buf).toBe(buf);
-  });
-
-  it('handles cycles', () => {
-    const input: Record<string, unknown> = { password: 'pw' };
-    input.self = input;
-    input.redisOptions = { password: 'pw', parent: input };
-    const out = redactOptions(input);
-    expect(out.password).toBe('***');
-    expect(out.self).toBe(out);
-    expect((out.redisOptions as Record<string, unknown>).parent).toBe(out);
-    expect((out.redisOptions as Record<string, unknown>).password).toBe('***');
-  });
-
-  it('passes primitives through', () => {
-    expect(redactOptions(undefined)).toBeUndefined();
-    expect(redactOptions('x')).toBe('x');
   });
 });
 
