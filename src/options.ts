@@ -25,7 +25,6 @@ import {
 import { parseReadFrom, type ReadPolicy } from './routing/read-policy.js';
 import { formatAddress, type HostPort } from './topology/address.js';
 
-export type { HostPort };
 export { parseAddress, parseRedisUrl };
 
 /** Options after defaults and validation: what the rest of the library reads. */

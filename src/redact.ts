@@ -2,7 +2,7 @@
 export const REDACTED = '***';
 
 /** The parts of `scheme://[userinfo@]hosts[/path][?query]`, or null for a string without `scheme://`. */
-export interface UrlParts {
+interface UrlParts {
   /** Lower-cased, without `://`. */
   scheme: string;
   userinfo: string | null;

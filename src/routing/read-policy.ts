@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
-import type { ReadFrom, ReadFromFunction, ReadFromName } from '../options-types.js';
+import type { ReadFromFunction, ReadFromName } from '../options-types.js';
 
-export const READ_FROM_NAMES: readonly ReadFromName[] = [
+const READ_FROM_NAMES: readonly ReadFromName[] = [
   'master',
   'masterPreferred',
   'replica',
@@ -53,5 +53,3 @@ export function parseReadFrom(value: unknown, option = 'readFrom'): ReadPolicy {
     `${JSON.stringify(value)} is not a read policy; use one of ${READ_FROM_NAMES.join(', ')} or a function`,
   );
 }
-
-export type { ReadFrom };
