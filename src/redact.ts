@@ -1,4 +1,4 @@
-/** What replaces a secret wherever one would be printed (URLs, CLI output). */
+/** What replaces a secret wherever commands, options or URLs are printed. */
 export const REDACTED = '***';
 
 /** The parts of `scheme://[userinfo@]hosts[/path][?query]`, or null for a string without `scheme://`. */
@@ -54,4 +54,70 @@ export function redactUrl(url: string): string {
     query = `?${params.join('&')}`;
   }
   return `${head}${userinfo}${parts.hostAndPath}${query}`;
+}
+
+const text = (arg: unknown): string => (Buffer.isBuffer(arg) ? arg.toString() : String(arg)).toLowerCase();
+
+const CONFIG_SECRETS = new Set(['requirepass', 'masterauth', 'tls-key-file-pass', 'tls-client-key-file-pass']);
+
+/**
+ * The arguments of a command fit to print (logs, events, errors): passwords replaced by `***`.
+ * Covers `AUTH`, `HELLO … AUTH user pass`, `CONFIG SET requirepass|masterauth …`,
+ * `MIGRATE … AUTH pass | AUTH2 user pass`, `SENTINEL SET <master> auth-pass …`,
+ * `SENTINEL CONFIG SET sentinel-pass …` and `ACL SETUSER … >pass`. Other commands are returned
+ * unchanged (as a copy).
+ * @param name the command name, any case
+ */
+export function redactCommandArgs<T>(name: string, args: readonly T[]): (T | string)[] {
+  const out: (T | string)[] = [...args];
+  const hide = (i: number): void => {
+    if (i < out.length) out[i] = REDACTED;
+  };
+  const sub = args.length > 0 ? text(args[0]) : '';
+  switch (name.toLowerCase()) {
+    case 'auth':
+      // AUTH pass | AUTH user pass
+      for (let i = args.length === 1 ? 0 : 1; i < args.length; i++) hide(i);
+      break;
+    case 'hello':
+      // HELLO [protover [AUTH user pass] [SETNAME name]]: walk the clauses, since a name may be "auth".
+      for (let i = 1; i < args.length; i++) {
+        const word = text(args[i]);
+        if (word === 'auth') hide((i += 2));
+        else if (word === 'setname') i++;
+      }
+      break;
+    case 'config':
+      if (sub === 'set') {
+        for (let i = 1; i + 1 < args.length; i += 2) if (CONFIG_SECRETS.has(text(args[i]))) hide(i + 1);
+      }
+      break;
+    case 'migrate':
+      // MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pass] [AUTH2 user pass] [KEYS key…]:
+      // options start after the five fixed arguments and end at KEYS, whose keys may be named "auth".
+      for (let i = 5; i < args.length; i++) {
+        const word = text(args[i]);
+        if (word === 'keys') break;
+        if (word === 'auth') hide(++i);
+        else if (word === 'auth2') hide((i += 2));
+      }
+      break;
+    case 'sentinel':
+      if (sub === 'set') {
+        for (let i = 2; i + 1 < args.length; i += 2) if (text(args[i]) === 'auth-pass') hide(i + 1);
+      } else if (sub === 'config' && args.length > 1 && text(args[1]) === 'set') {
+        for (let i = 2; i + 1 < args.length; i += 2) if (text(args[i]) === 'sentinel-pass') hide(i + 1);
+      }
+      break;
+    case 'acl':
+      if (sub === 'setuser') {
+        // Rules `>pass` (add a password) and `#sha256` (add a hash) carry the secret after their sigil.
+        for (let i = 2; i < args.length; i++) {
+          const rule = Buffer.isBuffer(args[i]) ? (args[i] as Buffer).toString() : String(args[i]);
+          if (rule.startsWith('>') || rule.startsWith('#')) out[i] = `${rule[0]}${REDACTED}`;
+        }
+      }
+      break;
+  }
+  return out;
 }
