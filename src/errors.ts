@@ -43,6 +43,13 @@ export class NoMasterError extends FailoverRedisError {
   }
 }
 
+/** No member of the replica set (or no Sentinel) could be reached. */
+export class NoNodeError extends FailoverRedisError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NO_NODE', message, options);
+  }
+}
+
 /** `readFrom: 'replica'` and no replica qualifies (down, loading, syncing or lagging). */
 export class NoReplicaError extends FailoverRedisError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -18,6 +18,7 @@ export {
   FailoverRedisError,
   InvalidOptionError,
   NoMasterError,
+  NoNodeError,
   NoReplicaError,
   QueueFullError,
   CommandTimeoutError,

@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import createDebug from 'debug';
 import { formatAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
+import { noop } from '../util.js';
 
 const debug = createDebug('redis-failover:pool');
 
@@ -66,7 +67,8 @@ export class NodeConnections {
   #next = 0;
   #control: Redis | null = null;
   #idle: Redis[] = [];
-  #leased = new Set<Redis>();
+  /** Leased connections and what they were leased for (subscribers are never re-selected). */
+  #leased = new Map<Redis, 'blocking' | 'subscriber'>();
   #closed = false;
   /** The last connection error (ECONNREFUSED, …), to say why a node does not answer. */
   lastError: Error | null = null;
@@ -127,7 +129,7 @@ export class NodeConnections {
       if (conn.status !== 'end') break;
     }
     if (conn === undefined || conn.status === 'end') conn = this.#make(purpose);
-    this.#leased.add(conn);
+    this.#leased.set(conn, purpose);
     return conn;
   }
 
@@ -140,10 +142,21 @@ export class NodeConnections {
     }
   }
 
+  /**
+   * `SELECT db` on every connection that carries application commands — shared, idle and leased
+   * (a leased one runs it after the command it holds) — except `origin`, which ran it already.
+   */
+  select(db: number, origin: Redis | null): void {
+    const leased = [...this.#leased].filter(([, purpose]) => purpose === 'blocking').map(([conn]) => conn);
+    for (const conn of [...this.#data, ...this.#idle, ...leased]) {
+      if (conn !== origin && conn.status !== 'end') conn.select(db).catch(noop);
+    }
+  }
+
   /** Close every connection; `quit` waits for replies in flight, otherwise they fail now. */
   async close(quit: boolean): Promise<void> {
     this.#closed = true;
-    const all = [...this.#data, ...this.#idle, ...this.#leased, ...(this.#control ? [this.#control] : [])];
+    const all = [...this.#data, ...this.#idle, ...this.#leased.keys(), ...(this.#control ? [this.#control] : [])];
     this.#data = [];
     this.#idle = [];
     this.#leased.clear();
@@ -247,9 +260,13 @@ export class NodePool {
     await entry.close(false);
   }
 
-  /** Change an option of every future connection (the database after SELECT). */
-  updateRedisOptions(patch: Partial<RedisOptions>): void {
-    Object.assign(this.#settings.redisOptions, patch);
+  /**
+   * `SELECT db` for the whole client: every connection made from now on starts in `db`, and every
+   * open one (leased ones included) switches to it.
+   */
+  select(db: number, origin: Redis | null): void {
+    this.#settings.redisOptions.db = db;
+    for (const node of this.#nodes.values()) node.select(db, origin);
   }
 
   async close(quit: boolean): Promise<void> {

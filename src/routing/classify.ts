@@ -24,19 +24,26 @@ export interface CommandClass {
    * nothing a later read could miss.
    */
   readonly writesData: boolean;
+  /** For `transaction`: WATCH and MULTI open a session pinned to one connection until EXEC. */
+  readonly pins: boolean;
 }
 
-const READ: CommandClass = Object.freeze({ kind: 'read', readOnly: true, writesData: false });
-const WRITE: CommandClass = Object.freeze({ kind: 'write', readOnly: false, writesData: true });
-const MASTER: CommandClass = Object.freeze({ kind: 'write', readOnly: false, writesData: false });
-const BLOCKING_READ: CommandClass = Object.freeze({ kind: 'blocking', readOnly: true, writesData: false });
-const BLOCKING_WRITE: CommandClass = Object.freeze({ kind: 'blocking', readOnly: false, writesData: true });
-const SUBSCRIBE: CommandClass = Object.freeze({ kind: 'subscribe', readOnly: false, writesData: false });
-const TRANSACTION: CommandClass = Object.freeze({ kind: 'transaction', readOnly: false, writesData: true });
-const SELECT: CommandClass = Object.freeze({ kind: 'select', readOnly: false, writesData: false });
+const cls = (kind: CommandKind, readOnly: boolean, writesData: boolean, pins = false): CommandClass =>
+  Object.freeze({ kind, readOnly, writesData, pins });
+export const READ: CommandClass = cls('read', true, false);
+export const WRITE: CommandClass = cls('write', false, true);
+const MASTER: CommandClass = cls('write', false, false);
+const BLOCKING_READ: CommandClass = cls('blocking', true, false);
+const BLOCKING_WRITE: CommandClass = cls('blocking', false, true);
+const SUBSCRIBE: CommandClass = cls('subscribe', false, false);
+// WATCH and MULTI change no data themselves; EXEC may.
+const TRANSACTION_OPEN: CommandClass = cls('transaction', false, false, true);
+const TRANSACTION: CommandClass = cls('transaction', false, true);
+const SELECT: CommandClass = cls('select', false, false);
 
 const SUBSCRIPTION_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
 const TRANSACTION_COMMANDS = new Set(['watch', 'unwatch', 'multi', 'exec', 'discard']);
+const SESSION_OPENERS = new Set(['watch', 'multi']);
 // WAIT/WAITAOF carry the `blocking` flag but count acknowledgements of the writes made on the
 // same connection: they must run on the shared master connection, behind those writes.
 const SAME_CONNECTION_BLOCKING = new Set(['wait', 'waitaof']);
@@ -57,7 +64,7 @@ const raw = createRequire(import.meta.url)('@ioredis/commands/built/commands.jso
 
 function classOf(name: string, spec: RawSpec | undefined): CommandClass {
   if (SUBSCRIPTION_COMMANDS.has(name)) return SUBSCRIBE;
-  if (TRANSACTION_COMMANDS.has(name)) return TRANSACTION;
+  if (TRANSACTION_COMMANDS.has(name)) return SESSION_OPENERS.has(name) ? TRANSACTION_OPEN : TRANSACTION;
   if (name === 'select') return SELECT;
   const flags = spec?.flags ?? [];
   const readonly = flags.includes('readonly');

@@ -79,19 +79,26 @@ export class ConsistencyMonitor {
     return this.writes.needed(cmd.getKeys());
   }
 
-  /** May `replica` serve a read that needs write sequence `need`, within the lag bound? */
-  canServe(replica: NodeState, need: number): boolean {
-    if (need > 0 && this.progress.reachedSeq(replica.address) < need) return false;
+  /** The highest write sequence `address` is known to have applied. */
+  reachedSeq(address: Address): number {
+    return this.progress.reachedSeq(address);
+  }
+
+  /**
+   * Whether `address` is within `maxReplicaLag` by its latest samples. Judged at each sampling
+   * round (routing reads the answer, it does not look at the clock per command).
+   */
+  withinLag(address: Address): boolean {
     if (!this.#bounded) return true;
     const { bytes, ms } = this.#settings.lag;
-    const lag = this.progress.lagBytes(replica.address);
+    const lag = this.progress.lagBytes(address);
     if (bytes !== null && (lag === null || lag > bytes)) return false;
-    const stale = this.progress.stalenessMs(replica.address, performance.now());
+    const stale = this.progress.stalenessMs(address, performance.now());
     if (ms !== null && (stale === null || stale > ms)) return false;
     return true;
   }
 
-  /** Whether reads must consult `canServe` at all right now. */
+  /** Whether reads must consult what replicas reached at all right now. */
   get constrained(): boolean {
     return this.#bounded || this.writes.seq > this.#lowestReached;
   }
@@ -148,9 +155,10 @@ export class ConsistencyMonitor {
       const addresses = replicas.map((r) => r.address);
       this.#lowestReached = this.progress.compact(addresses);
       this.writes.forgetUpTo(this.#lowestReached);
-      this.#settings.onProgress?.();
     } finally {
       this.#running = false;
+      // After every round, answered or not: what replicas reached, and how fresh it still is.
+      if (!this.#stopped) this.#settings.onProgress?.();
       const pending = this.writes.seq > this.#lowestReached;
       const idle = Math.min(100, Math.max(10, Math.floor((this.#settings.lag.ms ?? 300) / 3)));
       this.#schedule(pending ? (this.#settings.intervalMs ?? 10) : idle);
@@ -158,4 +166,3 @@ export class ConsistencyMonitor {
   }
 }
 
-export type { Address };
