@@ -24,6 +24,7 @@ export {
   MaybeAppliedError,
   NotReplicatedError,
   ClosedError,
+  NoNodeError,
 } from './errors.js';
 export type { FailoverErrorCode } from './errors.js';
 export { PromotionError } from './failover/actions.js';

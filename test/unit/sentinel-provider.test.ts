@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Redis, RedisOptions } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { NodePool } from '../../src/pool/node-pool.js';
+import { NodePool, type ConnectionPurpose } from '../../src/pool/node-pool.js';
 import type { HostPort } from '../../src/topology/address.js';
 import type { Probe } from '../../src/topology/assemble.js';
 import { parseInfoReplication } from '../../src/topology/info-parser.js';
+import { SentinelProvider } from '../../src/topology/sentinel-provider.js';
 import {
   assembleSentinelTopology,
   parseMasterAddr,
@@ -13,9 +14,8 @@ import {
   parseSentinelPeers,
   parseSentinelReplicas,
   SENTINEL_CHANNELS,
-  SentinelProvider,
   type SentinelView,
-} from '../../src/topology/sentinel-provider.js';
+} from '../../src/topology/sentinel-replies.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/info-replication/${name}.txt`, import.meta.url), 'utf8');
 
@@ -237,6 +237,7 @@ class FakeSentinel extends EventEmitter {
   channels: string[] = [];
   constructor(
     readonly address: string,
+    readonly purpose: ConnectionPurpose,
     readonly options: RedisOptions,
     readonly answer: (sub: string) => unknown,
   ) {
@@ -283,9 +284,9 @@ function fakeProvider(answers: Record<number, ((sub: string) => unknown) | undef
     pool,
     mapAddress: (a) => a,
     probeTimeoutMs: 200,
-    connectionFactory: (node, opts) => {
+    connectionFactory: (node, purpose, opts) => {
       const answer = answers[node.port] ?? (() => new Error(`connect ECONNREFUSED 127.0.0.1:${node.port}`));
-      const conn = new FakeSentinel(`${node.host}:${node.port}`, opts, answer);
+      const conn = new FakeSentinel(`${node.host}:${node.port}`, purpose, opts, answer);
       made.push(conn);
       return conn as unknown as Redis;
     },
