@@ -7,7 +7,6 @@ import {
   CommandTimeoutError,
   InvalidOptionError,
   MaybeAppliedError,
-  NoMasterError,
   NotReplicatedError,
   QueueFullError,
 } from './errors.js';
@@ -15,8 +14,7 @@ import { ConsistencyMonitor } from './routing/consistency-monitor.js';
 import type { FailoverRedisEvents } from './events.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import { isAuthError, isConnectionLoss, isReadOnlyError, isRetryableReadError } from './failover/signals.js';
-import { follow, PromotionError } from './failover/actions.js';
-import { switchover, SwitchoverError, type SwitchoverOptions, type SwitchoverResult } from './failover/switchover.js';
+import type { HandoverOptions, SwitchoverResult } from './failover/switchover.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { DurabilitySettings, FailoverRedisOptions, ReadFrom } from './options-types.js';
 import { FailoverPipeline, type PipelineHost } from './pipeline.js';
@@ -175,6 +173,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
             mapAddress,
             probeTimeoutMs: Math.max(probeTimeoutMs, 1000),
             connectTimeoutMs,
+            connectionFactory: internals.connectionFactory,
           })
         : new NodesProvider({
             seeds: this.#opts.seeds,
@@ -202,7 +201,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       });
     }
     this.#coordinator = new FailoverCoordinator({
-      mode: this.#opts.mode,
+      provider,
       promote: this.#opts.failover.promote,
       downAfterMs,
       quorum: this.#opts.failover.quorum,
@@ -260,9 +259,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    * with Sentinel, use `switchover()`.
    */
   async promote(address: string): Promise<Topology> {
-    if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('promote', 'Sentinel promotes in Sentinel mode; use switchover()');
-    const topology = this.#manager.current ?? (await this.#manager.refresh('promote()'));
-    await this.#coordinator.promoteNow(address, topology);
+    await this.#coordinator.promote(address);
     return this.topology();
   }
 
@@ -272,29 +269,18 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    * this by itself; this is for manual mode and operators.
    */
   async demote(address: string): Promise<Topology> {
-    if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('demote', 'Sentinel reconfigures old masters in Sentinel mode');
-    const topology = await this.#manager.refresh('demote()');
-    const master = topology.master;
-    if (master === null || !master.up) throw new NoMasterError(`demote(${address}) needs a reachable master; none is known`);
-    if (master.address === address) throw new InvalidOptionError('demote', `${address} is the current master; use switchover() to hand it over`);
-    const node = topology.replicas.find((r) => r.address === address);
-    if (!node) throw new InvalidOptionError('demote', `${address} is not a member of this replica set`);
-    await follow(this.#pool, node, master);
-    await this.#manager.refresh('demoted');
+    await this.#coordinator.demote(address);
     return this.topology();
   }
 
   /**
    * A planned handover to `to` (or the best replica): writes issued meanwhile are held and land
-   * on the new master; no acknowledged write is lost. Redis ≥ 6.2 uses `FAILOVER TO`.
+   * on the new master; no acknowledged write is lost. With Sentinel: `SENTINEL FAILOVER`.
    */
-  async switchover(options: SwitchoverOptions & { method?: 'failover-command' | 'pause-and-replicaof' } = {}): Promise<SwitchoverResult> {
-    if (this.#opts.mode === 'sentinel') return this.#sentinelSwitchover(options);
-    const topology = await this.#manager.refresh('switchover()');
+  async switchover(options: HandoverOptions = {}): Promise<SwitchoverResult> {
     this.#switching = true;
     try {
-      this.#coordinator.expectChange(`switchover${options.to ? ` to ${options.to}` : ''}`);
-      const result = await switchover(this.#pool, topology, options, options.method);
+      const result = await this.#coordinator.switchover(options);
       // Writes resume once the client itself has the new master.
       const deadline = performance.now() + (options.timeoutMs ?? 5000);
       while (this.#masterNode?.address !== result.to || !this.#masterNode.ready) {
@@ -303,60 +289,6 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         if (this.#masterNode?.address !== result.to || !this.#masterNode.ready) await new Promise((r) => setTimeout(r, 10));
       }
       return result;
-    } catch (error) {
-      this.#coordinator.cancelExpectedChange();
-      throw error;
-    } finally {
-      this.#switching = false;
-      this.#drain();
-    }
-  }
-
-  /**
-   * Sentinel mode: `SENTINEL FAILOVER`, with this client's writes held and, before it, the writes
-   * already made waited for on the replicas (`WAIT`) so that the promoted one has them.
-   */
-  async #sentinelSwitchover(options: SwitchoverOptions): Promise<SwitchoverResult> {
-    if (options.to !== undefined) {
-      throw new InvalidOptionError('switchover.to', 'Sentinel picks the replica in Sentinel mode (steer it with replica-priority)');
-    }
-    const timeoutMs = options.timeoutMs ?? 5000;
-    const topology = await this.#manager.refresh('switchover()');
-    const from = topology.master?.address;
-    if (!from) throw new NoMasterError('switchover needs a known master');
-    const started = performance.now();
-    this.#switching = true;
-    try {
-      this.#coordinator.expectChange('switchover (SENTINEL FAILOVER)');
-      const conn = this.#masterNode?.data();
-      const replicas = topology.replicas.filter((r) => r.up && r.role === 'replica').length;
-      if (conn && replicas > 0) await conn.call('WAIT', replicas, timeoutMs).catch(noop);
-      let lastError: unknown = null;
-      let asked = false;
-      for (const sentinel of this.#opts.seeds) {
-        const admin = new Redis({ ...this.#opts.sentinelOptions, host: sentinel.host, port: sentinel.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        admin.on('error', noop);
-        try {
-          await admin.call('SENTINEL', 'FAILOVER', this.#opts.name!);
-          asked = true;
-          break;
-        } catch (error) {
-          lastError = error;
-        } finally {
-          admin.disconnect();
-        }
-      }
-      if (!asked) throw new PromotionError(from, 'SENTINEL FAILOVER', lastError);
-      // Sentinel needs a few seconds (election, promotion, +switch-master).
-      const deadline = performance.now() + timeoutMs + 15_000;
-      while (this.#masterNode?.address === from || !this.#masterNode?.ready) {
-        if (performance.now() > deadline) throw new SwitchoverError(`Sentinel did not switch ${from} over within ${Math.round(performance.now() - started)} ms`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return { from, to: this.#masterNode.address, durationMs: Math.round(performance.now() - started), method: 'sentinel-failover' };
-    } catch (error) {
-      this.#coordinator.cancelExpectedChange();
-      throw error;
     } finally {
       this.#switching = false;
       this.#drain();
