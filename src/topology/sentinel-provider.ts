@@ -135,20 +135,22 @@ export class SentinelProvider implements TopologyProvider {
 
     let asked: Address | null = null;
     let lastError: unknown = null;
+    const { name, probeTimeoutMs } = this.#settings;
     for (const address of this.#order()) {
+      const conn = this.#command(address, this.#sentinels.get(address)!);
       try {
-        const conn = this.#command(address, this.#sentinels.get(address)!);
-        await withTimeout(sentinelFailover(conn, this.#settings.name), this.#settings.probeTimeoutMs, noAnswer('Sentinel', this.#settings.probeTimeoutMs));
+        await withTimeout(sentinelFailover(conn, name), probeTimeoutMs, noAnswer('Sentinel', probeTimeoutMs));
         asked = address;
         break;
       } catch (error) {
-        lastError = error;
-        debug('sentinel %s: SENTINEL FAILOVER: %s', address, (error as Error).message);
+        lastError = new Error(this.#reason(error as Error, conn), { cause: error });
+        debug('sentinel %s: SENTINEL FAILOVER: %s', address, (lastError as Error).message);
+        this.#forget(address, conn);
       }
     }
     if (asked === null) throw new PromotionError(from, 'SENTINEL FAILOVER', lastError);
     this.#lastAnswered = asked;
-    const to = await this.#awaitSwitch(asked, from, started + timeoutMs + HANDOVER_GRACE_MS, started);
+    const to = await this.#awaitSwitch(asked, from, performance.now() + timeoutMs + HANDOVER_GRACE_MS, started);
     return { from, to, durationMs: Math.round(performance.now() - started), method: 'sentinel-failover' };
   }
 
@@ -195,9 +197,7 @@ export class SentinelProvider implements TopologyProvider {
       return await withTimeout(read(), probeTimeoutMs, noAnswer('Sentinel', probeTimeoutMs));
     } catch (error) {
       const reason = this.#reason(error as Error, conn);
-      // A hung Sentinel keeps its socket: start afresh next time rather than queue behind it.
-      if (this.#commands.get(address) === conn) this.#commands.delete(address);
-      conn.disconnect();
+      this.#forget(address, conn);
       throw new Error(reason, { cause: error });
     }
   }
@@ -222,6 +222,12 @@ export class SentinelProvider implements TopologyProvider {
       if (performance.now() > deadline) throw new SwitchoverError(`Sentinel did not switch ${from} over within ${Math.round(performance.now() - started)} ms`);
       await sleep(HANDOVER_POLL_MS);
     }
+  }
+
+  /** A hung Sentinel keeps its socket: start afresh next time rather than queue behind it. */
+  #forget(address: Address, conn: Redis): void {
+    if (this.#commands.get(address) === conn) this.#commands.delete(address);
+    conn.disconnect();
   }
 
   /** Every known Sentinel, the last one that answered first. */
