@@ -337,6 +337,7 @@ describe('SentinelProvider with stand-in connections', () => {
       (e: Error) => e,
     );
     expect(error.message).toMatch(/No Sentinel answered for master "mymaster"/);
+    expect(error).toMatchObject({ name: 'NoNodeError', code: 'ERR_NO_NODE' });
     expect(error.message).toContain('127.0.0.1:26379: connect ECONNREFUSED 127.0.0.1:26379');
     expect(error.message).toContain('127.0.0.1:26380: WRONGPASS');
     expect(error.message).not.toContain(secret);
