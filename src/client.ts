@@ -1,12 +1,11 @@
-import { Command, Redis, ScanStream, type ChainableCommander, type RedisCommander, type RedisOptions, type ScanStreamOptions } from 'ioredis';
+import { Command, ScanStream, type ChainableCommander, type RedisCommander, type RedisOptions, type ScanStreamOptions } from 'ioredis';
 import { EventEmitter } from 'eventemitter3';
 import { installCommands } from './commands.js';
 import { Core, type CoreHost } from './core.js';
 import type { ViewRoute } from './dispatch/attempt.js';
-import { ClosedError, FailoverRedisError, InvalidOptionError, NoMasterError, NoNodeError } from './errors.js';
+import { ClosedError, FailoverRedisError, NoNodeError } from './errors.js';
 import type { FailoverRedisEvents } from './events.js';
-import { follow, PromotionError } from './failover/actions.js';
-import { switchover, SwitchoverError, type SwitchoverOptions, type SwitchoverResult } from './failover/switchover.js';
+import type { HandoverOptions, SwitchoverResult } from './failover/switchover.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { DurabilitySettings, FailoverRedisOptions, ReadFrom } from './options-types.js';
 import { FailoverPipeline, type PipelineHost } from './pipeline.js';
@@ -118,10 +117,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    * with Sentinel, use `switchover()`.
    */
   async promote(address: string): Promise<Topology> {
-    if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('promote', 'Sentinel promotes in Sentinel mode; use switchover()');
-    const manager = this.#core.manager;
-    const topology = manager.current ?? (await manager.refresh('promote()'));
-    await this.#core.coordinator.promoteNow(address, topology);
+    await this.#core.coordinator.promote(address);
     return this.topology();
   }
 
@@ -131,36 +127,22 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    * this by itself; this is for manual mode and operators.
    */
   async demote(address: string): Promise<Topology> {
-    if (this.#opts.mode === 'sentinel') throw new InvalidOptionError('demote', 'Sentinel reconfigures old masters in Sentinel mode');
-    const topology = await this.#core.manager.refresh('demote()');
-    const master = topology.master;
-    if (master === null || !master.up) throw new NoMasterError(`demote(${address}) needs a reachable master; none is known`);
-    if (master.address === address) throw new InvalidOptionError('demote', `${address} is the current master; use switchover() to hand it over`);
-    const node = topology.replicas.find((r) => r.address === address);
-    if (!node) throw new InvalidOptionError('demote', `${address} is not a member of this replica set`);
-    await follow(this.#core.pool, node, master);
-    await this.#core.manager.refresh('demoted');
+    await this.#core.coordinator.demote(address);
     return this.topology();
   }
 
   /**
    * A planned handover to `to` (or the best replica): writes issued meanwhile are held and land
-   * on the new master; no acknowledged write is lost.
+   * on the new master; no acknowledged write is lost. With Sentinel: `SENTINEL FAILOVER`.
    */
-  async switchover(options: SwitchoverOptions & { method?: 'failover-command' | 'pause-and-replicaof' } = {}): Promise<SwitchoverResult> {
-    if (this.#opts.mode === 'sentinel') return this.#sentinelSwitchover(options);
+  async switchover(options: HandoverOptions = {}): Promise<SwitchoverResult> {
     const core = this.#core;
-    const topology = await core.manager.refresh('switchover()');
     core.setSwitching(true);
     try {
-      core.coordinator.expectChange(`switchover${options.to ? ` to ${options.to}` : ''}`);
-      const result = await switchover(core.pool, topology, options, options.method);
+      const result = await core.coordinator.switchover(options);
       // Writes resume once the client itself has the new master.
       await this.#untilMaster(result.to, performance.now() + (options.timeoutMs ?? 5000));
       return result;
-    } catch (error) {
-      core.coordinator.cancelExpectedChange();
-      throw error;
     } finally {
       core.setSwitching(false);
     }
@@ -172,58 +154,6 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       if (performance.now() > deadline) break;
       await this.#core.manager.refresh('switchover done').catch(noop);
       if (state.master?.address !== address || !state.master.ready) await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  /**
-   * Sentinel mode: `SENTINEL FAILOVER`, with this client's writes held and, before it, the writes
-   * already made waited for on the replicas (`WAIT`) so that the promoted one has them.
-   */
-  async #sentinelSwitchover(options: SwitchoverOptions): Promise<SwitchoverResult> {
-    if (options.to !== undefined) {
-      throw new InvalidOptionError('switchover.to', 'Sentinel picks the replica in Sentinel mode (steer it with replica-priority)');
-    }
-    const core = this.#core;
-    const timeoutMs = options.timeoutMs ?? 5000;
-    const topology = await core.manager.refresh('switchover()');
-    const from = topology.master?.address;
-    if (!from) throw new NoMasterError('switchover needs a known master');
-    const started = performance.now();
-    core.setSwitching(true);
-    const state = core.dispatcher.state;
-    try {
-      core.coordinator.expectChange('switchover (SENTINEL FAILOVER)');
-      const conn = core.pool.get(from)?.data();
-      const replicas = topology.replicas.filter((r) => r.up && r.role === 'replica').length;
-      if (conn && replicas > 0) await conn.call('WAIT', replicas, timeoutMs).catch(noop);
-      let lastError: unknown = null;
-      let asked = false;
-      for (const sentinel of this.#opts.seeds) {
-        const admin = new Redis({ ...this.#opts.sentinelOptions, host: sentinel.host, port: sentinel.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        admin.on('error', noop);
-        try {
-          await admin.call('SENTINEL', 'FAILOVER', this.#opts.name!);
-          asked = true;
-          break;
-        } catch (error) {
-          lastError = error;
-        } finally {
-          admin.disconnect();
-        }
-      }
-      if (!asked) throw new PromotionError(from, 'SENTINEL FAILOVER', lastError);
-      // Sentinel needs a few seconds (election, promotion, +switch-master).
-      const deadline = performance.now() + timeoutMs + 15_000;
-      while (state.master?.address === from || !state.master?.ready) {
-        if (performance.now() > deadline) throw new SwitchoverError(`Sentinel did not switch ${from} over within ${Math.round(performance.now() - started)} ms`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return { from, to: state.master.address, durationMs: Math.round(performance.now() - started), method: 'sentinel-failover' };
-    } catch (error) {
-      core.coordinator.cancelExpectedChange();
-      throw error;
-    } finally {
-      core.setSwitching(false);
     }
   }
 

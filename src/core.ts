@@ -101,6 +101,7 @@ export class Core {
             mapAddress,
             probeTimeoutMs: Math.max(probeTimeoutMs, 1000),
             connectTimeoutMs,
+            connectionFactory: factory,
           })
         : new NodesProvider({
             seeds: opts.seeds,
@@ -130,7 +131,7 @@ export class Core {
           })
         : null;
     this.coordinator = new FailoverCoordinator({
-      mode: opts.mode,
+      provider: this.provider,
       promote: opts.failover.promote,
       downAfterMs,
       quorum: opts.failover.quorum,

@@ -43,13 +43,6 @@ export class NoMasterError extends FailoverRedisError {
   }
 }
 
-/** No member of the replica set (or no Sentinel) could be reached. */
-export class NoNodeError extends FailoverRedisError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_NO_NODE', message, options);
-  }
-}
-
 /** `readFrom: 'replica'` and no replica qualifies (down, loading, syncing or lagging). */
 export class NoReplicaError extends FailoverRedisError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -90,9 +83,17 @@ export class MaybeAppliedError extends FailoverRedisError {
   }
 }
 
+/** The client (or the part of it asked: the topology manager, a provider) was closed. */
 export class ClosedError extends FailoverRedisError {
-  constructor() {
-    super('ERR_CLOSED', 'The client was closed (quit/disconnect)');
+  constructor(message = 'The client was closed (quit/disconnect)') {
+    super('ERR_CLOSED', message);
+  }
+}
+
+/** Discovery reached no member of the replica set (nor any Sentinel): nothing answered. */
+export class NoNodeError extends FailoverRedisError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NO_NODE', message, options);
   }
 }
 

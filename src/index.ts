@@ -29,7 +29,7 @@ export {
 export type { FailoverErrorCode } from './errors.js';
 export { PromotionError } from './failover/actions.js';
 export { SwitchoverError } from './failover/switchover.js';
-export type { SwitchoverOptions, SwitchoverResult } from './failover/switchover.js';
+export type { HandoverOptions, SwitchoverMethod, SwitchoverOptions, SwitchoverResult } from './failover/switchover.js';
 export { parseInfoReplication, parseInfo } from './topology/info-parser.js';
 export type { ReplicationInfo, ReplicaEntry } from './topology/info-parser.js';
 export { assessHealth, DEFAULT_HEALTH_LIMITS } from './topology/health.js';

@@ -7,8 +7,9 @@ import type { NodeState } from '../topology/types.js';
 const debug = createDebug('redis-failover:failover');
 
 /**
- * The runbook's steps, and the only place this library changes a server's role. Each step is
- * idempotent: `REPLICAOF NO ONE` on a master and `REPLICAOF h p` on a replica already following
+ * The runbook's steps, and the only place this library changes a server's role (`REPLICAOF`,
+ * `FAILOVER`, `SENTINEL FAILOVER`, and the write pause around a handover). Each `REPLICAOF` step
+ * is idempotent: `REPLICAOF NO ONE` on a master and `REPLICAOF h p` on a replica already following
  * h:p are no-ops for Redis, so several clients acting at once converge.
  */
 export class PromotionError extends FailoverRedisError {
@@ -52,4 +53,36 @@ export async function promote(pool: NodePool, candidate: NodeState, others: read
   await makeMaster(pool, candidate);
   const results = await Promise.allSettled(others.filter((r) => r.up && r.address !== candidate.address).map((r) => follow(pool, r, candidate)));
   for (const result of results) if (result.status === 'rejected') debug('repoint failed: %s', (result.reason as Error).message);
+}
+
+/** `FAILOVER TO <target> TIMEOUT <ms>` on the master (Redis ≥ 6.2): it answers at once, the swap follows. */
+export async function failoverTo(pool: NodePool, master: NodeState, target: NodeState, timeoutMs: number): Promise<void> {
+  debug('%s: FAILOVER TO %s', master.address, target.address);
+  try {
+    await control(pool, master).call('FAILOVER', 'TO', target.host, target.port, 'TIMEOUT', timeoutMs);
+  } catch (error) {
+    throw new PromotionError(master.address, 'FAILOVER', error);
+  }
+}
+
+/**
+ * `CLIENT PAUSE <ms> WRITE` on the master, so that the target can catch up. Redis < 6.2 has no
+ * `WRITE` mode: the pause then covers all commands.
+ */
+export async function pauseWrites(pool: NodePool, master: NodeState, ms: number): Promise<void> {
+  const conn = control(pool, master);
+  await conn.call('CLIENT', 'PAUSE', ms, 'WRITE').catch(() => conn.call('CLIENT', 'PAUSE', ms));
+}
+
+/** `CLIENT UNPAUSE`; a failure is ignored (the pause ends by itself at its timeout). */
+export async function unpause(pool: NodePool, master: NodeState): Promise<void> {
+  await control(pool, master)
+    .call('CLIENT', 'UNPAUSE')
+    .catch(() => undefined);
+}
+
+/** `SENTINEL FAILOVER <name>` on one Sentinel: Sentinel elects, promotes and repoints by itself. */
+export async function sentinelFailover(sentinel: Redis, name: string): Promise<void> {
+  debug('SENTINEL FAILOVER %s', name);
+  await sentinel.call('SENTINEL', ['FAILOVER', name]);
 }

@@ -2,20 +2,23 @@ import createDebug from 'debug';
 import type { FailoverEvent, WarningEvent } from '../events.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { TopologyManager } from '../topology/manager.js';
+import type { TopologyProvider } from '../topology/provider.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
-import { follow, promote, PromotionError } from './actions.js';
-import { defaultQuorum, electCandidate, masterDownWitnesses } from './election.js';
+import { follow, promote } from './actions.js';
+import { decide, type Decision, type DecideSettings, type Evidence } from './decide.js';
 import { Heartbeat } from './heartbeat.js';
+import type { HandoverOptions, SwitchoverResult } from './switchover.js';
 
 const debug = createDebug('redis-failover:failover');
 
-export interface CoordinatorSettings {
-  mode: 'nodes' | 'sentinel';
-  promote: 'auto' | 'manual' | 'sentinel';
-  downAfterMs: number;
-  quorum: number | null;
+/** A silent master is looked at again at most this often by the heartbeat (the rechecks add theirs). */
+const SILENT_REPEAT_MS = 250;
+
+export interface CoordinatorSettings extends DecideSettings {
   pool: NodePool;
   manager: TopologyManager;
+  /** Who changes roles on request (`promote`, `demote`, `switchover`): ourselves, or Sentinel. */
+  provider: TopologyProvider;
   /** The master stopped answering (or answers again): hold writes meanwhile. */
   onSuspect(suspect: boolean): void;
   onFailover(event: FailoverEvent): void;
@@ -27,8 +30,9 @@ export interface CoordinatorSettings {
 
 /**
  * Detection is apart from action: detectors (connection loss, the heartbeat, `-READONLY`, the
- * periodic poll, Sentinel events) only ask for a refresh; after each refresh this coordinator
- * looks at the settled picture and decides — report a failover, promote, demote, or wait.
+ * periodic poll, Sentinel events) only ask for a refresh; after each refresh `decide()` looks at
+ * the settled picture, and this class carries out what it says: timers, `REPLICAOF` through
+ * actions.ts, events. It is also where the client's `promote`, `demote` and `switchover` go.
  */
 export class FailoverCoordinator {
   #settings: CoordinatorSettings;
@@ -40,7 +44,7 @@ export class FailoverCoordinator {
   #pendingReason: string | null = null;
   #acting = false;
   #timer: NodeJS.Timeout | null = null;
-  #silenceLimitS: number | null = null;
+  #pingPeriodS: number | null = null;
   #warnedDown = false;
   #warnedRestart = new Set<string>();
   #stopped = false;
@@ -52,6 +56,7 @@ export class FailoverCoordinator {
       intervalMs: interval,
       suspectAfterMs: Math.max(2 * interval, Math.floor(settings.downAfterMs / 2)),
       downAfterMs: settings.downAfterMs,
+      repeatSilentMs: SILENT_REPEAT_MS,
       onSuspect: (suspect) => {
         settings.onSuspect(suspect);
         // Start watching the replicas now: by downAfterMs their view is fresh.
@@ -72,66 +77,66 @@ export class FailoverCoordinator {
     this.#settings.manager.request(reason);
   }
 
-  /** Called with every new picture. */
+  /** Called with every new picture: decide, then carry the decisions out in order. */
   afterRefresh(next: Topology, previous: Topology | null): void {
-    if (this.#stopped) return;
-    const master = next.master;
-    if (master === null) return;
-    this.#watchMaster(master);
-    this.#checkRestartedEmpty(next, previous);
-
-    if (this.#knownMaster !== null && master.address !== this.#knownMaster) {
-      const reason = this.#pendingReason ?? this.#describeReasons(next.source);
-      const started = this.#troubleSince ?? performance.now();
-      this.#settings.onFailover({ from: this.#knownMaster, to: master.address, reason, durationMs: Math.round(performance.now() - started) });
-      this.#pendingReason = null;
-      this.#troubleSince = null;
-      this.#reasons.clear();
-      this.#warnedDown = false;
-    }
-    this.#knownMaster = master.address;
-    if (this.#settings.mode === 'sentinel') {
-      if (master.up && !this.#heartbeat.suspect) this.#calm();
-      return;
-    }
-
-    const silence = this.#heartbeat.silenceMs();
-    const down = silence >= this.#settings.downAfterMs && (!master.up || this.#heartbeat.suspect);
-    if (master.up && !this.#heartbeat.suspect) {
-      this.#calm();
-      if (this.#settings.promote === 'auto') this.#demoteStrays(next, master);
-      return;
-    }
-    this.#noteTrouble(`master ${master.address} unreachable`);
-    if (!down) {
-      this.#recheckIn(this.#settings.downAfterMs - silence + 10);
-      return;
-    }
-    this.#considerPromotion(next, master);
+    if (this.#stopped || next.master === null) return;
+    // Watched first: a new master's silence counts from now.
+    this.#watchMaster(next.master);
+    const decisions = decide(next, previous, this.#evidence(), this.#settings);
+    this.#knownMaster = next.master.address;
+    for (const decision of decisions) this.#carryOut(decision);
   }
 
   /** `promote(address)`: the runbook's manual promotion, with the other replicas repointed. */
-  async promoteNow(address: Address, topology: Topology): Promise<void> {
-    const candidate = topology.replicas.find((r) => r.address === address);
-    if (!candidate) throw new PromotionError(address, 'promote', new Error(`${address} is not a known replica`));
-    const others = topology.replicas.filter((r) => r.address !== address && r.role === 'replica');
-    if (topology.master?.up) others.push(topology.master);
+  async promote(address: Address): Promise<void> {
+    const { manager, provider } = this.#settings;
+    const topology = manager.current ?? (await manager.refresh('promote()'));
+    const before = { pending: this.#pendingReason, since: this.#troubleSince, reasons: [...this.#reasons] };
     this.#pendingReason = `promote(${address}) called`;
     this.#noteTrouble('manual promotion');
-    await promote(this.#settings.pool, candidate, others);
-    await this.#settings.manager.refresh('promoted');
+    try {
+      await provider.promote(address, topology);
+    } catch (error) {
+      // Nothing changed (a refused request, or REPLICAOF NO ONE failed): no change to expect.
+      this.#pendingReason = before.pending;
+      this.#troubleSince = before.since;
+      this.#reasons = new Set(before.reasons);
+      throw error;
+    }
+    await manager.refresh('promoted');
   }
 
-  /** A change of master is coming on purpose (a switchover): report it with this reason. */
-  expectChange(reason: string): void {
-    this.#pendingReason = reason;
-    this.#troubleSince = performance.now();
+  /** `demote(address)`: make it follow the current master (the runbook's last step). */
+  async demote(address: Address): Promise<void> {
+    const { manager, provider } = this.#settings;
+    const topology = await manager.refresh('demote()');
+    await provider.demote(address, topology);
+    await manager.refresh('demoted');
   }
 
-  /** The planned change did not happen. */
-  cancelExpectedChange(): void {
-    this.#pendingReason = null;
-    this.#troubleSince = null;
+  /**
+   * A planned handover, as the provider does it. The change of master it brings is reported with
+   * the provider's reason and a `durationMs` from its start. The caller holds its writes meanwhile
+   * and waits for its own routing to have the new master.
+   */
+  async switchover(options: HandoverOptions = {}): Promise<SwitchoverResult> {
+    const { manager, provider } = this.#settings;
+    const topology = await manager.refresh('switchover()');
+    let expected = false;
+    try {
+      return await provider.handover(topology, options, (reason) => {
+        expected = true;
+        this.#pendingReason = reason;
+        this.#troubleSince = performance.now();
+      });
+    } catch (error) {
+      if (expected) {
+        // The planned change did not happen.
+        this.#pendingReason = null;
+        this.#troubleSince = null;
+      }
+      throw error;
+    }
   }
 
   stop(): void {
@@ -142,54 +147,74 @@ export class FailoverCoordinator {
 
   // ----------------------------------------------------------------
 
-  #considerPromotion(next: Topology, master: NodeState): void {
-    const followers = next.replicas.filter((r) => r.masterAddress === master.address);
-    const witnesses = masterDownWitnesses(followers, master.address, this.#silenceLimit());
-    const quorum = this.#settings.quorum ?? defaultQuorum(next.replicas, master.address);
-    if (witnesses.length < quorum) {
-      // The replicas still hear from the master: this client alone is cut off. Never promote on
-      // our own view; look again shortly.
-      debug('master %s unreachable for us, but %d/%d replicas see it down', master.address, witnesses.length, quorum);
-      this.#recheckIn(100);
-      return;
-    }
-    if (this.#settings.promote !== 'auto') {
-      if (!this.#warnedDown) {
-        this.#warnedDown = true;
-        this.#settings.onWarning({
-          code: 'MASTER_DOWN',
-          message: `master ${master.address} is down (${witnesses.length} replicas agree); promote: 'manual', so no replica is promoted`,
-          address: master.address,
-        });
-      }
-      this.#recheckIn(1000);
-      return;
-    }
-    const candidate = electCandidate(followers);
-    if (candidate === null) {
-      debug('no replica can be promoted (all down, loading or priority 0)');
-      this.#recheckIn(500);
-      return;
-    }
-    this.#act(`promoted ${candidate.address}: master ${master.address} down, ${witnesses.length} replicas agree`, async () => {
-      debug('promoting %s (master %s down)', candidate.address, master.address);
-      this.#settings.beforePromote(master.address);
-      await promote(this.#settings.pool, candidate, followers);
-    });
+  #evidence(): Evidence {
+    return {
+      now: performance.now(),
+      silenceMs: this.#heartbeat.silenceMs(),
+      suspect: this.#heartbeat.suspect,
+      replicaPingPeriodS: this.#pingPeriodS,
+      knownMaster: this.#knownMaster,
+      troubleSince: this.#troubleSince,
+      reasons: [...this.#reasons],
+      pendingReason: this.#pendingReason,
+      acting: this.#acting,
+      warnedDown: this.#warnedDown,
+      warnedRestarts: this.#warnedRestart,
+    };
   }
 
-  /** A node saying `role:master` that is not the master (an old master come back): demote it. */
-  #demoteStrays(next: Topology, master: NodeState): void {
-    const strays = next.replicas.filter((r) => r.up && r.role === 'master' && r.address !== master.address);
-    // Replicas still pointing at another node (a repointing that failed half-way) are fixed too.
-    const lost = next.replicas.filter((r) => r.up && r.role === 'replica' && r.masterAddress !== null && r.masterAddress !== master.address);
-    if (strays.length === 0 && lost.length === 0) return;
-    this.#act(null, async () => {
-      for (const node of [...strays, ...lost]) {
-        debug('demoting %s to a replica of %s', node.address, master.address);
-        await follow(this.#settings.pool, node, master);
+  #carryOut(decision: Decision): void {
+    switch (decision.kind) {
+      case 'warn-restarted':
+        this.#warnedRestart.add(decision.key);
+        process.emitWarning(decision.event.message, { code: 'REDIS_FAILOVER_MASTER_RESTARTED_EMPTY' });
+        this.#settings.onWarning(decision.event);
+        return;
+      case 'report':
+        this.#settings.onFailover(decision.event);
+        this.#pendingReason = null;
+        this.#troubleSince = null;
+        this.#reasons.clear();
+        this.#warnedDown = false;
+        return;
+      case 'calm':
+        if (this.#troubleSince !== null && !this.#acting && this.#pendingReason === null) {
+          this.#troubleSince = null;
+          this.#reasons.clear();
+        }
+        this.#warnedDown = false;
+        return;
+      case 'demote': {
+        const { nodes, master } = decision;
+        this.#act(null, async () => {
+          for (const node of nodes) {
+            debug('demoting %s to a replica of %s', node.address, master.address);
+            await follow(this.#settings.pool, node, master);
+          }
+        });
+        return;
       }
-    });
+      case 'trouble':
+        this.#noteTrouble(decision.reason);
+        return;
+      case 'recheck':
+        debug('recheck in %d ms: %s', decision.inMs, decision.why);
+        this.#recheckIn(decision.inMs);
+        return;
+      case 'warn-manual':
+        this.#warnedDown = true;
+        this.#settings.onWarning(decision.event);
+        return;
+      case 'promote': {
+        const { candidate, followers, from } = decision;
+        this.#act(decision.reason, async () => {
+          debug('promoting %s (master %s down)', candidate.address, from);
+          this.#settings.beforePromote(from);
+          await promote(this.#settings.pool, candidate, followers);
+        });
+        return;
+      }
+    }
   }
 
   #act(reason: string | null, action: () => Promise<void>): void {
@@ -214,18 +239,11 @@ export class FailoverCoordinator {
   #watchMaster(master: NodeState): void {
     if (this.#heartbeat.target === master.address) return;
     this.#heartbeat.watch(master.address, this.#settings.pool.node(master).control());
-    this.#silenceLimitS = null;
+    this.#pingPeriodS = null;
     this.#readPingPeriod(master);
   }
 
-  /**
-   * A replica hears from its master at least every `repl-ping-replica-period` seconds (10 by
-   * default). Silence beyond that, and beyond `downAfterMs`, means the master is not sending.
-   */
-  #silenceLimit(): number {
-    return Math.max(Math.ceil(this.#settings.downAfterMs / 1000), this.#silenceLimitS ?? 10) + 1;
-  }
-
+  /** `repl-ping-replica-period`: how long a replica may hear nothing from a live master. */
   #readPingPeriod(master: NodeState): void {
     this.#settings.pool
       .node(master)
@@ -233,47 +251,16 @@ export class FailoverCoordinator {
       .config('GET', 'repl-ping-replica-period')
       .then((reply) => {
         const value = Number((reply as string[])[1]);
-        if (Number.isFinite(value) && value > 0) this.#silenceLimitS = value;
+        if (Number.isFinite(value) && value > 0) this.#pingPeriodS = value;
       })
       .catch(() => {
         // CONFIG may be forbidden to this user: keep Redis's default.
       });
   }
 
-  #checkRestartedEmpty(next: Topology, previous: Topology | null): void {
-    const before = previous?.master;
-    const now = next.master;
-    if (!before || !now || before.address !== now.address || !before.runId || !now.runId || before.runId === now.runId) return;
-    if (now.offset >= before.offset) return;
-    const attached = next.replicas.filter((r) => r.up && r.masterAddress === now.address).length;
-    const key = `${now.address}/${now.runId}`;
-    if (attached === 0 || this.#warnedRestart.has(key)) return;
-    this.#warnedRestart.add(key);
-    const message =
-      `master ${now.address} restarted (run id changed, offset ${before.offset} → ${now.offset}) while ${attached} replica(s) ` +
-      'are attached: if it restarted without its data, their resync will empty them. Enable persistence, or keep a restarted master from rejoining as master.';
-    process.emitWarning(message, { code: 'REDIS_FAILOVER_MASTER_RESTARTED_EMPTY' });
-    this.#settings.onWarning({ code: 'MASTER_RESTARTED_EMPTY', message, address: now.address });
-  }
-
   #noteTrouble(reason: string): void {
     this.#troubleSince ??= performance.now() - (this.#heartbeat.suspect ? this.#heartbeat.silenceMs() : 0);
     if (this.#reasons.size < 20) this.#reasons.add(reason);
-  }
-
-  #calm(): void {
-    if (this.#troubleSince !== null && !this.#acting && this.#pendingReason === null) {
-      this.#troubleSince = null;
-      this.#reasons.clear();
-    }
-    this.#warnedDown = false;
-  }
-
-  #describeReasons(source: string): string {
-    const reasons = [...this.#reasons];
-    const sentinel = reasons.find((r) => r.includes('+switch-master'));
-    if (sentinel) return sentinel;
-    return reasons.length > 0 ? `master changed (${source}): ${reasons.slice(0, 3).join('; ')}` : `master changed (${source})`;
   }
 
   #recheckIn(ms: number): void {

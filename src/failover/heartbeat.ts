@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 
+/** What the heartbeat needs of a connection (the master's control connection). */
+export type PingConnection = Pick<Redis, 'ping'>;
+
 export interface HeartbeatSettings {
   intervalMs: number;
   /** Silence after which the master is suspect: writes wait instead of going into a void. */
@@ -7,7 +10,12 @@ export interface HeartbeatSettings {
   /** Silence after which the master may be declared down. */
   downAfterMs: number;
   onSuspect(suspect: boolean): void;
-  /** The silence crossed `downAfterMs`: time to look again. */
+  /**
+   * While the silence lasts past `downAfterMs`, the picture is looked at again at most this often
+   * (the replicas' view of the master changes as time passes).
+   */
+  repeatSilentMs: number;
+  /** The silence crossed `downAfterMs`, or still lasts `repeatSilentMs` after the last call: look again. */
   onSilent(silenceMs: number): void;
 }
 
@@ -19,12 +27,13 @@ export interface HeartbeatSettings {
  */
 export class Heartbeat {
   #settings: HeartbeatSettings;
-  #conn: Redis | null = null;
+  #conn: PingConnection | null = null;
   #target: string | null = null;
   #lastOkAt = performance.now();
   #outstanding = false;
   #suspect = false;
-  #reportedSilent = false;
+  /** When `onSilent` was last called in this silence; null before the first. */
+  #silentReportedAt: number | null = null;
   #timer: NodeJS.Timeout | null = null;
   #generation = 0;
 
@@ -33,14 +42,14 @@ export class Heartbeat {
   }
 
   /** Watch this master (its control connection). The clock starts now. */
-  watch(address: string, conn: Redis): void {
+  watch(address: string, conn: PingConnection): void {
     if (address === this.#target && conn === this.#conn) return;
     this.#target = address;
     this.#conn = conn;
     this.#generation++;
     this.#outstanding = false;
     this.#lastOkAt = performance.now();
-    this.#reportedSilent = false;
+    this.#silentReportedAt = null;
     this.#setSuspect(false);
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#tick(), this.#settings.intervalMs);
@@ -79,7 +88,7 @@ export class Heartbeat {
           if (generation !== this.#generation) return;
           this.#outstanding = false;
           this.#lastOkAt = performance.now();
-          this.#reportedSilent = false;
+          this.#silentReportedAt = null;
           this.#setSuspect(false);
         },
         () => {
@@ -89,11 +98,10 @@ export class Heartbeat {
     }
     const silence = this.silenceMs();
     if (silence >= this.#settings.suspectAfterMs) this.#setSuspect(true);
-    if (silence >= this.#settings.downAfterMs && !this.#reportedSilent) {
-      this.#reportedSilent = true;
-      this.#settings.onSilent(silence);
-    } else if (silence >= this.#settings.downAfterMs) {
-      // Still silent: keep looking, the replicas' view changes as time passes.
+    if (silence < this.#settings.downAfterMs) return;
+    const now = performance.now();
+    if (this.#silentReportedAt === null || now - this.#silentReportedAt >= this.#settings.repeatSilentMs) {
+      this.#silentReportedAt = now;
       this.#settings.onSilent(silence);
     }
   }

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import createDebug from 'debug';
 import type { Redis } from 'ioredis';
-import { FailoverRedisError } from '../errors.js';
+import { FailoverRedisError, NoMasterError } from '../errors.js';
 import type { NodePool } from '../pool/node-pool.js';
 import { parseInfo, parseInfoReplication } from '../topology/info-parser.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
-import { follow, makeMaster, PromotionError } from './actions.js';
+import { failoverTo, follow, makeMaster, pauseWrites, unpause } from './actions.js';
 import { electCandidate } from './election.js';
 
 const debug = createDebug('redis-failover:failover');
@@ -18,6 +18,14 @@ export interface SwitchoverOptions {
    * @default 5000
    */
   timeoutMs?: number;
+}
+
+export type SwitchoverMethod = 'failover-command' | 'pause-and-replicaof';
+
+/** `switchover()`'s options as the client takes them; `method` applies without Sentinel only. */
+export interface HandoverOptions extends SwitchoverOptions {
+  /** @default 'pause-and-replicaof' */
+  method?: SwitchoverMethod;
 }
 
 export interface SwitchoverResult {
@@ -37,7 +45,7 @@ export class SwitchoverError extends FailoverRedisError {
 /** Pick and check the target: an up replica of the current master with its link up. */
 export function switchoverTarget(topology: Topology, to: string | undefined): { master: NodeState; target: NodeState } {
   const master = topology.master;
-  if (master === null || !master.up) throw new SwitchoverError('switchover needs a reachable master; none is known');
+  if (master === null || !master.up) throw new NoMasterError('switchover needs a reachable master; none is known');
   const followers = topology.replicas.filter(
     (r) => r.up && r.role === 'replica' && r.masterAddress === master.address && r.linkStatus === 'up' && !r.syncing && !r.loading,
   );
@@ -65,7 +73,7 @@ export async function switchover(
   pool: NodePool,
   topology: Topology,
   options: SwitchoverOptions,
-  method?: 'failover-command' | 'pause-and-replicaof',
+  method?: SwitchoverMethod,
 ): Promise<SwitchoverResult> {
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -76,17 +84,12 @@ export async function switchover(
   // `CLIENT PAUSE WRITE` + `REPLICAOF` is the default: on Redis 7.0, `FAILOVER TO` held writes
   // 0.5–0.7 s under a writer (its steps wait for the once-a-second replication cron), the manual
   // steps 5–15 ms, with the same guarantee (writes paused until the target has every byte).
-  // Redis < 6.2 has no `CLIENT PAUSE … WRITE`: the pause then covers all commands.
   const chosen = method ?? 'pause-and-replicaof';
   debug('switchover %s → %s (%s, Redis %s)', master.address, target.address, chosen, version);
   const deadline = started + timeoutMs + 2000;
 
   if (chosen === 'failover-command') {
-    try {
-      await masterConn.call('FAILOVER', 'TO', target.host, target.port, 'TIMEOUT', timeoutMs);
-    } catch (error) {
-      throw new PromotionError(master.address, 'FAILOVER', error);
-    }
+    await failoverTo(pool, master, target, timeoutMs);
     // FAILOVER answers at once; the swap happens after. Done when the target says master.
     for (;;) {
       const [old, next] = await Promise.all([roleOf(masterConn), roleOf(targetConn)]);
@@ -103,7 +106,7 @@ export async function switchover(
     await Promise.allSettled(others.map((r) => follow(pool, r, target)));
   } else {
     const others = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.address !== target.address);
-    await masterConn.call('CLIENT', 'PAUSE', timeoutMs, 'WRITE').catch(() => masterConn.call('CLIENT', 'PAUSE', timeoutMs));
+    await pauseWrites(pool, master, timeoutMs);
     try {
       const goal = (await roleOf(masterConn)).masterReplOffset ?? 0;
       for (;;) {
@@ -116,7 +119,7 @@ export async function switchover(
       await follow(pool, master, target);
       await Promise.allSettled(others.map((r) => follow(pool, r, target)));
     } finally {
-      await masterConn.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      await unpause(pool, master);
     }
   }
   return { from: master.address, to: target.address, durationMs: Math.round(performance.now() - started), method: chosen };

@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { ClosedError } from '../errors.js';
 import { diffTopology, type TopologyChange } from './diff.js';
 import type { TopologyProvider } from './provider.js';
 import type { Topology } from './types.js';
@@ -53,7 +54,7 @@ export class TopologyManager {
 
   /** Discover now; concurrent callers share the discovery in progress, plus one after it. */
   refresh(reason = 'request'): Promise<Topology> {
-    if (this.#stopped) return Promise.reject(new Error('topology manager stopped'));
+    if (this.#stopped) return Promise.reject(new ClosedError('topology manager stopped'));
     if (this.#running !== null) {
       this.#again = true;
       return this.#running;

@@ -1,5 +1,8 @@
 import createDebug from 'debug';
+import { InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
+import { follow, promote, PromotionError } from '../failover/actions.js';
 import { isConnectionLoss } from '../failover/signals.js';
+import { switchover, type HandoverOptions, type SwitchoverResult } from '../failover/switchover.js';
 import type { NodePool } from '../pool/node-pool.js';
 import { noAnswer, withTimeout } from '../util.js';
 import { formatAddress, type HostPort } from './address.js';
@@ -73,8 +76,7 @@ export class NodesProvider implements TopologyProvider {
     const all = [...probes.values()];
     if (all.every((p) => p.info === null)) {
       const reasons = all.map((p) => `${p.address}: ${p.error?.message ?? 'no answer'}`).join('; ');
-      const error = new Error(`No member of the replica set answered (${reasons})`, { cause: all[0]?.error ?? undefined });
-      throw error;
+      throw new NoNodeError(`No member of the replica set answered (${reasons})`, { cause: all[0]?.error ?? undefined });
     }
     return assembleTopology(all, previous, 'nodes', mapAddress);
   }
@@ -88,6 +90,30 @@ export class NodesProvider implements TopologyProvider {
     const { pool, probeTimeoutMs, connectTimeoutMs, quickProbe } = this.#settings;
     const timeout = wasDown || quickProbe?.(address) === true ? Math.min(probeTimeoutMs, DOWN_PROBE_TIMEOUT_MS) : probeTimeoutMs;
     return probeNode(pool, address, node, timeout, known ? timeout : connectTimeoutMs);
+  }
+
+  /** By hand (`CLIENT PAUSE WRITE`, catch up, `REPLICAOF`) by default, or Redis's `FAILOVER TO`. */
+  handover(topology: Topology, options: HandoverOptions, onStart: (reason: string) => void): Promise<SwitchoverResult> {
+    onStart(`switchover${options.to ? ` to ${options.to}` : ''}`);
+    return switchover(this.#settings.pool, topology, options, options.method);
+  }
+
+  /** `REPLICAOF NO ONE` on `address`, then `REPLICAOF` on the other replicas and on the old master if it is up. */
+  async promote(address: Address, topology: Topology): Promise<void> {
+    const candidate = topology.replicas.find((r) => r.address === address);
+    if (!candidate) throw new PromotionError(address, 'promote', new Error(`${address} is not a known replica`));
+    const others = topology.replicas.filter((r) => r.address !== address && r.role === 'replica');
+    if (topology.master?.up) others.push(topology.master);
+    await promote(this.#settings.pool, candidate, others);
+  }
+
+  async demote(address: Address, topology: Topology): Promise<void> {
+    const master = topology.master;
+    if (master === null || !master.up) throw new NoMasterError(`demote(${address}) needs a reachable master; none is known`);
+    if (master.address === address) throw new InvalidOptionError('demote', `${address} is the current master; use switchover() to hand it over`);
+    const node = topology.replicas.find((r) => r.address === address);
+    if (!node) throw new InvalidOptionError('demote', `${address} is not a member of this replica set`);
+    await follow(this.#settings.pool, node, master);
   }
 
   async close(): Promise<void> {}

@@ -1,9 +1,11 @@
+import type { HandoverOptions, SwitchoverResult } from '../failover/switchover.js';
 import type { HostPort } from './address.js';
-import type { Topology, TopologySource } from './types.js';
+import type { Address, Topology, TopologySource } from './types.js';
 
 /**
- * Where the picture of the replica set comes from. The rest of the client never asks which:
- * `nodes` reads `INFO replication` from the members, `sentinel` asks the Sentinels.
+ * Where the picture of the replica set comes from, and who changes it. The rest of the client
+ * never asks which: `nodes` reads `INFO replication` from the members and changes roles itself,
+ * `sentinel` asks the Sentinels and leaves the changes to them.
  */
 export interface TopologyProvider {
   readonly source: TopologySource;
@@ -11,6 +13,16 @@ export interface TopologyProvider {
   discover(previous: Topology | null): Promise<Topology>;
   /** Subscribe to push signals ("the picture may have changed"), where the source has them. */
   watch?(onSignal: (reason: string) => void): void;
+  /**
+   * A planned handover of the master role with no acknowledged write lost. `onStart` gets, once
+   * the request is checked and before any server changes, the reason the `failover` event will
+   * give. Resolves once the new master is in place (the client's routing follows on its refresh).
+   */
+  handover(topology: Topology, options: HandoverOptions, onStart: (reason: string) => void): Promise<SwitchoverResult>;
+  /** The runbook's manual promotion: `address` (a replica) becomes the master, the others follow it. */
+  promote(address: Address, topology: Topology): Promise<void>;
+  /** Make `address` (an old master back, a replica following the wrong node) follow the master. */
+  demote(address: Address, topology: Topology): Promise<void>;
   close(): Promise<void>;
 }
 

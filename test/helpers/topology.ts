@@ -42,3 +42,22 @@ export function nodeState(port: number, patch: Partial<NodeState> = {}, host = '
     ...patch,
   };
 }
+
+/** A probe of 127.0.0.1:port that answered with this `INFO` text (a fixture, edited). */
+export function probeText(port: number, text: string): Probe {
+  return { node: { host: '127.0.0.1', port }, address: `127.0.0.1:${port}`, info: parseInfoReplication(text), latencyMs: 0.3, error: null };
+}
+
+/**
+ * A fixture with some `field:value` lines replaced, for the moments no capture shows (a replica
+ * whose link is still up, say). Throws on a field the fixture lacks, so a typo cannot pass.
+ */
+export function edited(name: string, fields: Record<string, string | number>): string {
+  let text = fixture(name);
+  for (const [field, value] of Object.entries(fields)) {
+    const line = new RegExp(`^${field}:.*$`, 'm');
+    if (!line.test(text)) throw new Error(`${name} has no ${field} line`);
+    text = text.replace(line, `${field}:${value}`);
+  }
+  return text;
+}

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { FailoverRedis, type FailoverEvent } from '../../src/index.js';
+import { FailoverRedis, type ConnectionPurpose, type FailoverEvent } from '../../src/index.js';
+import { defaultConnectionFactory } from '../../src/pool/node-pool.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
 import { direct } from '../helpers/redis.js';
 import { checkCounters, role, startWriter, syncPoint, waitFor } from '../helpers/writer.js';
@@ -79,5 +80,22 @@ describe('Sentinel mode', () => {
     const { lost, doubled } = await checkCounters(result.to, written);
     expect(lost).toEqual([]);
     expect(doubled).toEqual([]);
+  });
+
+  it('one injected connection factory makes the Sentinel connections too, named by purpose', async () => {
+    const set = await startReplicaSet({ replicas: 1, sentinels: 1, downAfterMs: 1000 });
+    sets.push(set);
+    const purposes = new Set<ConnectionPurpose>();
+    const redis = new FailoverRedis({ sentinels: [set.sentinels[0]!], name: set.name }, undefined, {
+      connectionFactory: (node, purpose, options) => {
+        purposes.add(purpose);
+        return defaultConnectionFactory(node, purpose, options);
+      },
+    });
+    redis.on('error', () => undefined);
+    clients.push(redis);
+    await redis.connect();
+    await redis.set('factory', '1');
+    expect([...purposes].sort()).toEqual(['control', 'data', 'sentinel', 'sentinel-subscriber']);
   });
 });

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Redis, RedisOptions } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { NodePool } from '../../src/pool/node-pool.js';
+import { NodePool, type ConnectionPurpose } from '../../src/pool/node-pool.js';
 import type { HostPort } from '../../src/topology/address.js';
 import type { Probe } from '../../src/topology/assemble.js';
 import { parseInfoReplication } from '../../src/topology/info-parser.js';
+import { SentinelProvider } from '../../src/topology/sentinel-provider.js';
 import {
   assembleSentinelTopology,
   parseMasterAddr,
@@ -13,9 +14,8 @@ import {
   parseSentinelPeers,
   parseSentinelReplicas,
   SENTINEL_CHANNELS,
-  SentinelProvider,
   type SentinelView,
-} from '../../src/topology/sentinel-provider.js';
+} from '../../src/topology/sentinel-replies.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/info-replication/${name}.txt`, import.meta.url), 'utf8');
 
@@ -237,6 +237,7 @@ class FakeSentinel extends EventEmitter {
   channels: string[] = [];
   constructor(
     readonly address: string,
+    readonly purpose: ConnectionPurpose,
     readonly options: RedisOptions,
     readonly answer: (sub: string) => unknown,
   ) {
@@ -257,10 +258,14 @@ class FakeSentinel extends EventEmitter {
 }
 
 /** A data node's control connection stand-in: INFO from a fixture. */
-function fakeData(text: string): Redis {
+function fakeData(text: string, calls: unknown[][] = []): Redis {
   const conn = Object.assign(new EventEmitter(), {
     status: 'ready',
     info: () => Promise.resolve(text),
+    call: (...args: unknown[]) => {
+      calls.push(args);
+      return Promise.resolve(1);
+    },
     disconnect: () => undefined,
     quit: () => Promise.resolve('OK'),
   });
@@ -270,10 +275,11 @@ function fakeData(text: string): Redis {
 function fakeProvider(answers: Record<number, ((sub: string) => unknown) | undefined>, options: RedisOptions = {}) {
   const made: FakeSentinel[] = [];
   const infos: Record<number, string> = { 6381: fixture('promoted-with-one-replica'), 6380: fixture('replica-of-promoted') };
+  const dataCalls: unknown[][] = [];
   const pool = new NodePool({
     redisOptions: {},
     poolSize: 1,
-    factory: (node) => fakeData(infos[node.port] ?? ''),
+    factory: (node) => fakeData(infos[node.port] ?? '', dataCalls),
     hooks: { onReady() {}, onClose() {}, onError() {} },
   });
   const provider = new SentinelProvider({
@@ -283,14 +289,14 @@ function fakeProvider(answers: Record<number, ((sub: string) => unknown) | undef
     pool,
     mapAddress: (a) => a,
     probeTimeoutMs: 200,
-    connectionFactory: (node, opts) => {
+    connectionFactory: (node, purpose, opts) => {
       const answer = answers[node.port] ?? (() => new Error(`connect ECONNREFUSED 127.0.0.1:${node.port}`));
-      const conn = new FakeSentinel(`${node.host}:${node.port}`, opts, answer);
+      const conn = new FakeSentinel(`${node.host}:${node.port}`, purpose, opts, answer);
       made.push(conn);
       return conn as unknown as Redis;
     },
   });
-  return { provider, made, pool };
+  return { provider, made, pool, dataCalls };
 }
 
 const knows = (sub: string): unknown =>
@@ -331,6 +337,7 @@ describe('SentinelProvider with stand-in connections', () => {
       (e: Error) => e,
     );
     expect(error.message).toMatch(/No Sentinel answered for master "mymaster"/);
+    expect(error).toMatchObject({ name: 'NoNodeError', code: 'ERR_NO_NODE' });
     expect(error.message).toContain('127.0.0.1:26379: connect ECONNREFUSED 127.0.0.1:26379');
     expect(error.message).toContain('127.0.0.1:26380: WRONGPASS');
     expect(error.message).not.toContain(secret);
@@ -382,6 +389,53 @@ describe('SentinelProvider with stand-in connections', () => {
     sub.emit('message', '+switch-master', 'mymaster 127.0.0.1 6380 127.0.0.1 6381');
     expect(signals).toHaveLength(4);
     expect(made.every((c) => c.status === 'end')).toBe(true);
+    await pool.close(false);
+  });
+
+  it('handover: WAIT on the master\'s data connections, SENTINEL FAILOVER on the Sentinel that answered last, done when it names another master', async () => {
+    let switched = false;
+    const failing = (sub: string): unknown => (sub === 'FAILOVER' ? new Error('NOGOODSLAVE No suitable replica to promote') : sub === 'get-master-addr-by-name' ? null : new Error('ERR No such master with that name'));
+    const leader = (sub: string): unknown => {
+      if (sub === 'FAILOVER') {
+        switched = true;
+        return 'OK';
+      }
+      if (sub === 'get-master-addr-by-name' && switched) return ['127.0.0.1', '6380'];
+      return knows(sub);
+    };
+    const { provider, made, pool, dataCalls } = fakeProvider({ 26379: failing, 26380: leader });
+    const t = await provider.discover(null);
+    pool.node(t.master!).open();
+    const reasons: string[] = [];
+    const result = await provider.handover(t, { timeoutMs: 1000 }, (reason) => reasons.push(reason));
+    expect(result).toMatchObject({ from: '127.0.0.1:6381', to: '127.0.0.1:6380', method: 'sentinel-failover' });
+    expect(reasons).toEqual(['switchover (SENTINEL FAILOVER)']);
+    expect(dataCalls).toEqual([['WAIT', 1, 1000]]);
+    // 26380 answered discovery last: asked first, and never 26379.
+    expect(made.filter((c) => c.calls.includes('FAILOVER')).map((c) => c.address)).toEqual(['127.0.0.1:26380']);
+    expect(new Set(made.map((c) => c.purpose))).toEqual(new Set(['sentinel']));
+    await provider.close();
+    await pool.close(false);
+  });
+
+  it('handover: every Sentinel refusing is a PromotionError; promote, demote and switchover.to are refused as in Sentinel mode', async () => {
+    const refuse = (sub: string): unknown => (sub === 'FAILOVER' ? new Error('INPROG Failover already in progress') : knows(sub));
+    const { provider, pool, made } = fakeProvider({ 26379: refuse, 26380: refuse });
+    const t = await provider.discover(null);
+    // Each known Sentinel is asked (26381, learnt from the others, refuses the connection: the last error).
+    await expect(provider.handover(t, {}, () => undefined)).rejects.toMatchObject({
+      code: 'ERR_PROMOTION_FAILED',
+      message: 'SENTINEL FAILOVER on 127.0.0.1:6381 failed: connect ECONNREFUSED 127.0.0.1:26381',
+    });
+    expect(made.filter((c) => c.calls.includes('FAILOVER')).map((c) => c.address)).toEqual(['127.0.0.1:26379', '127.0.0.1:26380', '127.0.0.1:26381']);
+    await expect(provider.handover(t, { to: '127.0.0.1:6380' }, () => undefined)).rejects.toThrow(
+      'Invalid option "switchover.to": Sentinel picks the replica in Sentinel mode (steer it with replica-priority)',
+    );
+    await expect(provider.promote()).rejects.toThrow('Invalid option "promote": Sentinel promotes in Sentinel mode; use switchover()');
+    await expect(provider.demote()).rejects.toThrow('Invalid option "demote": Sentinel reconfigures old masters in Sentinel mode');
+    await expect(provider.handover({ master: null, replicas: [], source: 'sentinel' }, {}, () => undefined)).rejects.toMatchObject({ code: 'ERR_NO_MASTER' });
+    await provider.close();
+    await expect(provider.discover(t)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     await pool.close(false);
   });
 });

@@ -1,0 +1,173 @@
+import type { FailoverEvent, WarningEvent } from '../events.js';
+import type { Address, NodeState, Topology } from '../topology/types.js';
+import { defaultQuorum, electCandidate, masterDownWitnesses } from './election.js';
+
+/** The failover settings a decision depends on (`failover` option, resolved). */
+export interface DecideSettings {
+  /** `sentinel`: Sentinel promotes and repoints; the client only reports what it sees. */
+  promote: 'auto' | 'manual' | 'sentinel';
+  downAfterMs: number;
+  /** Replicas that must see the master down; null: a majority of its followers. */
+  quorum: number | null;
+}
+
+/** What the coordinator knows besides the two pictures: plain data, gathered before each decision. */
+export interface Evidence {
+  /** The clock (`performance.now()`) the other times are on. */
+  now: number;
+  /** Milliseconds since the master last answered the heartbeat's PING. */
+  silenceMs: number;
+  /** The heartbeat holds the master suspect (writes wait). */
+  suspect: boolean;
+  /** `repl-ping-replica-period` read from the master's CONFIG, in seconds; null while unknown. */
+  replicaPingPeriodS: number | null;
+  /** The master of the last decision; null before the first. */
+  knownMaster: Address | null;
+  /** When the current trouble began (first silence or loss), or null. */
+  troubleSince: number | null;
+  /** The signals noted since the trouble began (connection lost, READONLY, Sentinel events, …). */
+  reasons: readonly string[];
+  /** A change of master is expected (a switchover, a manual promotion, ours): its reason. */
+  pendingReason: string | null;
+  /** A promotion or demotion of ours is under way. */
+  acting: boolean;
+  /** MASTER_DOWN was already said for this trouble. */
+  warnedDown: boolean;
+  /** Restarts already warned about, as `address/runId`. */
+  warnedRestarts: ReadonlySet<string>;
+}
+
+/** One thing to do. `decide` returns them in the order they are to be carried out. */
+export type Decision =
+  /** The master changed: emit this `failover` event, and forget the trouble that led to it. */
+  | { kind: 'report'; event: FailoverEvent }
+  /** A master restarted empty under attached replicas: warn (once per `key`). */
+  | { kind: 'warn-restarted'; event: WarningEvent; key: string }
+  /** The master answers: the trouble is over (unless a change is on its way). */
+  | { kind: 'calm' }
+  /** Make these nodes (old masters back, replicas following another node) follow `master`. */
+  | { kind: 'demote'; nodes: NodeState[]; master: NodeState }
+  /** The master is in trouble: note why (the clock of `durationMs` starts at the first). */
+  | { kind: 'trouble'; reason: string }
+  /** Look at the replica set again in `inMs`. */
+  | { kind: 'recheck'; inMs: number; why: string }
+  /** The master is down and `promote: 'manual'`: say so (once per trouble). */
+  | { kind: 'warn-manual'; event: WarningEvent }
+  /** Promote `candidate`, repoint `followers` to it; `reason` goes in the `failover` event. */
+  | { kind: 'promote'; candidate: NodeState; followers: NodeState[]; from: Address; reason: string };
+
+/** Rechecks while the master is down but cannot (yet) be replaced. */
+export const RECHECK_MS = { witnesses: 100, noCandidate: 500, manual: 1000 } as const;
+
+/**
+ * What to do after a refresh, from the new picture, the one before and the evidence. Pure: no
+ * I/O, no clock of its own. Sentinel mode falls out of `promote: 'sentinel'`: it reports the
+ * changes Sentinel made and never promotes or demotes.
+ */
+export function decide(next: Topology, previous: Topology | null, evidence: Evidence, settings: DecideSettings): Decision[] {
+  const master = next.master;
+  if (master === null) return [];
+  const out: Decision[] = [];
+  const restarted = restartedEmpty(next, previous);
+  if (restarted !== null && !evidence.warnedRestarts.has(restarted.key)) out.push(restarted);
+
+  let warnedDown = evidence.warnedDown;
+  if (evidence.knownMaster !== null && master.address !== evidence.knownMaster) {
+    const reason = evidence.pendingReason ?? describeReasons(evidence.reasons, next.source);
+    const started = evidence.troubleSince ?? evidence.now;
+    out.push({ kind: 'report', event: { from: evidence.knownMaster, to: master.address, reason, durationMs: Math.round(evidence.now - started) } });
+    warnedDown = false;
+  }
+
+  if (master.up && !evidence.suspect) {
+    out.push({ kind: 'calm' });
+    if (settings.promote === 'auto' && !evidence.acting) {
+      const nodes = strays(next, master);
+      if (nodes.length > 0) out.push({ kind: 'demote', nodes, master });
+    }
+    return out;
+  }
+  // The master is silent or unreachable: Sentinel's to judge in Sentinel mode.
+  if (settings.promote === 'sentinel') return out;
+
+  out.push({ kind: 'trouble', reason: `master ${master.address} unreachable` });
+  const silence = evidence.silenceMs;
+  if (silence < settings.downAfterMs) {
+    out.push({ kind: 'recheck', inMs: Math.max(10, settings.downAfterMs - silence + 10), why: `silent for ${Math.round(silence)} ms only` });
+    return out;
+  }
+
+  const followers = next.replicas.filter((r) => r.masterAddress === master.address);
+  const witnesses = masterDownWitnesses(followers, master.address, silenceLimitS(settings.downAfterMs, evidence.replicaPingPeriodS));
+  const quorum = settings.quorum ?? defaultQuorum(next.replicas, master.address);
+  if (witnesses.length < quorum) {
+    // The replicas still hear from the master: this client alone is cut off. Never promote on
+    // our own view; look again shortly.
+    out.push({ kind: 'recheck', inMs: RECHECK_MS.witnesses, why: `master ${master.address} unreachable for us, but ${witnesses.length}/${quorum} replicas see it down` });
+    return out;
+  }
+  if (settings.promote !== 'auto') {
+    if (!warnedDown) {
+      out.push({
+        kind: 'warn-manual',
+        event: {
+          code: 'MASTER_DOWN',
+          message: `master ${master.address} is down (${witnesses.length} replicas agree); promote: 'manual', so no replica is promoted`,
+          address: master.address,
+        },
+      });
+    }
+    out.push({ kind: 'recheck', inMs: RECHECK_MS.manual, why: 'promote: manual' });
+    return out;
+  }
+  const candidate = electCandidate(followers);
+  if (candidate === null) {
+    out.push({ kind: 'recheck', inMs: RECHECK_MS.noCandidate, why: 'no replica can be promoted (all down, loading or priority 0)' });
+    return out;
+  }
+  // One action at a time: the one under way asks for a refresh when it ends.
+  if (!evidence.acting) {
+    const reason = `promoted ${candidate.address}: master ${master.address} down, ${witnesses.length} replicas agree`;
+    out.push({ kind: 'promote', candidate, followers, from: master.address, reason });
+  }
+  return out;
+}
+
+/**
+ * A replica hears from its master at least every `repl-ping-replica-period` seconds (10 by
+ * default). Silence beyond that, and beyond `downAfterMs`, means the master is not sending.
+ */
+export function silenceLimitS(downAfterMs: number, replicaPingPeriodS: number | null): number {
+  return Math.max(Math.ceil(downAfterMs / 1000), replicaPingPeriodS ?? 10) + 1;
+}
+
+/** Nodes saying `role:master` that are not the master, and replicas still following another node. */
+function strays(next: Topology, master: NodeState): NodeState[] {
+  const others = next.replicas.filter((r) => r.up && r.role === 'master' && r.address !== master.address);
+  // Replicas still pointing at another node (a repointing that failed half-way) are fixed too.
+  const lost = next.replicas.filter((r) => r.up && r.role === 'replica' && r.masterAddress !== null && r.masterAddress !== master.address);
+  return [...others, ...lost];
+}
+
+/**
+ * The same master, a new run id and a smaller offset, with replicas attached: it restarted
+ * without its data, and their resync will empty them.
+ */
+function restartedEmpty(next: Topology, previous: Topology | null): Extract<Decision, { kind: 'warn-restarted' }> | null {
+  const before = previous?.master;
+  const now = next.master;
+  if (!before || !now || before.address !== now.address || !before.runId || !now.runId || before.runId === now.runId) return null;
+  if (now.offset >= before.offset) return null;
+  const attached = next.replicas.filter((r) => r.up && r.masterAddress === now.address).length;
+  if (attached === 0) return null;
+  const message =
+    `master ${now.address} restarted (run id changed, offset ${before.offset} → ${now.offset}) while ${attached} replica(s) ` +
+    'are attached: if it restarted without its data, their resync will empty them. Enable persistence, or keep a restarted master from rejoining as master.';
+  return { kind: 'warn-restarted', event: { code: 'MASTER_RESTARTED_EMPTY', message, address: now.address }, key: `${now.address}/${now.runId}` };
+}
+
+function describeReasons(reasons: readonly string[], source: string): string {
+  const sentinel = reasons.find((r) => r.includes('+switch-master'));
+  if (sentinel) return sentinel;
+  return reasons.length > 0 ? `master changed (${source}): ${reasons.slice(0, 3).join('; ')}` : `master changed (${source})`;
+}
