@@ -220,20 +220,20 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     return child && isRunning(child) ? child.pid : undefined;
   }
 
-  partition(...groups: string[][]): Promise<void> {
+  async partition(...groups: string[][]): Promise<void> {
     const network = this.#networkOrThrow();
     const hosts = this.#hosts(network);
     const allowed = planPartition(groups, hosts);
     return this.#setRules(network, (member) => allowed.get(member.addr), [...hosts.values()]);
   }
 
-  isolate(addr: string): Promise<void> {
+  async isolate(addr: string): Promise<void> {
     const hosts = this.#hosts(this.#networkOrThrow());
     planPartition([[addr]], hosts);
     return this.partition([addr], [...hosts.keys()].filter((other) => other !== addr));
   }
 
-  heal(): Promise<void> {
+  async heal(): Promise<void> {
     const network = this.#networkOrThrow();
     return this.#setRules(network, () => undefined, [...this.#hosts(network).values()]);
   }
