@@ -224,7 +224,7 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     const network = this.#networkOrThrow();
     const hosts = this.#hosts(network);
     const allowed = planPartition(groups, hosts);
-    return this.#setRules(network, (member) => allowed.get(member.addr), [...hosts.values()]);
+    return this.#setRules(network, allowed, [...hosts.values()]);
   }
 
   async isolate(addr: string): Promise<void> {
@@ -235,7 +235,7 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
 
   async heal(): Promise<void> {
     const network = this.#networkOrThrow();
-    return this.#setRules(network, () => undefined, [...this.#hosts(network).values()]);
+    return this.#setRules(network, new Map(), [...this.#hosts(network).values()]);
   }
 
   /** Each member address, and `'client'`, to its host. */
@@ -245,18 +245,15 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     return hosts;
   }
 
-  #setRules(
-    network: NamespaceNetwork,
-    allowedFor: (member: Member) => string[] | undefined,
-    everyone: string[],
-  ): Promise<void> {
-    const allowed = new Map<string, string[] | undefined>();
+  /** `allowed`: the hosts each member address may reach; a member not in it gets no rules. */
+  #setRules(network: NamespaceNetwork, allowed: ReadonlyMap<string, string[]>, everyone: string[]): Promise<void> {
+    const byNamespace = new Map<string, string[] | undefined>();
     for (const member of this.#members.values()) {
-      if (member.namespace) allowed.set(member.namespace, allowedFor(member));
+      if (member.namespace) byNamespace.set(member.namespace, allowed.get(member.addr));
     }
     const next = this.#rules.catch(() => {}).then(() => {
       if (this.#stopping) throw new Error('redis-failover/testing: the set is stopped');
-      return network.apply(allowed, everyone);
+      return network.apply(byNamespace, everyone);
     });
     this.#rules = next;
     return next;
