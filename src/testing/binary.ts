@@ -30,9 +30,14 @@ export function findRedisServer(env: NodeJS.ProcessEnv = process.env): string | 
     }
     return fromEnv;
   }
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
+  return findExecutable('redis-server', env);
+}
+
+/** The first executable `name` on `PATH`, then in `extraDirs`; null if none. */
+export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env, extraDirs: string[] = []): string | null {
+  for (const dir of [...(env['PATH'] ?? '').split(delimiter), ...extraDirs]) {
     if (!dir) continue;
-    const candidate = join(dir, 'redis-server');
+    const candidate = join(dir, name);
     if (isExecutable(candidate)) return candidate;
   }
   return null;

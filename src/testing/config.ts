@@ -19,9 +19,21 @@ export function dataNodeArgs(settings: Settings, dir: string, replicaOf: string 
   return [...args, ...settings.args];
 }
 
+/**
+ * `--port`/`--bind` of a data node started directly. Off 127.0.0.1 (in its own namespace),
+ * protected mode is turned off: Redis 7 would refuse the client's and the other members'
+ * connections, and the namespace's address is reachable from this machine only.
+ */
+export function listenArgs(host: string, port: number): string[] {
+  const args = ['--port', String(port), '--bind', host];
+  if (host !== '127.0.0.1') args.push('--protected-mode', 'no');
+  return args;
+}
+
 export interface SentinelPeer {
   /** Sentinel run id: 40 hex characters. */
   id: string;
+  host: string;
   port: number;
 }
 
@@ -41,7 +53,8 @@ export function sentinelConfig(
   const master = splitAddress(at.master);
   const lines = [
     `port ${at.self.port}`,
-    `bind ${master.host}`,
+    `bind ${at.self.host}`,
+    ...(at.self.host === '127.0.0.1' ? [] : ['protected-mode no']),
     `dir ${quote(at.dir)}`,
     'sentinel resolve-hostnames no',
     `sentinel myid ${at.self.id}`,
@@ -55,7 +68,7 @@ export function sentinelConfig(
     lines.push(`sentinel known-replica ${name} ${replica.host} ${replica.port}`);
   }
   for (const other of at.others) {
-    lines.push(`sentinel known-sentinel ${name} ${master.host} ${other.port} ${other.id}`);
+    lines.push(`sentinel known-sentinel ${name} ${other.host} ${other.port} ${other.id}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,2 +1,5 @@
 export { startReplicaSet } from './replica-set.js';
-export type { ReplicaSet, ReplicaSetOptions, RestartOptions } from './replica-set.js';
+export type { NamespacedReplicaSet, ReplicaSet, ReplicaSetOptions, RestartOptions } from './replica-set.js';
+export { NetworkUnavailableError, PartitionGroupsError, ReplicaSetNetworkError } from './errors.js';
+export type { ReplicaSetNetworkErrorCode } from './errors.js';
+export { checkNetworkNamespaces } from './network/namespaces.js';

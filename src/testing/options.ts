@@ -40,6 +40,13 @@ export interface ReplicaSetOptions {
    * @default 20000
    */
   timeoutMs?: number;
+  /**
+   * `'loopback'`: every process on 127.0.0.1, on random ports. `'namespaces'`: each member in its
+   * own Linux network namespace with its own address (data nodes on port 6379, Sentinels on
+   * 26379), so that `partition()` can cut links; needs root, `ip` (iproute2) and `nft` (nftables).
+   * @default 'loopback'
+   */
+  network?: 'loopback' | 'namespaces';
 }
 
 export interface RestartOptions {
@@ -47,7 +54,7 @@ export interface RestartOptions {
   asReplicaOf?: string;
 }
 
-/** Real `redis-server` processes on 127.0.0.1; addresses are `host:port`. */
+/** Real `redis-server` processes (on 127.0.0.1 unless `network: 'namespaces'`); addresses are `host:port`. */
 export interface ReplicaSet {
   /** The initial master. */
   readonly master: string;
@@ -76,6 +83,26 @@ export interface ReplicaSet {
   stop(): Promise<void>;
 }
 
+/**
+ * A set started with `network: 'namespaces'`. In `partition()` groups, members are named by
+ * address and the calling process by `'client'`.
+ */
+export interface NamespacedReplicaSet extends ReplicaSet {
+  /** The calling process's address on the set's network: members see it connect from there. */
+  readonly clientHost: string;
+  /**
+   * Lets traffic flow only within each group (drops, like a real partition); members not named,
+   * and `'client'` if not named, are each alone. Replaces the previous partition. Resolves once
+   * the rules are in force; a non-member or a member in two groups is a `PartitionGroupsError`
+   * and changes nothing.
+   */
+  partition(...groups: string[][]): Promise<void>;
+  /** `partition([addr], everyone else)`; `addr` may be `'client'`. */
+  isolate(addr: string): Promise<void>;
+  /** Removes every rule. */
+  heal(): Promise<void>;
+}
+
 /** Options with every default applied. */
 export type Settings = Required<Omit<ReplicaSetOptions, 'password'>> & { password: string | undefined };
 
@@ -89,7 +116,11 @@ export function settingsOf(options: ReplicaSetOptions): Settings {
     password: options.password,
     args: options.args ?? [],
     timeoutMs: options.timeoutMs ?? 20_000,
+    network: options.network ?? 'loopback',
   };
+  if (settings.network !== 'loopback' && settings.network !== 'namespaces') {
+    throw new RangeError(`redis-failover/testing: network must be 'loopback' or 'namespaces'`);
+  }
   for (const key of ['replicas', 'sentinels'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 0) {
       throw new RangeError(`redis-failover/testing: ${key} must be an integer >= 0`);

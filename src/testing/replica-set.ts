@@ -5,23 +5,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { resolveRedisServer } from './binary.js';
-import { dataNodeArgs, sentinelConfig } from './config.js';
+import { dataNodeArgs, listenArgs, sentinelConfig } from './config.js';
 import type { SentinelPeer } from './config.js';
+import { NamespaceNetwork, networkTools } from './network/namespaces.js';
+import type { NetworkTools } from './network/namespaces.js';
+import { CLIENT, planPartition } from './network/plan.js';
 import { settingsOf } from './options.js';
-import type { ReplicaSet, ReplicaSetOptions, RestartOptions, Settings } from './options.js';
+import type { NamespacedReplicaSet, ReplicaSet, ReplicaSetOptions, RestartOptions, Settings } from './options.js';
 import { Probes, replicaLinkUp, sentinelSees, settleAll, splitAddress, waitUntil } from './probe.js';
 import { freePort, freePorts, isRunning, killAndWait, launchDataNode, launchDirect } from './process.js';
 
-export type { ReplicaSet, ReplicaSetOptions, RestartOptions } from './options.js';
+export type { NamespacedReplicaSet, ReplicaSet, ReplicaSetOptions, RestartOptions } from './options.js';
 
 const log = createDebug('redis-failover:testing');
 const HOST = '127.0.0.1';
+/** In namespaces every member has its own address, so the ports can be the usual ones. */
+const DATA_PORT = 6379;
+const SENTINEL_PORT = 26379;
 
 interface Member {
   kind: 'data' | 'sentinel';
   label: string;
   addr: string;
+  host: string;
   port: number;
+  /** Its network namespace with `network: 'namespaces'`. */
+  namespace: string | undefined;
   dir: string;
   child: ChildProcess | undefined;
   /** redis-memory-server's watchdog for a data node. */
@@ -30,12 +39,18 @@ interface Member {
 
 /**
  * Starts a master, its replicas and optionally Sentinels, and resolves once every replica's link
- * is up and every Sentinel sees the master, the replicas and the other Sentinels.
+ * is up and every Sentinel sees the master, the replicas and the other Sentinels. With
+ * `network: 'namespaces'` it rejects at once with a `NetworkUnavailableError` where root, `ip`
+ * or `nft` is missing.
  */
-export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<ReplicaSet> {
-  const set = new EmbeddedReplicaSet(settingsOf(options), await resolveRedisServer());
+export function startReplicaSet(options: ReplicaSetOptions & { network: 'namespaces' }): Promise<NamespacedReplicaSet>;
+export function startReplicaSet(options?: ReplicaSetOptions): Promise<ReplicaSet>;
+export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<NamespacedReplicaSet | ReplicaSet> {
+  const settings = settingsOf(options);
+  const tools = settings.network === 'namespaces' ? networkTools() : undefined;
+  const set = new EmbeddedReplicaSet(settings, await resolveRedisServer());
   try {
-    await set.start();
+    await set.start(tools);
   } catch (err) {
     await set.stop().catch((stopErr: unknown) => log('stop after failed start: %O', stopErr));
     throw err;
@@ -43,7 +58,7 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
   return set;
 }
 
-class EmbeddedReplicaSet implements ReplicaSet {
+class EmbeddedReplicaSet implements NamespacedReplicaSet {
   static readonly #live = new Set<EmbeddedReplicaSet>();
   // Runs on process exit (a failed test, process.exit()): only synchronous work is possible.
   static readonly #onExit = (): void => {
@@ -58,6 +73,9 @@ class EmbeddedReplicaSet implements ReplicaSet {
   #replicas: string[] = [];
   #sentinels: string[] = [];
   #stopping: Promise<void> | undefined;
+  #network: NamespaceNetwork | undefined;
+  /** Rule changes, one after the other. */
+  #rules: Promise<void> = Promise.resolve();
 
   constructor(settings: Settings, binary: string) {
     this.#settings = settings;
@@ -82,17 +100,21 @@ class EmbeddedReplicaSet implements ReplicaSet {
   get name(): string {
     return this.#settings.name;
   }
+  get clientHost(): string {
+    return this.#networkOrThrow().clientHost;
+  }
 
-  async start(): Promise<void> {
+  async start(tools: NetworkTools | undefined): Promise<void> {
     const { replicas, sentinels, timeoutMs, password } = this.#settings;
     const began = Date.now();
     const probes = new Probes();
     try {
-      this.#master = (await this.#launchData('master', undefined)).addr;
+      if (tools) this.#network = await NamespaceNetwork.create(tools);
+      this.#master = (await this.#launchData('master', undefined, probes)).addr;
       const launched: string[] = [];
       await settleAll(
         Array.from({ length: replicas }, async (_, i) => {
-          launched[i] = (await this.#launchData(`replica-${i + 1}`, this.#master)).addr;
+          launched[i] = (await this.#launchData(`replica-${i + 1}`, this.#master, probes)).addr;
         }),
       );
       this.#replicas = launched;
@@ -123,13 +145,15 @@ class EmbeddedReplicaSet implements ReplicaSet {
       log('master %s and %d replica(s) up in %d ms', this.#master, replicas, Date.now() - began);
       if (sentinels === 0) return;
 
-      const ports = await freePorts(sentinels);
-      const peers = ports.map((port) => ({ id: randomBytes(20).toString('hex'), port }));
+      const labels = Array.from({ length: sentinels }, (_, i) => `sentinel-${i + 1}`);
+      const places = await this.#placeSentinels(labels);
+      const peers = places.map(({ host, port }) => ({ id: randomBytes(20).toString('hex'), host, port }));
       const started: string[] = [];
       await settleAll(
         peers.map(async (self, i) => {
           const others = peers.filter((peer) => peer !== self);
-          started[i] = (await this.#launchSentinel(`sentinel-${i + 1}`, self, others, probes)).addr;
+          const label = labels[i] as string;
+          started[i] = (await this.#launchSentinel(label, self, others, places[i]?.namespace, probes)).addr;
         }),
       );
       this.#sentinels = started;
@@ -177,13 +201,11 @@ class EmbeddedReplicaSet implements ReplicaSet {
     }
     await this.kill(addr);
     // redis-memory-server cannot bring a node back on its port (see launchDataNode): spawn it.
+    // In a namespace the node comes back in the same one, with the same address.
     const args =
       member.kind === 'sentinel'
         ? [join(member.dir, 'sentinel.conf'), '--sentinel']
-        : [
-            ...['--port', String(member.port), '--bind', HOST],
-            ...dataNodeArgs(this.#settings, member.dir, options.asReplicaOf),
-          ];
+        : [...listenArgs(member.host, member.port), ...dataNodeArgs(this.#settings, member.dir, options.asReplicaOf)];
     const probes = new Probes();
     try {
       await this.#launchDirect(member, args, probes);
@@ -198,6 +220,52 @@ class EmbeddedReplicaSet implements ReplicaSet {
     return child && isRunning(child) ? child.pid : undefined;
   }
 
+  async partition(...groups: string[][]): Promise<void> {
+    const network = this.#networkOrThrow();
+    const hosts = this.#hosts(network);
+    const allowed = planPartition(groups, hosts);
+    return this.#setRules(network, allowed, [...hosts.values()]);
+  }
+
+  async isolate(addr: string): Promise<void> {
+    const hosts = this.#hosts(this.#networkOrThrow());
+    planPartition([[addr]], hosts);
+    return this.partition([addr], [...hosts.keys()].filter((other) => other !== addr));
+  }
+
+  async heal(): Promise<void> {
+    const network = this.#networkOrThrow();
+    return this.#setRules(network, new Map(), [...this.#hosts(network).values()]);
+  }
+
+  /** Each member address, and `'client'`, to its host. */
+  #hosts(network: NamespaceNetwork): Map<string, string> {
+    const hosts = new Map([[CLIENT, network.clientHost]]);
+    for (const member of this.#members.values()) hosts.set(member.addr, member.host);
+    return hosts;
+  }
+
+  /** `allowed`: the hosts each member address may reach; a member not in it gets no rules. */
+  #setRules(network: NamespaceNetwork, allowed: ReadonlyMap<string, string[]>, everyone: string[]): Promise<void> {
+    const byNamespace = new Map<string, string[] | undefined>();
+    for (const member of this.#members.values()) {
+      if (member.namespace) byNamespace.set(member.namespace, allowed.get(member.addr));
+    }
+    const next = this.#rules.catch(() => {}).then(() => {
+      if (this.#stopping) throw new Error('redis-failover/testing: the set is stopped');
+      return network.apply(byNamespace, everyone);
+    });
+    this.#rules = next;
+    return next;
+  }
+
+  #networkOrThrow(): NamespaceNetwork {
+    if (!this.#network) {
+      throw new Error(`redis-failover/testing: partitions need startReplicaSet({ network: 'namespaces' })`);
+    }
+    return this.#network;
+  }
+
   stop(): Promise<void> {
     this.#stopping ??= this.#stopAll();
     return this.#stopping;
@@ -208,6 +276,8 @@ class EmbeddedReplicaSet implements ReplicaSet {
     try {
       await settleAll(processes.flatMap((child) => (child ? [killAndWait(child)] : [])));
     } finally {
+      await this.#rules.catch(() => {});
+      await this.#network?.destroy();
       rmSync(this.#root, { recursive: true, force: true });
       EmbeddedReplicaSet.#live.delete(this);
       if (EmbeddedReplicaSet.#live.size === 0) process.off('exit', EmbeddedReplicaSet.#onExit);
@@ -227,6 +297,7 @@ class EmbeddedReplicaSet implements ReplicaSet {
         }
       }
     }
+    this.#network?.destroyNow();
     try {
       rmSync(this.#root, { recursive: true, force: true });
     } catch {
@@ -252,36 +323,61 @@ class EmbeddedReplicaSet implements ReplicaSet {
     return dir;
   }
 
-  async #launchData(label: string, replicaOf: string | undefined): Promise<Member> {
+  async #launchData(label: string, replicaOf: string | undefined, probes: Probes): Promise<Member> {
     const dir = this.#dir(label);
     const { timeoutMs } = this.#settings;
     const args = dataNodeArgs(this.#settings, dir, replicaOf);
-    const { child, watchdog, port } = await launchDataNode({ binary: this.#binary, dir, args, label, timeoutMs });
-    const addr = `${HOST}:${port}`;
-    const member: Member = { kind: 'data', label, addr, port, dir, child, watchdog };
-    this.#members.set(addr, member);
-    log('%s %s pid %d%s', label, addr, child.pid, replicaOf ? ` replica of ${replicaOf}` : '');
+    let member: Member;
+    if (this.#network) {
+      const { namespace, host } = await this.#network.addMember(label);
+      const addr = `${host}:${DATA_PORT}`;
+      member = { kind: 'data', label, addr, host, port: DATA_PORT, namespace, dir, child: undefined, watchdog: undefined };
+      this.#members.set(addr, member);
+      await this.#launchDirect(member, [...listenArgs(host, DATA_PORT), ...args], probes);
+    } else {
+      const { child, watchdog, port } = await launchDataNode({ binary: this.#binary, dir, args, label, timeoutMs });
+      const addr = `${HOST}:${port}`;
+      member = { kind: 'data', label, addr, host: HOST, port, namespace: undefined, dir, child, watchdog };
+      this.#members.set(addr, member);
+    }
+    log('%s %s pid %d%s', label, member.addr, member.child?.pid, replicaOf ? ` replica of ${replicaOf}` : '');
     return member;
   }
 
-  async #launchSentinel(label: string, self: SentinelPeer, others: SentinelPeer[], probes: Probes): Promise<Member> {
+  /** Where each Sentinel listens: free ports on 127.0.0.1, or a namespace each. */
+  async #placeSentinels(labels: string[]): Promise<{ host: string; port: number; namespace?: string }[]> {
+    const network = this.#network;
+    if (!network) return (await freePorts(labels.length)).map((port) => ({ host: HOST, port }));
+    return Promise.all(
+      labels.map(async (label) => ({ ...(await network.addMember(label)), port: SENTINEL_PORT })),
+    );
+  }
+
+  async #launchSentinel(
+    label: string,
+    self: SentinelPeer,
+    others: SentinelPeer[],
+    namespace: string | undefined,
+    probes: Probes,
+  ): Promise<Member> {
     const dir = this.#dir(label);
     const conf = join(dir, 'sentinel.conf');
+    const { host } = self;
     let { port } = self;
     // A free port can be taken between the probe and the bind: then try another (the others
-    // learn the new address from its hello messages).
+    // learn the new address from its hello messages). In its own namespace the port is its own.
     for (let attempt = 1; ; attempt++) {
-      const addr = `${HOST}:${port}`;
-      const config = { self: { id: self.id, port }, others, dir, master: this.#master, replicas: this.#replicas };
+      const addr = `${host}:${port}`;
+      const config = { self: { id: self.id, host, port }, others, dir, master: this.#master, replicas: this.#replicas };
       writeFileSync(conf, sentinelConfig(this.#settings, config));
-      const member: Member = { kind: 'sentinel', label, addr, port, dir, child: undefined, watchdog: undefined };
+      const member: Member = { kind: 'sentinel', label, addr, host, port, namespace, dir, child: undefined, watchdog: undefined };
       this.#members.set(addr, member);
       try {
         await this.#launchDirect(member, [conf, '--sentinel'], probes);
         return member;
       } catch (err) {
-        this.#members.delete(addr);
-        if (attempt >= 3) throw err;
+        if (!namespace) this.#members.delete(addr);
+        if (namespace || attempt >= 3) throw err;
         log('%s: %s; retrying on another port', label, err instanceof Error ? err.message : err);
         port = await freePort();
       }
@@ -292,9 +388,12 @@ class EmbeddedReplicaSet implements ReplicaSet {
   async #launchDirect(member: Member, args: string[], probes: Probes): Promise<void> {
     const { addr, label } = member;
     const password = member.kind === 'data' ? this.#settings.password : undefined;
+    const command = member.namespace
+      ? this.#networkOrThrow().command(member.namespace, this.#binary, args)
+      : { file: this.#binary, args };
     await launchDirect({
-      binary: this.#binary,
-      args,
+      binary: command.file,
+      args: command.args,
       dir: member.dir,
       label: `${label} ${addr}`,
       onSpawn: (child) => {
