@@ -32,8 +32,8 @@ type Fields = Record<string, unknown>;
  * `CLUSTER SHARDS` (Redis ≥ 7) as plain shards, in slot order (shards without slots last, by
  * master address). Takes the RESP2 reply and both of ioredis's RESP3 forms: the legacy mapping
  * (maps as flat `[key, value, …]` arrays, the same as RESP2) and `replyMapping: 'resp3'` (maps
- * as objects); strings may be Buffers. Never throws: entries without slots or a usable node
- * are skipped, and anything but an array gives `[]`.
+ * as objects); strings may be Buffers. Never throws: unusable slot ranges and nodes are
+ * dropped, entries left with neither are skipped, and anything but an array gives `[]`.
  *
  * `origin` is the host of the node that answered: a node that has met no other does not know
  * its own address and reports an empty `ip`; that entry gets `origin` (ioredis does the same).
