@@ -251,6 +251,8 @@ class EmbeddedCluster implements Cluster {
       } catch (err) {
         this.#nodes.delete(node.addr);
         if (attempt >= 3 || this.#stopping) throw err;
+        // The failed attempt may have written its id and ports there already.
+        rmSync(join(dir, 'nodes.conf'), { force: true });
         log('%s: %s; retrying on other ports', label, err instanceof Error ? err.message : err);
       }
     }
