@@ -3,3 +3,5 @@ export type { NamespacedReplicaSet, ReplicaSet, ReplicaSetOptions, RestartOption
 export { NetworkUnavailableError, PartitionGroupsError, ReplicaSetNetworkError } from './errors.js';
 export type { ReplicaSetNetworkErrorCode } from './errors.js';
 export { checkNetworkNamespaces } from './network/namespaces.js';
+export { startCluster } from './cluster.js';
+export type { Cluster, ClusterOptions, ClusterShard } from './cluster.js';
