@@ -59,7 +59,7 @@ interface Spec {
 
 // The table is the published command metadata; the flags of subcommands are not exposed by the
 // package's functions, so read them from its JSON once.
-type RawSpec = { flags: string[]; keyStart: number; subcommands?: Record<string, RawSpec> };
+type RawSpec = { flags: string[]; keyStart: number; keyStop: number; step: number; subcommands?: Record<string, RawSpec> };
 const raw = createRequire(import.meta.url)('@ioredis/commands/built/commands.json') as Record<string, RawSpec>;
 
 function classOf(name: string, spec: RawSpec | undefined): CommandClass {
@@ -78,6 +78,12 @@ function classOf(name: string, spec: RawSpec | undefined): CommandClass {
   return MASTER;
 }
 
+// Commands whose one key is their first argument, as `@ioredis/commands` computes it (GET, SET,
+// HGET, INCR, …): read-your-writes reads it there, without asking the table per command. The
+// commands the table's `getKeyIndexes` treats specially are left to it.
+const SPECIAL_KEYS = new Set(['georadius', 'georadiusbymember', 'sort', 'sort_ro', 'migrate']);
+const FIRST_KEY_ONLY = new Set<string>();
+
 const table = new Map<string, Spec>();
 for (const name of list) {
   const spec = raw[name];
@@ -85,6 +91,9 @@ for (const name of list) {
   if (spec?.subcommands) {
     sub = new Map();
     for (const [subName, subSpec] of Object.entries(spec.subcommands)) sub.set(subName, classOf(name, subSpec));
+  }
+  if (spec && spec.keyStart === 1 && spec.keyStop === 1 && spec.step === 1 && !spec.subcommands && !spec.flags.includes('movablekeys') && !SPECIAL_KEYS.has(name) && !BLOCK_OPTION.has(name)) {
+    FIRST_KEY_ONLY.add(name);
   }
   table.set(name, {
     fixed: classOf(name, spec),
@@ -123,4 +132,9 @@ export function classifyCommand(name: string, args: readonly unknown[]): Command
     return spec.fixed.readOnly ? READ : WRITE;
   }
   return spec.fixed;
+}
+
+/** Whether the only key of `name` (lower case, as ioredis sends it) is its first argument. */
+export function firstKeyOnly(name: string): boolean {
+  return FIRST_KEY_ONLY.has(name);
 }

@@ -4,6 +4,7 @@ import type { NodePool } from '../pool/node-pool.js';
 import { parseInfoReplication } from '../topology/info-parser.js';
 import { noAnswer, withTimeout } from '../util.js';
 import type { Address, NodeState } from '../topology/types.js';
+import { firstKeyOnly } from './classify.js';
 import { ReplicaProgress, SessionWrites } from './consistency.js';
 import type { ResolvedLag } from './router.js';
 
@@ -41,6 +42,7 @@ export class ConsistencyMonitor {
   #lowestReached = 0;
   #bounded: boolean;
   #inFlight = new Set<Address>();
+  #useRole = true;
 
   constructor(settings: ConsistencySettings) {
     this.#settings = settings;
@@ -69,13 +71,15 @@ export class ConsistencyMonitor {
 
   /** A write was acknowledged. */
   wrote(cmd: Command): void {
-    this.writes.wrote(cmd.getKeys());
+    if (firstKeyOnly(cmd.name) && cmd.args.length > 0) this.writes.wroteKey(cmd.args[0]);
+    else this.writes.wrote(cmd.getKeys());
     if (this.#timer === null && !this.#running) this.#schedule(0);
   }
 
   /** The write sequence a node must have reached for this read (0: any node). */
   needed(cmd: Command): number {
     if (this.writes.seq <= this.#lowestReached) return 0;
+    if (firstKeyOnly(cmd.name) && cmd.args.length > 0) return this.writes.neededKey(cmd.args[0]);
     return this.writes.needed(cmd.getKeys());
   }
 
@@ -120,14 +124,31 @@ export class ConsistencyMonitor {
     this.#timer.unref();
   }
 
-  async #sampleReplica(replica: NodeState): Promise<void> {
+  /**
+   * A node's role and replication offset: `ROLE` (a short array, nothing to parse), or `INFO
+   * replication` where an ACL user may not run ROLE.
+   */
+  async #offset(node: NodeState): Promise<{ role: string; offset: number }> {
     const { pool, probeTimeoutMs } = this.#settings;
+    const conn = pool.node(node).control();
+    if (this.#useRole) {
+      try {
+        return roleOffset(await withTimeout(conn.call('ROLE'), probeTimeoutMs, noAnswer(node.address, probeTimeoutMs)));
+      } catch (error) {
+        if (!/^NOPERM/.test((error as Error).message)) throw error;
+        this.#useRole = false;
+      }
+    }
+    const info = parseInfoReplication(await withTimeout(conn.info('replication') as Promise<string>, probeTimeoutMs, noAnswer(node.address, probeTimeoutMs)));
+    return { role: info.role, offset: (info.role === 'master' ? info.masterReplOffset : info.replicaReplOffset) ?? 0 };
+  }
+
+  async #sampleReplica(replica: NodeState): Promise<void> {
     if (this.#stopped) return;
     this.#inFlight.add(replica.address);
     try {
-      const text = await withTimeout(pool.node(replica).control().info('replication') as Promise<string>, probeTimeoutMs, noAnswer(replica.address, probeTimeoutMs));
-      const info = parseInfoReplication(text);
-      if (info.role === 'replica') this.progress.replicaSample(replica.address, info.replicaReplOffset ?? 0);
+      const { role, offset } = await this.#offset(replica);
+      if (role === 'replica') this.progress.replicaSample(replica.address, offset);
     } catch {
       // No answer: it keeps its last known progress, which only ages.
     } finally {
@@ -140,12 +161,11 @@ export class ConsistencyMonitor {
     if (master === null || this.#replicas.length === 0) return;
     this.#running = true;
     try {
-      const { pool, probeTimeoutMs } = this.#settings;
       // The sequence first, then the offset: the offset then covers every write up to it.
       const seq = this.writes.seq;
-      const masterInfo = parseInfoReplication(await withTimeout(pool.node(master).control().info('replication') as Promise<string>, probeTimeoutMs, noAnswer(master.address, probeTimeoutMs)));
-      if (this.#stopped || this.#master !== master) return;
-      this.progress.masterSample(seq, masterInfo.masterReplOffset ?? 0, performance.now());
+      const sample = await this.#offset(master);
+      if (this.#stopped || this.#master !== master || sample.role !== 'master') return;
+      this.progress.masterSample(seq, sample.offset, performance.now());
       const replicas = this.#replicas;
       // Each replica answers on its own: a hung one must not hold back what the others show.
       const probes = replicas.filter((r) => !this.#inFlight.has(r.address)).map((r) => this.#sampleReplica(r));
@@ -166,3 +186,15 @@ export class ConsistencyMonitor {
   }
 }
 
+
+/**
+ * The role and offset in a `ROLE` reply: `['master', offset, replicas]` or
+ * `['slave', host, port, state, offset]` (`-1` while a replica has no master link). Never throws.
+ */
+export function roleOffset(reply: unknown): { role: 'master' | 'replica' | 'unknown'; offset: number } {
+  if (!Array.isArray(reply)) return { role: 'unknown', offset: 0 };
+  const kind = String(reply[0]);
+  const at = kind === 'master' ? 1 : kind === 'slave' ? 4 : -1;
+  const offset = at < 0 ? NaN : Number(reply[at]);
+  return { role: kind === 'master' ? 'master' : kind === 'slave' ? 'replica' : 'unknown', offset: Number.isFinite(offset) && offset > 0 ? offset : 0 };
+}

@@ -43,13 +43,24 @@ export class SessionWrites {
       this.#barrier = seq;
       return seq;
     }
-    for (const key of keys) {
-      const k = keyText(key);
-      this.#keys.delete(k);
-      this.#keys.set(k, seq);
-    }
+    for (const key of keys) this.#record(key, seq);
     if (this.#keys.size > this.#maxKeys) this.#evict();
     return seq;
+  }
+
+  /** `wrote([key])` without the array: the common case of a command with one key. */
+  wroteKey(key: unknown): number {
+    const seq = ++this.#seq;
+    this.#record(key, seq);
+    if (this.#keys.size > this.#maxKeys) this.#evict();
+    return seq;
+  }
+
+  #record(key: unknown, seq: number): void {
+    const k = keyText(key);
+    // Delete first: a Map keeps insertion order, and that order must be sequence order.
+    this.#keys.delete(k);
+    this.#keys.set(k, seq);
   }
 
   /** The sequence a node must have reached to serve a read of `keys` (0: any node). */
@@ -61,6 +72,13 @@ export class SessionWrites {
       if (seq !== undefined && seq > need) need = seq;
     }
     return need;
+  }
+
+  /** `needed([key])` without the array. */
+  neededKey(key: unknown): number {
+    if (this.#keys.size === 0) return this.#barrier;
+    const seq = this.#keys.get(keyText(key));
+    return seq !== undefined && seq > this.#barrier ? seq : this.#barrier;
   }
 
   /** Every read must wait for `seq` (a replica joined whose history is unknown). */

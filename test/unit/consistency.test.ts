@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { firstKeyOnly } from '../../src/routing/classify.js';
 import { ReplicaProgress, SessionWrites } from '../../src/routing/consistency.js';
+import { roleOffset } from '../../src/routing/consistency-monitor.js';
 
 describe('SessionWrites', () => {
   it('gives each acknowledged write a sequence, and a read the highest sequence of its keys', () => {
@@ -78,5 +80,37 @@ describe('ReplicaProgress', () => {
     p.reset();
     expect(p.reachedSeq('r1')).toBe(0);
     expect(p.lagBytes('r1')).toBeNull();
+  });
+});
+
+describe('one-key fast path', () => {
+  it('wroteKey/neededKey agree with wrote/needed, barriers included', () => {
+    const a = new SessionWrites();
+    const b = new SessionWrites();
+    for (const step of [['x'], [], ['y'], ['x']] as unknown[][]) {
+      if (step.length === 1) {
+        a.wrote(step);
+        b.wroteKey(step[0]);
+      } else {
+        a.wrote(step);
+        b.wrote(step);
+      }
+      for (const key of ['x', 'y', 'z', Buffer.from('x')]) expect(b.neededKey(key)).toBe(a.needed([key]));
+    }
+  });
+
+  it('firstKeyOnly: commands whose one key is the first argument, not the ones the table treats specially', () => {
+    for (const name of ['get', 'set', 'incr', 'hget', 'hset', 'lpush', 'expire', 'zadd']) expect(firstKeyOnly(name)).toBe(true);
+    for (const name of ['mget', 'mset', 'del', 'eval', 'sort', 'georadius', 'xread', 'ping', 'object', 'rename']) expect(firstKeyOnly(name)).toBe(false);
+  });
+});
+
+describe('roleOffset', () => {
+  it('reads the offset of a ROLE reply, master or replica; never throws', () => {
+    expect(roleOffset(['master', 3129659, [['127.0.0.1', '9001', '3129242']]])).toEqual({ role: 'master', offset: 3129659 });
+    expect(roleOffset(['slave', '127.0.0.1', 9000, 'connected', 3167038])).toEqual({ role: 'replica', offset: 3167038 });
+    expect(roleOffset(['slave', '127.0.0.1', 9000, 'connect', -1])).toEqual({ role: 'replica', offset: 0 });
+    expect(roleOffset(['sentinel', ['mymaster']])).toEqual({ role: 'unknown', offset: 0 });
+    expect(roleOffset(null)).toEqual({ role: 'unknown', offset: 0 });
   });
 });
