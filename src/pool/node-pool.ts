@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import createDebug from 'debug';
 import { formatAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
+import { ClosedError } from '../errors.js';
 import { noop } from '../util.js';
 
 const debug = createDebug('redis-failover:pool');
@@ -116,14 +117,14 @@ export class NodeConnections {
 
   /** The control connection, made on first use. */
   control(): Redis {
-    if (this.#closed) throw new Error(`${this.address}: connections closed`);
+    if (this.#closed) throw new ClosedError(`${this.address}: connections closed`);
     if (this.#control === null) this.#control = this.#make('control');
     return this.#control;
   }
 
   /** A connection of its own for a blocking command, WATCH/MULTI or a subscription. */
   lease(purpose: 'blocking' | 'subscriber' = 'blocking'): Redis {
-    if (this.#closed) throw new Error(`${this.address}: connections closed`);
+    if (this.#closed) throw new ClosedError(`${this.address}: connections closed`);
     let conn: Redis | undefined;
     while (purpose === 'blocking' && (conn = this.#idle.pop()) !== undefined) {
       if (conn.status !== 'end') break;
@@ -238,7 +239,7 @@ export class NodePool {
   /** The node's connections, created (not yet opened) on first use. */
   node(node: HostPort): NodeConnections {
     // After close nothing may open a connection again (it would never be closed).
-    if (this.#closed) throw new Error('the connection pool is closed');
+    if (this.#closed) throw new ClosedError('the connection pool is closed');
     const address = formatAddress(node.host, node.port);
     let entry = this.#nodes.get(address);
     if (entry === undefined) {
