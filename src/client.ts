@@ -1,9 +1,10 @@
-import { Command, ScanStream, type ChainableCommander, type RedisCommander, type RedisOptions, type ScanStreamOptions } from 'ioredis';
-import { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from 'node:events';
+import { Command, Redis, ScanStream, type ChainableCommander, type RedisCommander, type RedisOptions, type ScanStreamOptions } from 'ioredis';
+import { facadeOptions, splitOverride, SUBSCRIBER_MODE_MESSAGE } from './compat.js';
 import { installCommands } from './commands.js';
 import { Core, type CoreHost } from './core.js';
 import type { ViewRoute } from './dispatch/attempt.js';
-import { ClosedError, FailoverRedisError, NoNodeError } from './errors.js';
+import { ClosedError, FailoverRedisError, NoMasterError, NoNodeError } from './errors.js';
 import type { FailoverRedisEvents } from './events.js';
 import type { HandoverOptions, SwitchoverResult } from './failover/switchover.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -14,6 +15,7 @@ import type { Topology } from './topology/types.js';
 import { asCallback, noop } from './util.js';
 import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from './view.js';
 
+/** ioredis's statuses, gone through in ioredis's order. */
 export type FailoverRedisStatus = 'wait' | 'connecting' | 'connect' | 'ready' | 'reconnecting' | 'close' | 'end';
 export type { FailoverRedisView };
 
@@ -25,8 +27,14 @@ export interface FailoverRedisInternals {
 type Callback<T> = (err: Error | null, result?: T) => void;
 
 // Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
-export interface FailoverRedis extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface FailoverRedis extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {
+  /** ioredis's `defineCommand`: a Lua script as a command method (EVALSHA, EVAL on NOSCRIPT). */
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void;
+  /** ioredis's `addBuiltinCommand`: a method for a command the table does not know (a module's). */
+  addBuiltinCommand(commandName: string): void;
+  getBuiltinCommands(): string[];
+}
 
 /**
  * A Redis client for one master with replicas: discovers the set from any member (or Sentinel),
@@ -34,7 +42,10 @@ export interface FailoverRedis extends Omit<RedisCommander<{ type: 'default' }>,
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements PipelineHost {
-  /** ioredis-compatible: the data connections' options (`keyPrefix` is applied here, once). */
+  /**
+   * ioredis-compatible: ioredis's defaults under `redisOptions`, as a plain client shows them
+   * (`keyPrefix` is applied here, once; `enableAutoPipelining` reads false, see README).
+   */
   readonly options: RedisOptions;
   /** ioredis-compatible: scripts added with `defineCommand`. */
   readonly scriptsSet: Record<string, unknown> = {};
@@ -49,6 +60,9 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   #status: FailoverRedisStatus = 'wait';
   #core: Core;
   #views: ViewHost;
+  /** `quit()` or `disconnect()` was called: nothing more is sent. */
+  #closing = false;
+  #closed: Promise<void> | null = null;
   /** `connect()` callers: settled when ready, or when the first discovery fails. */
   #connectWaiters: { resolve(): void; reject(error: Error): void }[] = [];
 
@@ -62,9 +76,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     this.#internals = internals;
     this.#opts = resolveOptions(input, extra);
     this.#route = Object.freeze({ policy: this.#opts.readFrom, durability: this.#opts.durability });
-    // Commands are batched per connection after routing (socket cork); ioredis's own
-    // auto-pipelining would batch reads and writes together before we could route them.
-    this.options = { ...this.#opts.redisOptions, enableAutoPipelining: false };
+    this.options = facadeOptions(this.#opts);
     const emit = this.emit.bind(this) as (event: string, ...args: unknown[]) => boolean;
     this.#core = new Core(this.#opts, this.#coreHost(), internals.connectionFactory, (event, ...args) => emit(event, ...args));
     const dispatcher = this.#core.dispatcher;
@@ -77,7 +89,10 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       execPipelineWith: (commands, transaction, route) => this.#execPipeline(commands, transaction, route),
       viewReadsFromReplicas: () => dispatcher.readFromReplicas(),
     };
-    if (!this.#opts.redisOptions.lazyConnect) this.connect().catch(noop);
+    // As ioredis: commands defined from the options.
+    for (const [name, definition] of Object.entries(this.#opts.redisOptions.scripts ?? {})) this.defineCommand(name, definition);
+    if (this.#opts.redisOptions.lazyConnect) this.#setStatus('wait');
+    else this.connect().catch(noop);
   }
 
   /** ioredis-compatible connection status. */
@@ -85,13 +100,54 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return this.#status;
   }
 
-  /** Start discovery and connect (automatic unless `redisOptions.lazyConnect`). Resolves when ready. */
+  /**
+   * ioredis-compatible: `subscriber` once this client subscribed to something (RESP2: only
+   * subscriber commands may be sent then), `normal` otherwise.
+   */
+  get mode(): 'normal' | 'subscriber' | 'monitor' {
+    return this.#core.dispatcher.subscribed && this.#opts.redisOptions.protocol !== 3 ? 'subscriber' : 'normal';
+  }
+
+  /**
+   * ioredis-compatible: commands not yet sent because of ioredis's auto-pipelining. Always 0:
+   * this client batches per connection after routing, within the tick.
+   */
+  get autoPipelineQueueSize(): number {
+    return 0;
+  }
+
+  /**
+   * ioredis-compatible `MONITOR`: a plain ioredis connection in monitor mode to the current master
+   * (where the writes are), resolved once monitoring; it emits `monitor` for every command.
+   */
+  monitor(callback?: Callback<Redis>): Promise<Redis> {
+    const watching = (async () => {
+      if (this.#status !== 'ready') await this.connect();
+      const master = this.#core.dispatcher.state.master;
+      if (master === null) throw new NoMasterError('monitor() needs a master; none is known');
+      const conn = new Redis({ ...this.#opts.redisOptions, host: master.node.host, port: master.node.port, monitor: true, lazyConnect: false });
+      await new Promise<void>((resolve, reject) => {
+        conn.once('error', reject);
+        conn.once('monitoring', () => {
+          conn.off('error', reject);
+          resolve();
+        });
+      });
+      return conn;
+    })();
+    return asCallback(watching, callback);
+  }
+
+  /**
+   * Start discovery and connect (automatic unless `redisOptions.lazyConnect`). Resolves when ready
+   * — also when already connecting or connected, where ioredis rejects (see README).
+   */
   connect(callback?: Callback<void>): Promise<void> {
-    if (this.#status === 'end' || this.#status === 'close') return asCallback(Promise.reject(new ClosedError()), callback);
+    if (this.#closing) return asCallback(Promise.reject(new ClosedError()), callback);
     if (this.#status === 'ready') return asCallback(Promise.resolve(), callback);
     const waiting = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
     if (this.#status === 'wait') {
-      this.#status = 'connecting';
+      this.#setStatus('connecting');
       this.#core.manager.start();
       this.#core.manager.request('connect');
     }
@@ -231,9 +287,16 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return this.#scanStream('zscanBuffer', key, options);
   }
 
-  /** A new client with the same options (its own connections), as ioredis's `duplicate()`. */
-  duplicate(override?: FailoverRedisOptions): FailoverRedis {
-    const extra = override ? { ...this.#extra, ...override } : this.#extra;
+  /**
+   * A new client with the same options (its own connections), as ioredis's `duplicate()`.
+   * `override` may hold ioredis `RedisOptions` (for the duplicate's connections: `connectionName`,
+   * `maxRetriesPerRequest`, `enableReadyCheck`, …) as well as this library's options.
+   */
+  duplicate(override?: FailoverRedisOptions | Partial<RedisOptions>): FailoverRedis {
+    if (override === undefined) return new FailoverRedis(this.#input as FailoverRedisOptions, this.#extra, this.#internals);
+    const split = splitOverride(override as Record<string, unknown>);
+    const extra: FailoverRedisOptions = { ...this.#extra, ...split };
+    if (this.#extra?.redisOptions || split.redisOptions) extra.redisOptions = { ...this.#extra?.redisOptions, ...split.redisOptions };
     return new FailoverRedis(this.#input as FailoverRedisOptions, extra, this.#internals);
   }
 
@@ -255,17 +318,21 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   // ----------------------------------------------------------------
 
   #dispatch(cmd: Command, route: ViewRoute): Promise<unknown> {
-    if (this.#status === 'end' || this.#status === 'close') {
+    if (this.#closing) {
       cmd.reject(new ClosedError());
       return cmd.promise;
     }
     if (this.#status === 'wait') this.connect().catch(noop);
+    if (this.mode === 'subscriber' && !Command.checkFlag('VALID_IN_SUBSCRIBER_MODE', cmd.name)) {
+      cmd.reject(new Error(SUBSCRIBER_MODE_MESSAGE));
+      return cmd.promise;
+    }
     this.#core.dispatcher.dispatch(cmd, route);
     return cmd.promise;
   }
 
   #execPipeline(commands: Command[], transaction: boolean, route: ViewRoute): Promise<unknown> {
-    if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
+    if (this.#closing) return Promise.reject(new ClosedError());
     if (this.#status === 'wait') this.connect().catch(noop);
     return this.#core.dispatcher.dispatchBatch(commands, transaction, route);
   }
@@ -275,7 +342,10 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return {
       ready: () => this.#setReady(),
       reconnecting: () => {
-        if (this.#status === 'ready') this.#status = 'reconnecting';
+        // As ioredis when its connection drops: close, then reconnecting (until the master is back).
+        if (this.#status !== 'ready') return;
+        this.#setStatus('close');
+        this.#setStatus('reconnecting');
       },
       discoveryFailed: (error, fatal) => {
         // Like ioredis's connect(): it rejects when the first attempt fails (attempts go on).
@@ -294,11 +364,17 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   #setReady(): void {
-    if (this.#status === 'ready' || this.#status === 'end' || this.#status === 'close') return;
-    this.#status = 'ready';
+    if (this.#status === 'ready' || this.#closing) return;
+    if (this.#status === 'reconnecting') this.#setStatus('connecting');
+    this.#setStatus('connect');
+    this.#setStatus('ready');
     for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
-    this.emit('connect');
-    this.emit('ready');
+  }
+
+  /** As ioredis: the status changes now, its event is emitted on the next tick. */
+  #setStatus(status: FailoverRedisStatus): void {
+    this.#status = status;
+    process.nextTick(() => (this.emit as (e: string) => boolean)(status));
   }
 
   #emitError(error: Error): void {
@@ -310,15 +386,16 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   async #close(quit: boolean): Promise<void> {
-    if (this.#status === 'end') return;
-    this.#status = 'close';
+    if (this.#closing) return this.#closed ?? undefined;
+    this.#closing = true;
     const closed = new ClosedError();
     this.#core.dispatcher.close(closed);
     for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(closed);
-    await this.#core.close(quit);
-    this.#status = 'end';
-    this.emit('close');
-    this.emit('end');
+    this.#closed = this.#core.close(quit).then(() => {
+      this.#setStatus('close');
+      this.#setStatus('end');
+    });
+    return this.#closed;
   }
 }
 

@@ -149,7 +149,8 @@ export class Core {
       signals: { signal: (reason) => bus.emit('signal', reason) },
       onMessage,
       maxQueuedCommands: opts.maxQueuedCommands,
-      commandTimeoutMs: opts.commandTimeoutMs,
+      holdTimeoutMs: opts.commandTimeoutMs,
+      offlineQueue: redisOptions.enableOfflineQueue !== false,
       autoPipelining: redisOptions.enableAutoPipelining === true,
       onSelect: (db) => host.selected(db),
     });

@@ -13,7 +13,8 @@ export type FailoverErrorCode =
   | 'ERR_FAILOVER_TIMEOUT'
   | 'ERR_PROMOTION_FAILED'
   | 'ERR_NOT_REPLICATED'
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  | 'ERR_OFFLINE';
 
 export class FailoverRedisError extends Error {
   readonly code: FailoverErrorCode;
@@ -83,9 +84,12 @@ export class MaybeAppliedError extends FailoverRedisError {
   }
 }
 
-/** The client (or the part of it asked: the topology manager, a provider) was closed. */
+/**
+ * The client (or the part of it asked: the topology manager, a provider) was closed. The
+ * default message is ioredis's, which libraries compare.
+ */
 export class ClosedError extends FailoverRedisError {
-  constructor(message = 'The client was closed (quit/disconnect)') {
+  constructor(message = 'Connection is closed.') {
     super('ERR_CLOSED', message);
   }
 }
@@ -113,5 +117,17 @@ export class NotReplicatedError extends FailoverRedisError {
     );
     this.acknowledged = acknowledged;
     this.required = required;
+  }
+}
+
+const OFFLINE_MESSAGE = "Stream isn't writeable and enableOfflineQueue options is false";
+
+/**
+ * `redisOptions.enableOfflineQueue: false`: the command would have had to wait for a node, and
+ * this client was told not to let commands wait (ioredis's message).
+ */
+export class OfflineError extends FailoverRedisError {
+  constructor(options?: { cause?: unknown }) {
+    super('ERR_OFFLINE', OFFLINE_MESSAGE, options);
   }
 }

@@ -25,6 +25,7 @@ export {
   MaybeAppliedError,
   NotReplicatedError,
   ClosedError,
+  OfflineError,
 } from './errors.js';
 export type { FailoverErrorCode } from './errors.js';
 export { PromotionError } from './failover/actions.js';

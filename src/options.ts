@@ -58,8 +58,11 @@ export interface ResolvedOptions {
   natMap: Map<string, HostPort>;
   /** @default 1 */
   poolSize: number;
-  /** @default 10000 */
-  commandTimeoutMs: number;
+  /**
+   * How long a held command may wait. @default 10000, or null (no limit, as ioredis's offline
+   * queue) when not given and `redisOptions.maxRetriesPerRequest` is null.
+   */
+  commandTimeoutMs: number | null;
   /** @default 10000 */
   maxQueuedCommands: number;
   /** @default 2000 */
@@ -67,7 +70,7 @@ export interface ResolvedOptions {
 }
 
 // Records over the option interfaces, so that an option added there without a line here fails to compile.
-const OPTION_KEYS: Record<keyof FailoverRedisOptions, true> = {
+export const OPTION_KEYS: Record<keyof FailoverRedisOptions, true> = {
   nodes: true,
   sentinels: true,
   name: true,
@@ -186,7 +189,10 @@ function resolveObject(input: unknown, extra: unknown, fromUrl = false): Resolve
     sentinelOptions: connectionOptions(o.sentinelOptions, 'sentinelOptions'),
     natMap: natMap(o.natMap),
     poolSize: optionalNumber(o.poolSize, 'poolSize', INT_1) ?? 1,
-    commandTimeoutMs: optionalNumber(o.commandTimeoutMs, 'commandTimeoutMs', NON_NEGATIVE) ?? 10_000,
+    commandTimeoutMs:
+      optionalNumber(o.commandTimeoutMs, 'commandTimeoutMs', NON_NEGATIVE) ??
+      // BullMQ and others ask for maxRetriesPerRequest: null: commands wait as long as it takes.
+      (isPlainObject(o.redisOptions) && o.redisOptions.maxRetriesPerRequest === null ? null : 10_000),
     maxQueuedCommands: optionalNumber(o.maxQueuedCommands, 'maxQueuedCommands', INT_0) ?? 10_000,
     refreshIntervalMs: optionalNumber(o.refreshIntervalMs, 'refreshIntervalMs', POSITIVE) ?? 2000,
   };

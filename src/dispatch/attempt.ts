@@ -55,10 +55,12 @@ export interface AttemptHost {
   tryAttempt(a: SingleAttempt | BatchAttempt): boolean;
   /** A sent attempt failed: judge it and act. */
   failed(a: SingleAttempt, error: Error): void;
+  /** Read-your-writes: record a write as it is sent; its sequence (0 when not tracked). */
+  record(cmd: Command): number;
   /** The stages after a write was answered; an error to settle with, or null. */
-  finishWrite(writes: Command | readonly Command[], name: string, durability: DurabilitySettings | null, acks: number): Error | null;
-  /** Whether read-your-writes records `a`'s writes. */
-  tracks(a: Attempt): boolean;
+  finishWrite(seqs: number | readonly number[], name: string, durability: DurabilitySettings | null, acks: number): Error | null;
+  /** A recorded write failed: it no longer holds back what replicas are known to have. */
+  settled(seqs: number | readonly number[]): void;
   waitCause(a: Attempt): Error | undefined;
 }
 
@@ -71,6 +73,8 @@ export class SingleAttempt extends Attempt implements Holdable {
   #resolve: (value: unknown) => void;
   #reject: (error: Error) => void;
   #reply: { value: unknown } | null = null;
+  /** Its read-your-writes sequence, recorded when it was first sent (0: not a tracked write). */
+  #seq = 0;
 
   constructor(d: AttemptHost, cmd: Command, cls: Attempt['cls'], view: ViewRoute) {
     super(cmd.name, cls, view);
@@ -81,30 +85,34 @@ export class SingleAttempt extends Attempt implements Holdable {
   }
 
   /**
-   * Route the command's outcome through the dispatcher: its failures to `judge()`, and, for a
-   * write with stages to run, its reply to `finishWrite()`. Done once, on its first send.
+   * On its first send: a write is recorded for read-your-writes (a read issued after it, answered
+   * or not, needs it), and the command's outcome goes through the dispatcher — its failures to
+   * `judge()`, and, for a write with stages to run, its reply to `finishWrite()`.
    */
   intercept(): void {
     const cmd = this.cmd;
     cmd.reject = (error: Error) => this.#d.failed(this, error);
-    if (this.cls.writesData && (!this.pinned || cmd.name === 'exec')) this.durability = this.view.durability;
+    if (!this.cls.writesData) return;
+    this.#seq = this.#d.record(cmd);
+    if (!this.pinned || cmd.name === 'exec') this.durability = this.view.durability;
     if (this.durability !== null) {
       cmd.resolve = (value: unknown) => {
         this.#reply = { value };
       };
-    } else if (this.#d.tracks(this)) {
+    } else if (this.#seq !== 0) {
       cmd.resolve = (value: unknown) => {
-        this.#d.finishWrite(cmd, this.name, null, 0);
+        this.#d.finishWrite(this.#seq, this.name, null, 0);
         this.#resolve(value);
       };
     }
   }
 
-  /** WATCH's count came: run the stages if the write itself was answered. */
+  /** WAIT's count came: run the stages if the write itself was answered. */
   acknowledged(acks: number): void {
     const reply = this.#reply;
     if (reply === null) return; // the write itself failed: its own error stands
-    const error = this.#d.finishWrite(this.cmd, this.name, this.durability, acks);
+    const error = this.#d.finishWrite(this.#seq, this.name, this.durability, acks);
+    this.#seq = 0;
     this.cmd.resolve = this.#resolve;
     if (error !== null) this.settle(error);
     else this.#resolve(reply.value);
@@ -120,6 +128,8 @@ export class SingleAttempt extends Attempt implements Holdable {
   }
 
   settle(error: Error): void {
+    if (this.#seq !== 0) this.#d.settled(this.#seq);
+    this.#seq = 0;
     this.cmd.reject = this.#reject;
     this.#reject(error);
   }
@@ -156,6 +166,9 @@ export class BatchAttempt extends Attempt implements Holdable {
     this.resolve = resolve;
     this.reject = reject;
   }
+
+  /** Read-your-writes sequences of its writes, recorded when it was first sent. */
+  seqs: number[] = [];
 
   /** The commands of `batch` (this attempt's copy) that may have changed data. */
   writes(batch: readonly Command[]): Command[] {

@@ -1,6 +1,6 @@
 import { Command, type Redis } from 'ioredis';
 import createDebug from 'debug';
-import { MaybeAppliedError, NotReplicatedError } from '../errors.js';
+import { MaybeAppliedError, NotReplicatedError, OfflineError } from '../errors.js';
 import type { DurabilitySettings } from '../options-types.js';
 import type { NodeConnections, NodePool } from '../pool/node-pool.js';
 import { READ, WRITE } from '../routing/classify.js';
@@ -29,7 +29,10 @@ export interface DispatcherSettings {
   signals: DispatchSignals;
   onMessage: MessageSink;
   maxQueuedCommands: number;
-  commandTimeoutMs: number;
+  /** How long a held command may wait; null: as long as it takes (bounded in number only). */
+  holdTimeoutMs: number | null;
+  /** `enableOfflineQueue: false`: a command that would have to wait fails at once instead. */
+  offlineQueue: boolean;
   /** `enableAutoPipelining`: one socket write per connection per tick. */
   autoPipelining: boolean;
   /** SELECT succeeded: the client's `options.db` follows. */
@@ -54,12 +57,17 @@ export class Dispatcher implements AttemptHost {
 
   constructor(settings: DispatcherSettings) {
     this.#settings = settings;
-    this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.commandTimeoutMs });
+    this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs });
     this.#subscriptions = new Subscriptions(settings.onMessage);
   }
 
   get held(): number {
     return this.#queue.size;
+  }
+
+  /** The client has subscriptions (it is in subscriber mode). */
+  get subscribed(): boolean {
+    return this.#subscriptions.active;
   }
 
   get readsFromReplicas(): boolean {
@@ -148,7 +156,13 @@ export class Dispatcher implements AttemptHost {
     if (!this.#try(a)) this.#hold(a);
   }
 
-  #hold(a: Holdable): void {
+  #hold(a: Holdable & Attempt): void {
+    // Without an offline queue only a command that has not been sent yet fails for waiting; one
+    // that met -READONLY or lost its connection is this client's to carry on.
+    if (!this.#settings.offlineQueue && a.tries === 0) {
+      a.fail(new OfflineError({ cause: this.waitCause(a) }));
+      return;
+    }
     this.#queue.hold(a);
   }
 
@@ -301,29 +315,37 @@ export class Dispatcher implements AttemptHost {
     }
   }
 
+  /** Read-your-writes: a write is recorded as it is sent, so that reads issued after it need it. */
+  record(cmd: Command): number {
+    const consistency = this.#settings.consistency;
+    if (consistency === null || !consistency.readYourWrites || !this.#readsFromReplicas) return 0;
+    return consistency.wrote(cmd);
+  }
+
   /**
    * The stages after a write was answered, in order: the durability verdict (from WAIT's count),
-   * then the read-your-writes record (the write is on the master either way), then the verdict.
+   * then the read-your-writes record is settled (the write is on the master either way: samples
+   * of the master's offset taken from now on cover it), then the verdict.
    */
-  finishWrite(writes: Command | readonly Command[], name: string, durability: DurabilitySettings | null, acks: number): Error | null {
+  finishWrite(seqs: number | readonly number[], name: string, durability: DurabilitySettings | null, acks: number): Error | null {
     const error = durability !== null && acks < durability.replicas ? new NotReplicatedError(name, acks, durability.replicas, durability.timeoutMs) : null;
-    const consistency = this.#settings.consistency;
-    if (consistency !== null && consistency.readYourWrites && this.#readsFromReplicas) {
-      if (Array.isArray(writes)) for (const c of writes as readonly Command[]) consistency.wrote(c);
-      else consistency.wrote(writes as Command);
-    }
+    this.settled(seqs);
     return error;
+  }
+
+  settled(seqs: number | readonly number[]): void {
+    const consistency = this.#settings.consistency;
+    if (consistency === null) return;
+    if (typeof seqs === 'number') {
+      if (seqs !== 0) consistency.settled(seqs);
+    } else {
+      for (const seq of seqs) consistency.settled(seq);
+    }
   }
 
   /** @internal why `a` waits, as an error. */
   waitCause(a: Attempt): Error | undefined {
     return a.heldBecause ?? waitError(a.reason, this.state.master?.address ?? null, this.#lastError);
-  }
-
-  /** Whether read-your-writes records `a`'s writes. */
-  tracks(a: Attempt): boolean {
-    const consistency = this.#settings.consistency;
-    return a.cls.writesData && consistency !== null && consistency.readYourWrites && this.#readsFromReplicas;
   }
 
   // ---------------------------------------------------------------- batches
@@ -344,6 +366,12 @@ export class Dispatcher implements AttemptHost {
     const conn = d.lane === 'transaction' ? this.#session.conn : (node?.data() ?? null);
     if (conn === null) return this.#notReady(a, d);
     const batch = a.tries === 0 ? a.commands : a.commands.map(cloneCommand);
+    if (a.tries === 0 && !a.readOnly) {
+      for (const c of a.writes(batch)) {
+        const seq = this.record(c);
+        if (seq !== 0) a.seqs.push(seq);
+      }
+    }
     a.target = d.target;
     a.atMaster = d.target === this.state.master;
     a.pinned = d.lane === 'transaction';
@@ -359,7 +387,7 @@ export class Dispatcher implements AttemptHost {
         const lost = pipelineConnectionLoss(result);
         if (lost === null) {
           const acks = waited === null ? 0 : await waited;
-          const error = a.readOnly ? null : this.finishWrite(a.writes(batch), a.name, durability, acks);
+          const error = a.readOnly ? null : this.finishWrite(a.seqs, a.name, durability, acks);
           if (error !== null) a.reject(error);
           else a.resolve(result);
           return;
@@ -386,8 +414,10 @@ export class Dispatcher implements AttemptHost {
     if (verdict === 'resend-read') {
       if (!this.#tryBatch(a)) this.#hold(a);
     } else if (verdict === 'maybe-applied') {
+      this.settled(a.seqs);
       a.reject(new MaybeAppliedError(a.name, where, { cause: error }));
     } else {
+      this.settled(a.seqs);
       a.reject(error);
     }
   }

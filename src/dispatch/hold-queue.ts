@@ -15,13 +15,13 @@ export interface Holdable {
 export interface HoldQueueSettings {
   /** At most this many wait at once (`maxQueuedCommands`); past it a command fails at once. */
   limit: number;
-  /** How long one may wait (`commandTimeoutMs`) before it fails, unsent. */
-  timeoutMs: number;
+  /** How long one may wait (`commandTimeoutMs`) before it fails, unsent; null: no limit. */
+  timeoutMs: number | null;
 }
 
 interface Entry {
   item: Holdable;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -49,15 +49,15 @@ export class HoldQueue {
       item.fail(new QueueFullError(limit));
       return;
     }
-    const entry: Entry = {
-      item,
-      timer: setTimeout(() => {
+    const entry: Entry = { item, timer: undefined };
+    if (timeoutMs !== null) {
+      entry.timer = setTimeout(() => {
         const i = this.#entries.indexOf(entry);
         if (i === -1) return;
         this.#entries.splice(i, 1);
         item.fail(new CommandTimeoutError(item.name, timeoutMs, { cause: item.waitCause() }));
-      }, timeoutMs),
-    };
+      }, timeoutMs);
+    }
     this.#entries.push(entry);
   }
 

@@ -24,6 +24,12 @@ export class Subscriptions {
     this.#sink = sink;
   }
 
+  /** Something is subscribed: the client is in (RESP2) subscriber mode, as ioredis would be. */
+  get active(): boolean {
+    const { subscribe, psubscribe, ssubscribe } = this.#channels;
+    return subscribe.size > 0 || psubscribe.size > 0 || ssubscribe.size > 0;
+  }
+
   get address(): string | null {
     return this.#current?.node.address ?? null;
   }

@@ -69,11 +69,16 @@ export class ConsistencyMonitor {
     this.#schedule(0);
   }
 
-  /** A write was acknowledged. */
-  wrote(cmd: Command): void {
-    if (firstKeyOnly(cmd.name) && cmd.args.length > 0) this.writes.wroteKey(cmd.args[0]);
-    else this.writes.wrote(cmd.getKeys());
+  /** A write is being sent: its sequence number, to hand back to `settled()` once answered. */
+  wrote(cmd: Command): number {
+    const seq = firstKeyOnly(cmd.name) && cmd.args.length > 0 ? this.writes.wroteKey(cmd.args[0]) : this.writes.wrote(cmd.getKeys());
     if (this.#timer === null && !this.#running) this.#schedule(0);
+    return seq;
+  }
+
+  /** The write numbered `seq` was answered, or failed. */
+  settled(seq: number): void {
+    this.writes.settled(seq);
   }
 
   /** The write sequence a node must have reached for this read (0: any node). */
@@ -161,8 +166,8 @@ export class ConsistencyMonitor {
     if (master === null || this.#replicas.length === 0) return;
     this.#running = true;
     try {
-      // The sequence first, then the offset: the offset then covers every write up to it.
-      const seq = this.writes.seq;
+      // The sequence first, then the offset: the offset then covers every write answered up to it.
+      const seq = this.writes.settledThrough;
       const sample = await this.#offset(master);
       if (this.#stopped || this.#master !== master || sample.role !== 'master') return;
       this.progress.masterSample(seq, sample.offset, performance.now());

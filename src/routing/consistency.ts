@@ -3,7 +3,8 @@ import type { Address } from '../topology/types.js';
 /**
  * Read-your-writes, exactly where Redis lets us be exact.
  *
- * Every acknowledged write gets a sequence number, and each key it wrote remembers the number.
+ * Every write gets a sequence number when it is sent, and each key it writes remembers the number:
+ * a read issued after a write — answered or not — needs that sequence, as on one connection.
  * A background check samples the master's `master_repl_offset` (the offset then includes every
  * write acknowledged before the sample) and each replica's `slave_repl_offset` (what it has
  * applied): a replica whose offset reached a sample has applied every write numbered up to it.
@@ -21,24 +22,41 @@ export class SessionWrites {
   #keys = new Map<string, number>();
   /** Every read must wait for this sequence (writes without known keys, evicted keys). */
   #barrier = 0;
+  /** Writes sent and not yet answered, in sequence order (a Set keeps insertion order). */
+  #pending = new Set<number>();
   #maxKeys: number;
 
   constructor(maxKeys = 100_000) {
     this.#maxKeys = maxKeys;
   }
 
-  /** The sequence number of the last acknowledged write. */
+  /** The sequence number of the last write sent. */
   get seq(): number {
     return this.#seq;
+  }
+
+  /**
+   * The highest sequence up to which every write has been answered: a sample of the master's
+   * offset taken now covers all of them (and none of the writes still in flight).
+   */
+  get settledThrough(): number {
+    for (const first of this.#pending) return first - 1;
+    return this.#seq;
+  }
+
+  /** The write numbered `seq` was answered (or failed): it no longer holds back the samples. */
+  settled(seq: number): void {
+    this.#pending.delete(seq);
   }
 
   get size(): number {
     return this.#keys.size;
   }
 
-  /** Record an acknowledged write of `keys` (empty: a write whose keys are unknown). */
+  /** Record a write of `keys` as it is sent (empty: a write whose keys are unknown). */
   wrote(keys: readonly unknown[]): number {
     const seq = ++this.#seq;
+    this.#pending.add(seq);
     if (keys.length === 0) {
       this.#barrier = seq;
       return seq;
@@ -51,6 +69,7 @@ export class SessionWrites {
   /** `wrote([key])` without the array: the common case of a command with one key. */
   wroteKey(key: unknown): number {
     const seq = ++this.#seq;
+    this.#pending.add(seq);
     this.#record(key, seq);
     if (this.#keys.size > this.#maxKeys) this.#evict();
     return seq;

@@ -114,3 +114,21 @@ describe('roleOffset', () => {
     expect(roleOffset(null)).toEqual({ role: 'unknown', offset: 0 });
   });
 });
+
+describe('writes in flight', () => {
+  it('a write counts from the moment it is sent; samples only cover the writes answered before them', () => {
+    const w = new SessionWrites();
+    const a = w.wroteKey('a');
+    const b = w.wrote(['b']);
+    expect(w.neededKey('a')).toBe(a);
+    expect(w.settledThrough).toBe(0);
+    w.settled(b); // answered out of order (another connection): a still holds the samples back
+    expect(w.settledThrough).toBe(0);
+    w.settled(a);
+    expect(w.settledThrough).toBe(b);
+    const c = w.wroteKey('c');
+    expect(w.settledThrough).toBe(b);
+    w.settled(c);
+    expect(w.settledThrough).toBe(c);
+  });
+});
