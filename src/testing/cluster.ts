@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { slotOf } from '../cluster/slot.js';
@@ -8,8 +7,9 @@ import { resolveRedisServer } from './binary.js';
 import { clusterSettingsOf, slotRanges } from './cluster-options.js';
 import type { Cluster, ClusterOptions, ClusterSettings, ClusterShard } from './cluster-options.js';
 import { clusterStateOk, knowsAll, servesLayout } from './cluster-probe.js';
+import { Lifecycle, startOrStop } from './lifecycle.js';
 import { Probes, replicaLinkUp, settleAll, waitUntil } from './probe.js';
-import { freePorts, isRunning, killAndWait, launchDirect } from './process.js';
+import { freePorts, killAndWait, pidWhileRunning, runningOrThrow } from './process.js';
 
 export type { Cluster, ClusterOptions, ClusterShard } from './cluster-options.js';
 
@@ -32,35 +32,23 @@ interface Node {
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const cluster = new EmbeddedCluster(clusterSettingsOf(options), await resolveRedisServer());
-  try {
-    await cluster.start();
-  } catch (err) {
-    await cluster.stop().catch((stopErr: unknown) => log('stop after failed start: %O', stopErr));
-    throw err;
-  }
-  return cluster;
+  return startOrStop(cluster, () => cluster.start());
 }
 
 class EmbeddedCluster implements Cluster {
-  static readonly #live = new Set<EmbeddedCluster>();
-  // Runs on process exit (a failed test, process.exit()): only synchronous work is possible.
-  static readonly #onExit = (): void => {
-    for (const cluster of EmbeddedCluster.#live) cluster.#killNow();
-  };
-
   readonly #settings: ClusterSettings;
   readonly #binary: string;
-  readonly #root: string;
   readonly #nodes = new Map<string, Node>();
+  readonly #lifecycle = new Lifecycle({
+    prefix: 'redis-failover-cluster-',
+    noun: 'cluster',
+    group: { processes: () => [...this.#nodes.values()].map((node) => node.child) },
+  });
   #shards: ClusterShard[] = [];
-  #stopping: Promise<void> | undefined;
 
   constructor(settings: ClusterSettings, binary: string) {
     this.#settings = settings;
     this.#binary = binary;
-    this.#root = mkdtempSync(join(tmpdir(), 'redis-failover-cluster-'));
-    if (EmbeddedCluster.#live.size === 0) process.on('exit', EmbeddedCluster.#onExit);
-    EmbeddedCluster.#live.add(this);
   }
 
   get masters(): string[] {
@@ -134,18 +122,18 @@ class EmbeddedCluster implements Cluster {
   }
 
   pause(addr: string): void {
-    this.#running(addr).kill('SIGSTOP');
+    runningOrThrow(this.#node(addr).child, addr).kill('SIGSTOP');
     log('paused %s', addr);
   }
 
   resume(addr: string): void {
-    this.#running(addr).kill('SIGCONT');
+    runningOrThrow(this.#node(addr).child, addr).kill('SIGCONT');
     log('resumed %s', addr);
   }
 
   async restart(addr: string): Promise<void> {
     const node = this.#node(addr);
-    if (this.#stopping) throw new Error(`redis-failover/testing: cannot restart ${addr}, the cluster is stopped`);
+    if (this.#lifecycle.stopping) throw new Error(`redis-failover/testing: cannot restart ${addr}, the cluster is stopped`);
     await this.kill(addr);
     const probes = new Probes();
     try {
@@ -158,53 +146,17 @@ class EmbeddedCluster implements Cluster {
   }
 
   pid(addr: string): number | undefined {
-    const { child } = this.#node(addr);
-    return child && isRunning(child) ? child.pid : undefined;
+    return pidWhileRunning(this.#node(addr).child);
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= this.#stopAll();
-    return this.#stopping;
-  }
-
-  async #stopAll(): Promise<void> {
-    try {
-      await settleAll([...this.#nodes.values()].flatMap(({ child }) => (child ? [killAndWait(child)] : [])));
-    } finally {
-      rmSync(this.#root, { recursive: true, force: true });
-      EmbeddedCluster.#live.delete(this);
-      if (EmbeddedCluster.#live.size === 0) process.off('exit', EmbeddedCluster.#onExit);
-      log('stopped %s', this.#root);
-    }
-  }
-
-  #killNow(): void {
-    for (const { child } of this.#nodes.values()) {
-      if (child?.pid !== undefined && isRunning(child)) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-    }
-    try {
-      rmSync(this.#root, { recursive: true, force: true });
-    } catch {
-      // A process still writing as it dies; the OS cleans tmp eventually.
-    }
+    return this.#lifecycle.stop();
   }
 
   #node(addr: string): Node {
     const node = this.#nodes.get(addr);
     if (!node) throw new Error(`redis-failover/testing: ${addr} is not part of this cluster`);
     return node;
-  }
-
-  #running(addr: string): ChildProcess {
-    const { child } = this.#node(addr);
-    if (!child || !isRunning(child)) throw new Error(`redis-failover/testing: ${addr} is not running`);
-    return child;
   }
 
   #waitAll(what: string, check: (addr: string) => Promise<true | string>, addrs = this.nodes): Promise<void> {
@@ -239,7 +191,7 @@ class EmbeddedCluster implements Cluster {
 
   /** Starts one node on free ports (others may take a free port first: then on other ones). */
   async #launch(label: string, probes: Probes): Promise<Node> {
-    const dir = join(this.#root, label);
+    const dir = join(this.#lifecycle.root, label);
     mkdirSync(dir, { recursive: true });
     for (let attempt = 1; ; attempt++) {
       const [port, busPort] = (await freePorts(2)) as [number, number];
@@ -250,7 +202,7 @@ class EmbeddedCluster implements Cluster {
         return node;
       } catch (err) {
         this.#nodes.delete(node.addr);
-        if (attempt >= 3 || this.#stopping) throw err;
+        if (attempt >= 3 || this.#lifecycle.stopping) throw err;
         // The failed attempt may have written its id and ports there already.
         rmSync(join(dir, 'nodes.conf'), { force: true });
         log('%s: %s; retrying on other ports', label, err instanceof Error ? err.message : err);
@@ -259,29 +211,19 @@ class EmbeddedCluster implements Cluster {
   }
 
   /** Spawns `node` on its ports and directory and resolves when it answers PING. */
-  async #spawn(node: Node, probes: Probes): Promise<void> {
-    const { label, addr } = node;
-    await launchDirect({
+  #spawn(node: Node, probes: Probes): Promise<void> {
+    return this.#lifecycle.launch({
       binary: this.#binary,
       args: nodeArgs(this.#settings, node),
       dir: node.dir,
-      label: `${label} ${addr}`,
+      label: node.label,
+      addr: node.addr,
+      timeoutMs: this.#settings.timeoutMs,
       onSpawn: (child) => {
         node.child = child;
       },
-      ready: (signal) =>
-        waitUntil(
-          `${label} ${addr} did not answer PING`,
-          async () => (await probes.get(addr).ping()) === 'PONG' || 'no PONG',
-          this.#settings.timeoutMs,
-          signal,
-        ),
+      ping: () => probes.get(node.addr).ping(),
     });
-    log('%s %s pid %d', label, addr, node.child?.pid);
-    if (this.#stopping && node.child) {
-      await killAndWait(node.child);
-      throw new Error(`redis-failover/testing: the cluster was stopped while ${label} started`);
-    }
   }
 }
 

@@ -19,6 +19,17 @@ export function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
 }
 
+/** The pid while `child` runs (paused counts as running). */
+export function pidWhileRunning(child: ChildProcess | undefined): number | undefined {
+  return child && isRunning(child) ? child.pid : undefined;
+}
+
+/** `child`, of the member at `addr`, if it runs; else throws. */
+export function runningOrThrow(child: ChildProcess | undefined, addr: string): ChildProcess {
+  if (!child || !isRunning(child)) throw new Error(`redis-failover/testing: ${addr} is not running`);
+  return child;
+}
+
 /** SIGKILL, then wait for the exit to be reaped; works on a stopped (SIGSTOP) process too. */
 export async function killAndWait(child: ChildProcess, timeoutMs = 5000): Promise<void> {
   if (child.pid === undefined || !isRunning(child)) return;

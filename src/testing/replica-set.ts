@@ -1,19 +1,19 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { resolveRedisServer } from './binary.js';
 import { dataNodeArgs, listenArgs, sentinelConfig } from './config.js';
 import type { SentinelPeer } from './config.js';
+import { Lifecycle, startOrStop } from './lifecycle.js';
 import { NamespaceNetwork, networkTools } from './network/namespaces.js';
 import type { NetworkTools } from './network/namespaces.js';
 import { CLIENT, planPartition } from './network/plan.js';
 import { settingsOf } from './options.js';
 import type { NamespacedReplicaSet, ReplicaSet, ReplicaSetOptions, RestartOptions, Settings } from './options.js';
 import { Probes, replicaLinkUp, sentinelSees, settleAll, splitAddress, waitUntil } from './probe.js';
-import { freePort, freePorts, isRunning, killAndWait, launchDataNode, launchDirect } from './process.js';
+import { freePort, freePorts, killAndWait, launchDataNode, pidWhileRunning, runningOrThrow } from './process.js';
 
 export type { NamespacedReplicaSet, ReplicaSet, ReplicaSetOptions, RestartOptions } from './options.js';
 
@@ -49,40 +49,35 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
   const settings = settingsOf(options);
   const tools = settings.network === 'namespaces' ? networkTools() : undefined;
   const set = new EmbeddedReplicaSet(settings, await resolveRedisServer());
-  try {
-    await set.start(tools);
-  } catch (err) {
-    await set.stop().catch((stopErr: unknown) => log('stop after failed start: %O', stopErr));
-    throw err;
-  }
-  return set;
+  return startOrStop(set, () => set.start(tools));
 }
 
 class EmbeddedReplicaSet implements NamespacedReplicaSet {
-  static readonly #live = new Set<EmbeddedReplicaSet>();
-  // Runs on process exit (a failed test, process.exit()): only synchronous work is possible.
-  static readonly #onExit = (): void => {
-    for (const set of EmbeddedReplicaSet.#live) set.#killNow();
-  };
-
   readonly #settings: Settings;
   readonly #binary: string;
-  readonly #root: string;
   readonly #members = new Map<string, Member>();
   #master = '';
   #replicas: string[] = [];
   #sentinels: string[] = [];
-  #stopping: Promise<void> | undefined;
   #network: NamespaceNetwork | undefined;
   /** Rule changes, one after the other. */
   #rules: Promise<void> = Promise.resolve();
+  readonly #lifecycle = new Lifecycle({
+    prefix: 'redis-failover-',
+    noun: 'set',
+    group: {
+      processes: () => [...this.#members.values()].flatMap((m) => [m.child, m.watchdog]),
+      release: async () => {
+        await this.#rules.catch(() => {});
+        await this.#network?.destroy();
+      },
+      releaseNow: () => this.#network?.destroyNow(),
+    },
+  });
 
   constructor(settings: Settings, binary: string) {
     this.#settings = settings;
     this.#binary = binary;
-    this.#root = mkdtempSync(join(tmpdir(), 'redis-failover-'));
-    if (EmbeddedReplicaSet.#live.size === 0) process.on('exit', EmbeddedReplicaSet.#onExit);
-    EmbeddedReplicaSet.#live.add(this);
   }
 
   get master(): string {
@@ -183,18 +178,18 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
   }
 
   pause(addr: string): void {
-    this.#running(addr).kill('SIGSTOP');
+    runningOrThrow(this.#member(addr).child, addr).kill('SIGSTOP');
     log('paused %s', addr);
   }
 
   resume(addr: string): void {
-    this.#running(addr).kill('SIGCONT');
+    runningOrThrow(this.#member(addr).child, addr).kill('SIGCONT');
     log('resumed %s', addr);
   }
 
   async restart(addr: string, options: RestartOptions = {}): Promise<void> {
     const member = this.#member(addr);
-    if (this.#stopping) throw new Error(`redis-failover/testing: cannot restart ${addr}, the set is stopped`);
+    if (this.#lifecycle.stopping) throw new Error(`redis-failover/testing: cannot restart ${addr}, the set is stopped`);
     if (options.asReplicaOf) {
       if (member.kind === 'sentinel') throw new Error(`redis-failover/testing: ${addr} is a Sentinel, not a data node`);
       splitAddress(options.asReplicaOf);
@@ -216,8 +211,7 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
   }
 
   pid(addr: string): number | undefined {
-    const { child } = this.#member(addr);
-    return child && isRunning(child) ? child.pid : undefined;
+    return pidWhileRunning(this.#member(addr).child);
   }
 
   async partition(...groups: string[][]): Promise<void> {
@@ -252,7 +246,7 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
       if (member.namespace) byNamespace.set(member.namespace, allowed.get(member.addr));
     }
     const next = this.#rules.catch(() => {}).then(() => {
-      if (this.#stopping) throw new Error('redis-failover/testing: the set is stopped');
+      if (this.#lifecycle.stopping) throw new Error('redis-failover/testing: the set is stopped');
       return network.apply(byNamespace, everyone);
     });
     this.#rules = next;
@@ -267,42 +261,7 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= this.#stopAll();
-    return this.#stopping;
-  }
-
-  async #stopAll(): Promise<void> {
-    const processes = [...this.#members.values()].flatMap((m) => [m.child, m.watchdog]);
-    try {
-      await settleAll(processes.flatMap((child) => (child ? [killAndWait(child)] : [])));
-    } finally {
-      await this.#rules.catch(() => {});
-      await this.#network?.destroy();
-      rmSync(this.#root, { recursive: true, force: true });
-      EmbeddedReplicaSet.#live.delete(this);
-      if (EmbeddedReplicaSet.#live.size === 0) process.off('exit', EmbeddedReplicaSet.#onExit);
-      log('stopped %s', this.#root);
-    }
-  }
-
-  #killNow(): void {
-    for (const member of this.#members.values()) {
-      for (const child of [member.child, member.watchdog]) {
-        if (child?.pid !== undefined && isRunning(child)) {
-          try {
-            process.kill(child.pid, 'SIGKILL');
-          } catch {
-            // Already gone.
-          }
-        }
-      }
-    }
-    this.#network?.destroyNow();
-    try {
-      rmSync(this.#root, { recursive: true, force: true });
-    } catch {
-      // A process still writing as it dies; the OS cleans tmp eventually.
-    }
+    return this.#lifecycle.stop();
   }
 
   #member(addr: string): Member {
@@ -311,14 +270,8 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     return member;
   }
 
-  #running(addr: string): ChildProcess {
-    const { child } = this.#member(addr);
-    if (!child || !isRunning(child)) throw new Error(`redis-failover/testing: ${addr} is not running`);
-    return child;
-  }
-
   #dir(label: string): string {
-    const dir = join(this.#root, label);
+    const dir = join(this.#lifecycle.root, label);
     mkdirSync(dir, { recursive: true });
     return dir;
   }
@@ -385,33 +338,24 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
   }
 
   /** Spawns `member` on its port and resolves when it answers PING. */
-  async #launchDirect(member: Member, args: string[], probes: Probes): Promise<void> {
+  #launchDirect(member: Member, args: string[], probes: Probes): Promise<void> {
     const { addr, label } = member;
     const password = member.kind === 'data' ? this.#settings.password : undefined;
     const command = member.namespace
       ? this.#networkOrThrow().command(member.namespace, this.#binary, args)
       : { file: this.#binary, args };
-    await launchDirect({
+    return this.#lifecycle.launch({
       binary: command.file,
       args: command.args,
       dir: member.dir,
-      label: `${label} ${addr}`,
+      label,
+      addr,
+      timeoutMs: this.#settings.timeoutMs,
       onSpawn: (child) => {
         member.child = child;
         member.watchdog = undefined;
       },
-      ready: (signal) =>
-        waitUntil(
-          `${label} ${addr} did not answer PING`,
-          async () => (await probes.get(addr, password).ping()) === 'PONG' || 'no PONG',
-          this.#settings.timeoutMs,
-          signal,
-        ),
+      ping: () => probes.get(addr, password).ping(),
     });
-    log('%s %s pid %d', label, addr, member.child?.pid);
-    if (this.#stopping && member.child) {
-      await killAndWait(member.child);
-      throw new Error(`redis-failover/testing: the set was stopped while ${label} started`);
-    }
   }
 }

@@ -11,6 +11,7 @@ import { slotOf } from '../../src/cluster/slot.js';
 import { startCluster } from '../../src/testing/index.js';
 import type { Cluster } from '../../src/testing/index.js';
 import { parseInfo } from '../../src/topology/info-parser.js';
+import { isAlive } from '../helpers/process.js';
 
 const clients: Array<Redis | IoCluster> = [];
 
@@ -55,15 +56,6 @@ async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 
     }
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${String(last)})`);
     await delay(50);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicaSet } from '../../src/testing/index.js';
 import type { ReplicaSet } from '../../src/testing/index.js';
+import { isAlive } from '../helpers/process.js';
 
 const clients: Redis[] = [];
 
@@ -46,15 +47,6 @@ async function eventually(
 
 function portOf(addr: string): string {
   return addr.slice(addr.lastIndexOf(':') + 1);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 afterEach(() => {
