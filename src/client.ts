@@ -3,7 +3,7 @@ import { Command, Redis, ScanStream, type ChainableCommander, type RedisCommande
 import { facadeOptions, splitOverride, SUBSCRIBER_MODE_MESSAGE } from './compat.js';
 import { installCommands } from './commands.js';
 import { Core, type CoreHost } from './core.js';
-import type { ViewRoute } from './dispatch/attempt.js';
+import { unsentResult, type ViewRoute } from './dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, NoMasterError, NoNodeError } from './errors.js';
 import type { FailoverRedisEvents } from './events.js';
 import type { HandoverOptions, SwitchoverResult } from './failover/switchover.js';
@@ -101,11 +101,12 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   /**
-   * ioredis-compatible: `subscriber` once this client subscribed to something (RESP2: only
-   * subscriber commands may be sent then), `normal` otherwise.
+   * ioredis-compatible: `subscriber` while this client has subscriptions over RESP2 (only
+   * subscriber commands may be sent then), `normal` otherwise — also when subscribed over RESP3,
+   * which ioredis 6 negotiates by default.
    */
   get mode(): 'normal' | 'subscriber' | 'monitor' {
-    return this.#core.dispatcher.subscribed && this.#opts.redisOptions.protocol !== 3 ? 'subscriber' : 'normal';
+    return this.#core.dispatcher.subscriberMode ? 'subscriber' : 'normal';
   }
 
   /**
@@ -332,7 +333,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   #execPipeline(commands: Command[], transaction: boolean, route: ViewRoute): Promise<unknown> {
-    if (this.#closing) return Promise.reject(new ClosedError());
+    if (this.#closing) return transaction ? Promise.reject(new ClosedError()) : Promise.resolve(unsentResult(commands, new ClosedError()));
     if (this.#status === 'wait') this.connect().catch(noop);
     return this.#core.dispatcher.dispatchBatch(commands, transaction, route);
   }

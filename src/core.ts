@@ -76,7 +76,8 @@ export class Core {
     const redisOptions = opts.redisOptions;
     this.lag = resolveLag({ bytes: opts.maxReplicaLag.bytes ?? undefined, ms: opts.maxReplicaLag.ms ?? undefined });
     this.pool = new NodePool({
-      redisOptions: { ...redisOptions },
+      // `scripts` are the facade's commands (defined there); its connections need none of them.
+      redisOptions: { ...redisOptions, scripts: undefined },
       poolSize: opts.poolSize,
       factory,
       hooks: {

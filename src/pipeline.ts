@@ -1,4 +1,4 @@
-import type { Command } from 'ioredis';
+import { Command } from 'ioredis';
 import { asCallback } from './util.js';
 import { installCommands } from './commands.js';
 
@@ -26,6 +26,8 @@ export class FailoverPipeline {
   readonly addedBuiltinSet: Set<string>;
   #queue: Command[] = [];
   #transaction: boolean;
+  /** Transactions opened inside this pipeline (`pipeline().multi()…exec()`) and not yet closed. */
+  #inline = 0;
   #executed: Promise<unknown> | null = null;
 
   constructor(host: PipelineHost, transaction: boolean) {
@@ -42,8 +44,9 @@ export class FailoverPipeline {
     }
   }
 
+  /** As ioredis: the commands queued, MULTI/EXEC included (a `multi()` batch starts with MULTI). */
   get length(): number {
-    return this.#queue.length;
+    return this.#queue.length + (this.#transaction ? 1 : 0);
   }
 
   sendCommand(command: Command): this {
@@ -51,9 +54,13 @@ export class FailoverPipeline {
     return this;
   }
 
-  /** Inside a pipeline, `multi()` turns it into a transaction (ioredis: `pipeline().multi()`). */
+  /**
+   * Inside a pipeline, `multi()` opens a transaction within it, closed by the next `exec()`; the
+   * last `exec()` sends the whole pipeline (ioredis: `pipeline().set().multi().incr().exec().get().exec()`).
+   */
   multi(): this {
-    this.#transaction = true;
+    this.#inline++;
+    this.#queue.push(inlineMarker('multi'));
     return this;
   }
 
@@ -67,14 +74,34 @@ export class FailoverPipeline {
     return this;
   }
 
-  exec(callback?: (err: Error | null, result?: unknown) => void): Promise<unknown> {
-    if (this.#executed === null) {
-      this.#executed = this.redis.execPipeline(this.#queue, this.#transaction);
-    } else {
-      this.#executed = Promise.reject(new Error('Pipeline cannot be used to send any commands when the `exec()` has been called on it.'));
+  exec(callback?: (err: Error | null, result?: unknown) => void): Promise<unknown> | this {
+    if (this.#inline > 0) {
+      this.#inline--;
+      this.#queue.push(inlineMarker('exec'));
+      return this;
     }
+    // A second exec() gives the first one's result, as ioredis's does (which sends the commands
+    // again but keeps the first replies; here they are not sent twice).
+    this.#executed ??= this.redis.execPipeline(this.#queue, this.#transaction);
     return asCallback(this.#executed, callback);
   }
 }
 
 installCommands(FailoverPipeline.prototype, ['multi', 'exec']);
+
+/**
+ * MULTI or EXEC written inside a pipeline: sent as ioredis's pipeline sends them (`multi()` /
+ * `exec()` on the real pipeline), so the replies inside come out as ioredis gives them.
+ */
+function inlineMarker(name: 'multi' | 'exec'): Command {
+  const command = new Command(name, [], { replyEncoding: 'utf8' });
+  (command as { inline?: boolean }).inline = true;
+  // Its outcome is the pipeline's: nothing awaits this promise.
+  command.promise.catch(() => undefined);
+  return command;
+}
+
+/** Whether `command` is a MULTI or EXEC written inside a pipeline. */
+export function isInlineMarker(command: Command): boolean {
+  return (command as { inline?: boolean }).inline === true;
+}

@@ -179,13 +179,20 @@ export class BatchAttempt extends Attempt implements Holdable {
     return this.#d.tryAttempt(this);
   }
 
+  /** Never sent: as ioredis, a pipeline resolves with the error for each command, a transaction rejects. */
   fail(error: Error): void {
-    this.reject(error);
+    if (this.transaction) this.reject(error);
+    else this.resolve(unsentResult(this.commands, error));
   }
 
   waitCause(): Error | undefined {
     return this.#d.waitCause(this);
   }
+}
+
+/** ioredis's `exec()` result for a pipeline none of whose commands could be sent. */
+export function unsentResult(commands: readonly Command[], error: Error): [Error][] {
+  return commands.map(() => [error]);
 }
 
 /** A script defined `readOnly` runs as EVALSHA, flagged by ioredis: a read all the same. */

@@ -8,6 +8,7 @@ import type { ConsistencyMonitor } from '../routing/consistency-monitor.js';
 import { parseReadFrom } from '../routing/read-policy.js';
 import { route, routeTarget, type RouteTarget, type RoutingState, type SendDecision, type WriteGate } from '../routing/route.js';
 import type { RoutingTable } from '../routing/router.js';
+import { isInlineMarker } from '../pipeline.js';
 import { noop } from '../util.js';
 import { Attempt, BatchAttempt, classOf, cloneCommand, pipelineConnectionLoss, SingleAttempt, waitError, type AttemptHost, type ViewRoute } from './attempt.js';
 import { HoldQueue, type Holdable } from './hold-queue.js';
@@ -65,9 +66,9 @@ export class Dispatcher implements AttemptHost {
     return this.#queue.size;
   }
 
-  /** The client has subscriptions (it is in subscriber mode). */
-  get subscribed(): boolean {
-    return this.#subscriptions.active;
+  /** The client has subscriptions on a RESP2 connection: it is in ioredis's subscriber mode. */
+  get subscriberMode(): boolean {
+    return this.#subscriptions.active && this.#subscriptions.resp2;
   }
 
   get readsFromReplicas(): boolean {
@@ -423,10 +424,21 @@ export class Dispatcher implements AttemptHost {
   }
 }
 
+/** The batch through a real ioredis pipeline on `conn`: same wire format, same `exec()` result. */
 function runPipeline(conn: Redis, commands: Command[], transaction: boolean): Promise<unknown> {
-  const real = (transaction ? conn.multi() : conn.pipeline()) as unknown as { sendCommand(c: Command): void; exec(): Promise<unknown> };
-  for (const command of commands) real.sendCommand(command);
+  const real = (transaction ? conn.multi() : conn.pipeline()) as unknown as RealPipeline;
+  for (const command of commands) {
+    if (!isInlineMarker(command)) real.sendCommand(command);
+    else if (command.name === 'multi') real.multi();
+    else real.exec();
+  }
   return real.exec();
+}
+
+interface RealPipeline {
+  sendCommand(c: Command): void;
+  multi(): void;
+  exec(): Promise<unknown>;
 }
 
 /** One write per connection per tick instead of one per command (`enableAutoPipelining`). */

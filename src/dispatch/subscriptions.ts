@@ -30,6 +30,15 @@ export class Subscriptions {
     return subscribe.size > 0 || psubscribe.size > 0 || ssubscribe.size > 0;
   }
 
+  /**
+   * Whether the subscriber connection speaks RESP2, where (as on ioredis) only subscriber commands
+   * may be sent once subscribed; ioredis 6 negotiates RESP3 by default, where any command may.
+   */
+  get resp2(): boolean {
+    const condition = (this.#current?.conn as { condition?: { protocol?: number } | null } | undefined)?.condition;
+    return condition?.protocol === 2;
+  }
+
   get address(): string | null {
     return this.#current?.node.address ?? null;
   }
