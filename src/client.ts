@@ -306,8 +306,15 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return asCallback(this.#close(true).then(() => 'OK' as const), callback);
   }
 
-  /** Close now: commands in flight fail. */
-  disconnect(): void {
+  /**
+   * Close now: commands in flight fail. `disconnect(true)`, as ioredis's, drops the connections
+   * and lets them reconnect instead.
+   */
+  disconnect(reconnect = false): void {
+    if (reconnect) {
+      for (const node of this.#core.pool.all()) for (const conn of node.dataConnections()) conn.disconnect(true);
+      return;
+    }
     this.#close(false).catch(noop);
   }
 

@@ -85,7 +85,7 @@ export interface FailoverRedisOptions {
   /**
    * How long a command may wait for a node (no master known, connection not ready) before it
    * rejects with `ERR_COMMAND_TIMEOUT`. It was then never sent.
-   * @default 10000
+   * @default 10000 — no limit when `redisOptions.maxRetriesPerRequest` is `null`, as on ioredis
    */
   commandTimeoutMs?: number;
   /**

@@ -154,6 +154,19 @@ describe('status, events and closing, as ioredis', () => {
     await expect(redis.get('k')).rejects.toMatchObject({ code: 'ERR_CLOSED', message: 'Connection is closed.' });
   });
 
+  it('disconnect(true) drops the connection and reconnects; commands meanwhile wait and go', async () => {
+    expectSame(
+      await compare(async (make) => {
+        const redis = make();
+        await redis.set('k', 'v');
+        redis.disconnect(true);
+        const out = [await redis.get('k'), await redis.set('k', 'w'), await redis.get('k')];
+        await redis.quit();
+        return out;
+      }),
+    );
+  });
+
   it('enableOfflineQueue: false rejects commands while not ready, with ioredis’s message', async () => {
     const results = await compare(async (make) => {
       const redis = make({ enableOfflineQueue: false, lazyConnect: true });
