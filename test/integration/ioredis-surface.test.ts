@@ -167,6 +167,24 @@ describe('status, events and closing, as ioredis', () => {
     );
   });
 
+  it('a dropped connection: the same statuses in the same order, and commands go on', async () => {
+    const results: Record<string, unknown> = {};
+    for (const [name, make] of Object.entries(clients)) {
+      const redis = make();
+      await redis.set('k', 'v');
+      const seen: string[] = [];
+      for (const event of ['connecting', 'connect', 'ready', 'close', 'reconnecting', 'end']) redis.on(event, () => seen.push(event));
+      const admin = direct(set.master);
+      await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      admin.disconnect();
+      const deadline = Date.now() + 5000;
+      while (!seen.includes('ready') && Date.now() < deadline) await sleep(20);
+      results[name] = [[...seen], await redis.get('k'), redis.status];
+      await redis.quit();
+    }
+    expectSame(results);
+  });
+
   it('enableOfflineQueue: false rejects commands while not ready, with ioredis’s message', async () => {
     const results = await compare(async (make) => {
       const redis = make({ enableOfflineQueue: false, lazyConnect: true });
@@ -230,6 +248,37 @@ describe('members, as ioredis', () => {
     );
   });
 
+  it('subscriptions come back after a reconnect to the same node, as on ioredis', async () => {
+    const results: Record<string, unknown> = {};
+    for (const [name, make] of Object.entries(clients)) {
+      const sub = make();
+      const pub = make();
+      const got: string[] = [];
+      sub.on('message', (channel: string, message: string) => got.push(`${channel}:${message}`));
+      sub.on('smessage', (channel: string, message: string) => got.push(`s/${channel}:${message}`));
+      await sub.subscribe('c');
+      await sub.ssubscribe('sc');
+      await pub.publish('c', 'before');
+      await pub.spublish('sc', 'before');
+      await sleep(50);
+      const admin = direct(set.master);
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      admin.disconnect();
+      // Published until the resubscription is in: then both messages arrive.
+      const deadline = Date.now() + 5000;
+      for (let i = 0; !got.includes(`c:after`) && Date.now() < deadline; i++) {
+        await pub.publish('c', 'after');
+        await sleep(50);
+      }
+      await pub.spublish('sc', 'after');
+      await sleep(100);
+      results[name] = [...new Set(got)].sort();
+      await sub.quit();
+      await pub.quit();
+    }
+    expectSame(results);
+  });
+
   it('monitor() watches the master', async () => {
     expectSame(
       await compare(async (make) => {
@@ -268,13 +317,21 @@ describe('members, as ioredis', () => {
   });
 
   it('addBuiltinCommand and Command reply transformers work as on ioredis', async () => {
-    Command.setReplyTransformer('echo', (reply: unknown) => `<${String(reply)}>`);
+    Command.setReplyTransformer('echo', (reply: unknown) => {
+      if (String(reply) === 'boom') throw new Error('transformer failed');
+      return `<${String(reply)}>`;
+    });
     try {
       expectSame(
         await compare(async (make) => {
           const redis = make();
           redis.addBuiltinCommand('echo');
-          const out = [await redis.echo('x'), pairs(await redis.pipeline().echo('y').exec()), pairs(await redis.multi().echo('z').exec())];
+          const out = [
+            await redis.echo('x'),
+            await settle(redis.echo('boom')),
+            pairs(await redis.pipeline().echo('y').echo('boom').exec()),
+            pairs(await redis.multi().echo('z').echo('boom').exec()),
+          ];
           await redis.quit();
           return out;
         }),
