@@ -51,6 +51,11 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   readonly scriptsSet: Record<string, unknown> = {};
   readonly addedBuiltinSet = new Set<string>();
   readonly isCluster = false;
+  /** ioredis-compatible statics. */
+  static readonly Command = Command;
+  static createClient(...args: ConstructorParameters<typeof FailoverRedis>): FailoverRedis {
+    return new FailoverRedis(...args);
+  }
 
   #input: string | FailoverRedisOptions | undefined;
   #extra: FailoverRedisOptions | undefined;
@@ -107,6 +112,18 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    */
   get mode(): 'normal' | 'subscriber' | 'monitor' {
     return this.#core.dispatcher.subscriberMode ? 'subscriber' : 'normal';
+  }
+
+  /** ioredis-compatible: the socket of the master's (first) data connection, while connected. */
+  get stream(): Redis['stream'] | undefined {
+    const master = this.#core.dispatcher.state.master;
+    return master === null ? undefined : this.#core.pool.get(master.address)?.dataConnections()[0]?.stream;
+  }
+
+  /** ioredis-compatible: emit, except an `error` nobody listens to (which is dropped, not thrown). */
+  silentEmit(event: string, arg?: unknown): boolean {
+    if (event === 'error' && this.listenerCount('error') === 0) return false;
+    return (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...(arg === undefined ? [] : [arg]));
   }
 
   /**

@@ -175,7 +175,7 @@ describe('status, events and closing, as ioredis', () => {
       const seen: string[] = [];
       for (const event of ['connecting', 'connect', 'ready', 'close', 'reconnecting', 'end']) redis.on(event, () => seen.push(event));
       const admin = direct(set.master);
-      await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
       admin.disconnect();
       const deadline = Date.now() + 5000;
       while (!seen.includes('ready') && Date.now() < deadline) await sleep(20);
@@ -262,7 +262,7 @@ describe('members, as ioredis', () => {
       await pub.spublish('sc', 'before');
       await sleep(50);
       const admin = direct(set.master);
-      await admin.client('KILL', 'TYPE', 'pubsub');
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       admin.disconnect();
       // Published until the resubscription is in: then both messages arrive.
       const deadline = Date.now() + 5000;
@@ -310,6 +310,9 @@ describe('members, as ioredis', () => {
         const out = [redis.getMaxListeners(), order, redis.listenerCount('x'), redis.rawListeners('x').length, redis.eventNames().includes('x')];
         redis.off('x', a);
         out.push(redis.listenerCount('x'));
+        await redis.connect();
+        // Members libraries reach for: the socket, the statics.
+        out.push(redis.stream?.writable, redis.constructor.Command === Command, typeof redis.constructor.createClient);
         redis.disconnect();
         return out;
       }),
