@@ -51,11 +51,6 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   readonly scriptsSet: Record<string, unknown> = {};
   readonly addedBuiltinSet = new Set<string>();
   readonly isCluster = false;
-  /** ioredis-compatible statics. */
-  static readonly Command = Command;
-  static createClient(...args: ConstructorParameters<typeof FailoverRedis>): FailoverRedis {
-    return new FailoverRedis(...args);
-  }
 
   #input: string | FailoverRedisOptions | undefined;
   #extra: FailoverRedisOptions | undefined;
