@@ -231,10 +231,10 @@ describe('members, as ioredis', () => {
     expectSame(results);
   });
 
-  it('subscriber mode: other commands rejected with ioredis’s error, quit works while subscribed', async () => {
+  it.each([{}, { protocol: 2 }])('subscriber mode %j: other commands rejected as on ioredis (RESP2), quit works while subscribed', async (options) => {
     expectSame(
       await compare(async (make) => {
-        const sub = make();
+        const sub = make(options);
         const out: unknown[] = [sub.mode];
         out.push(await sub.subscribe('c1'), sub.mode);
         out.push(await settle(sub.get('k')));
