@@ -17,6 +17,7 @@ import {
   isPlainObject,
   NON_NEGATIVE,
   oneOf,
+  optionalBoolean,
   optionalNumber,
   parseAddress,
   POSITIVE,
@@ -64,6 +65,8 @@ export interface ResolvedOptions {
   maxQueuedCommands: number;
   /** @default 2000 */
   refreshIntervalMs: number;
+  /** @default true */
+  fencing: boolean;
 }
 
 // Records over the option interfaces, so that an option added there without a line here fails to compile.
@@ -83,6 +86,7 @@ const OPTION_KEYS: Record<keyof FailoverRedisOptions, true> = {
   commandTimeoutMs: true,
   maxQueuedCommands: true,
   refreshIntervalMs: true,
+  fencing: true,
 };
 const FAILOVER_KEYS: Record<keyof FailoverSettings, true> = { promote: true, downAfterMs: true, quorum: true };
 const LAG_KEYS: Record<keyof MaxReplicaLag, true> = { bytes: true, ms: true };
@@ -189,6 +193,7 @@ function resolveObject(input: unknown, extra: unknown, fromUrl = false): Resolve
     commandTimeoutMs: optionalNumber(o.commandTimeoutMs, 'commandTimeoutMs', NON_NEGATIVE) ?? 10_000,
     maxQueuedCommands: optionalNumber(o.maxQueuedCommands, 'maxQueuedCommands', INT_0) ?? 10_000,
     refreshIntervalMs: optionalNumber(o.refreshIntervalMs, 'refreshIntervalMs', POSITIVE) ?? 2000,
+    fencing: optionalBoolean(o.fencing, 'fencing') ?? true,
   };
 }
 
