@@ -23,6 +23,11 @@ export interface TopologyProvider {
   promote(address: Address, topology: Topology): Promise<void>;
   /** Make `address` (an old master back, a replica following the wrong node) follow the master. */
   demote(address: Address, topology: Topology): Promise<void>;
+  /**
+   * Where the source has judges of its own (Sentinels): how many of them answer a PING within
+   * `timeoutMs` now. The fence asks before holding writes to a master cut from its replicas.
+   */
+  judgesAnswering?(timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
 

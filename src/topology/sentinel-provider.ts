@@ -202,6 +202,24 @@ export class SentinelProvider implements TopologyProvider {
     }
   }
 
+  /** Every known Sentinel PINGed at once; one that does not answer in time is forgotten, as in `#ask`. */
+  async judgesAnswering(timeoutMs: number): Promise<number> {
+    const answers = await Promise.all(
+      [...this.#sentinels].map(async ([address, node]) => {
+        if (this.#closed) return 0;
+        const conn = this.#command(address, node);
+        try {
+          await withTimeout(conn.ping(), timeoutMs, noAnswer('Sentinel', timeoutMs));
+          return 1;
+        } catch {
+          this.#forget(address, conn);
+          return 0;
+        }
+      }),
+    );
+    return answers.reduce<number>((a, b) => a + b, 0);
+  }
+
   /** The Sentinel that took the request names another master: the switch is done (as far as it knows). */
   async #awaitSwitch(address: Address, from: Address, deadline: number, started: number): Promise<Address> {
     const { name, probeTimeoutMs, mapAddress } = this.#settings;
