@@ -297,12 +297,12 @@ export class FailoverCoordinator {
       quorum: this.#settings.quorum,
       sentinel: this.#settings.promote === 'sentinel',
     };
-    const evidence = { master: address, info, had: this.#had, sentinelsAnswering: null as number | null, fenced: this.#fenced };
+    const evidence = { master: address, info, had: this.#had, sentinelsConfirming: null as number | null, fenced: this.#fenced };
     let decisions: FenceDecision[] = decideFence(evidence, settings);
     if (decisions.some((d) => d.kind === 'ask-sentinels')) {
-      const ask = this.#settings.provider.judgesAnswering;
+      const ask = this.#settings.provider.judgesConfirming;
       const timeoutMs = Math.max(200, Math.min(1000, Math.floor(this.#settings.downAfterMs / 2)));
-      evidence.sentinelsAnswering = ask ? await ask.call(this.#settings.provider, timeoutMs) : 0;
+      evidence.sentinelsConfirming = ask ? await ask.call(this.#settings.provider, address, timeoutMs) : 0;
       if (this.#stopped || address !== this.#knownMaster) return;
       evidence.fenced = this.#fenced;
       decisions = decideFence(evidence, settings).filter((d) => d.kind !== 'ask-sentinels');
@@ -311,12 +311,11 @@ export class FailoverCoordinator {
       if (decision.kind === 'ask-sentinels') continue;
       debug('%s: %s', decision.kind, decision.reason);
       this.#setFenced(decision.kind === 'fence', decision.reason);
-      if (decision.kind === 'fence') {
-        this.#settings.onWarning({ code: 'MASTER_FENCED', message: `writes wait: ${decision.reason}`, address });
-        // Another master may be on its way (Sentinel's, or a promotion on the other side): look.
-        this.#settings.manager.request('master fenced');
-      }
+      if (decision.kind === 'fence') this.#settings.onWarning({ code: 'MASTER_FENCED', message: `writes wait: ${decision.reason}`, address });
     }
+    // Another master may be on its way (Sentinel's, or a promotion on the other side): look again
+    // while fenced, so that writes go to it as soon as the source names it.
+    if (this.#fenced) this.#settings.manager.request('master fenced');
   }
 
   #setFenced(fenced: boolean, why: string): void {

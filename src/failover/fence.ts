@@ -28,8 +28,8 @@ export interface FenceEvidence {
   info: ReplicationInfo;
   /** The most replicas this master has been seen with (attached or following it) since it became the master. */
   had: number;
-  /** Sentinel mode: how many Sentinels answered a PING just now; null when not asked (yet). */
-  sentinelsAnswering: number | null;
+  /** Sentinel mode: how many Sentinels vouch for this master just now (name it, not down, no failover); null: not asked yet. */
+  sentinelsConfirming: number | null;
   /** Writes are fenced now. */
   fenced: boolean;
 }
@@ -39,7 +39,7 @@ export type FenceDecision =
   | { kind: 'fence'; reason: string }
   /** The master is confirmed (its replicas acknowledge again, or a Sentinel answers): writes go. */
   | { kind: 'unfence'; reason: string }
-  /** Sentinel mode: the replicas are cut; ask the Sentinels whether they can be reached, then judge again. */
+  /** Sentinel mode: the replicas are cut; ask the Sentinels whether they vouch for the master, then judge again. */
   | { kind: 'ask-sentinels' };
 
 /** Replicas acknowledge every second; `lag` is in whole seconds, so 1 is normal and 2 is one ACK missed. */
@@ -47,11 +47,16 @@ export function ackLimitS(downAfterMs: number): number {
   return Math.max(2, Math.ceil(downAfterMs / 1000));
 }
 
-/** How many of the master's replicas are attached, and how many acknowledged within `ackLimitS`. */
+/**
+ * How many of the master's replicas are attached, and how many are linked: acknowledged within
+ * `ackLimitS`, or still in their initial sync (`wait_bgsave`, `send_bulk`: no acknowledgements
+ * yet, but such a replica is no candidate anywhere, and a just-promoted master's first syncs must
+ * not fence it).
+ */
 export function replicaAcks(info: ReplicationInfo, downAfterMs: number): { attached: number; acking: number } {
   const limit = ackLimitS(downAfterMs);
   const attached = Math.max(info.connectedReplicas ?? 0, info.replicas.length);
-  const acking = info.replicas.filter((r) => r.state === 'online' && r.lag !== null && r.lag >= 0 && r.lag < limit).length;
+  const acking = info.replicas.filter((r) => (r.state !== null && r.state !== 'online') || (r.lag !== null && r.lag >= 0 && r.lag < limit)).length;
   return { attached, acking };
 }
 
@@ -59,8 +64,9 @@ export function replicaAcks(info: ReplicationInfo, downAfterMs: number): { attac
  * Fence or unfence, from what the master says of its replicas. A master is stranded when enough
  * of the replicas it had stopped acknowledging that the other side could promote one: in client
  * mode `quorum` of them (a majority by default, as promotion needs), in Sentinel mode any one,
- * but only while no Sentinel answers us either (a Sentinel that answers judges for itself and
- * tells us of a switch). A master that never had a replica is never fenced.
+ * but only while no Sentinel vouches for it (none answers — the Jepsen case — or those that answer
+ * see it down or are failing it over: they still name it until the switch). A master that never
+ * had a replica is never fenced.
  */
 export function decideFence(evidence: FenceEvidence, settings: FenceSettings): FenceDecision[] {
   const { info, fenced } = evidence;
@@ -76,11 +82,11 @@ export function decideFence(evidence: FenceEvidence, settings: FenceSettings): F
   }
   const why = `${evidence.master} lost ${cut}/${had} replica link(s) (no acknowledgement for ${ackLimitS(settings.downAfterMs)} s)`;
   if (settings.sentinel) {
-    if (evidence.sentinelsAnswering === null) return [{ kind: 'ask-sentinels' }];
-    if (evidence.sentinelsAnswering > 0) {
-      return fenced ? [{ kind: 'unfence', reason: `${evidence.sentinelsAnswering} Sentinel(s) answer: Sentinel judges ${evidence.master}` }] : [];
+    if (evidence.sentinelsConfirming === null) return [{ kind: 'ask-sentinels' }];
+    if (evidence.sentinelsConfirming > 0) {
+      return fenced ? [{ kind: 'unfence', reason: `${evidence.sentinelsConfirming} Sentinel(s) vouch for ${evidence.master}` }] : [];
     }
-    return fenced ? [] : [{ kind: 'fence', reason: `${why} and no Sentinel answers` }];
+    return fenced ? [] : [{ kind: 'fence', reason: `${why} and no Sentinel vouches for it` }];
   }
   return fenced ? [] : [{ kind: 'fence', reason: why }];
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ackLimitS, decideFence, replicaAcks, type FenceEvidence, type FenceSettings } from '../../src/failover/fence.js';
 import { parseInfoReplication } from '../../src/topology/info-parser.js';
+import { sentinelVouchesFor } from '../../src/topology/sentinel-replies.js';
 
 const info = (name: string) =>
   parseInfoReplication(readFileSync(new URL(`../fixtures/info-replication/${name}`, import.meta.url), 'utf8'));
@@ -18,7 +19,7 @@ const client: FenceSettings = { fencing: true, downAfterMs: 1000, quorum: null, 
 const sentinel: FenceSettings = { ...client, sentinel: true };
 
 function evidence(patch: Partial<FenceEvidence>): FenceEvidence {
-  return { master: M, info: LINKED, had: 2, sentinelsAnswering: null, fenced: false, ...patch };
+  return { master: M, info: LINKED, had: 2, sentinelsConfirming: null, fenced: false, ...patch };
 }
 
 describe('replicaAcks', () => {
@@ -27,6 +28,14 @@ describe('replicaAcks', () => {
     expect(replicaAcks(ACKS_STOPPED, 1000)).toEqual({ attached: 2, acking: 0 });
     expect(replicaAcks(NO_REPLICAS, 1000)).toEqual({ attached: 0, acking: 0 });
     expect(replicaAcks(HEALED, 1000)).toEqual({ attached: 2, acking: 2 });
+  });
+
+  it('counts a replica still in its initial sync as linked (no ACKs yet, and no candidate anywhere)', () => {
+    const text = readFileSync(new URL('../fixtures/info-replication/stranded-master-1-acks-stopped.txt', import.meta.url), 'utf8');
+    const syncing = parseInfoReplication(text.replace('state=online,offset=163,lag=3', 'state=wait_bgsave,offset=0,lag=3'));
+    expect(replicaAcks(syncing, 1000)).toEqual({ attached: 2, acking: 1 });
+    // Two had, one syncing and one cut: one cut is not a majority of two.
+    expect(decideFence(evidence({ info: syncing }), client)).toEqual([]);
   });
 
   it('waits at least two seconds of lag (one missed ACK), longer with a longer downAfterMs', () => {
@@ -84,21 +93,38 @@ describe('decideFence, client mode', () => {
 });
 
 describe('decideFence, Sentinel mode', () => {
-  it('asks the Sentinels before fencing, and fences only when none answers', () => {
+  it('asks the Sentinels before fencing, and fences only when none vouches for the master', () => {
     expect(decideFence(evidence({ info: ACKS_STOPPED }), sentinel)).toEqual([{ kind: 'ask-sentinels' }]);
-    expect(decideFence(evidence({ info: ACKS_STOPPED, sentinelsAnswering: 0 }), sentinel)).toEqual([
-      { kind: 'fence', reason: expect.stringContaining('no Sentinel answers') },
+    expect(decideFence(evidence({ info: ACKS_STOPPED, sentinelsConfirming: 0 }), sentinel)).toEqual([
+      { kind: 'fence', reason: expect.stringContaining('no Sentinel vouches for it') },
     ]);
-    expect(decideFence(evidence({ info: ACKS_STOPPED, sentinelsAnswering: 2 }), sentinel)).toEqual([]);
+    expect(decideFence(evidence({ info: ACKS_STOPPED, sentinelsConfirming: 2 }), sentinel)).toEqual([]);
   });
 
-  it('one lost replica is enough (Sentinel may promote it), a Sentinel that answers lifts the fence', () => {
-    expect(decideFence(evidence({ info: ONE_REPLICA, had: 2, sentinelsAnswering: 0 }), sentinel)[0]?.kind).toBe('fence');
-    expect(decideFence(evidence({ info: NO_REPLICAS, fenced: true, sentinelsAnswering: 1 }), sentinel)[0]?.kind).toBe('unfence');
+  it('one lost replica is enough (Sentinel may promote it), a Sentinel that vouches for the master lifts the fence', () => {
+    expect(decideFence(evidence({ info: ONE_REPLICA, had: 2, sentinelsConfirming: 0 }), sentinel)[0]?.kind).toBe('fence');
+    expect(decideFence(evidence({ info: NO_REPLICAS, fenced: true, sentinelsConfirming: 1 }), sentinel)[0]?.kind).toBe('unfence');
   });
 
   it('does not ask the Sentinels while the replicas acknowledge', () => {
     expect(decideFence(evidence({ info: LINKED }), sentinel)).toEqual([]);
     expect(decideFence(evidence({ info: HEALED, fenced: true }), sentinel)[0]?.kind).toBe('unfence');
+  });
+});
+
+describe('sentinelVouchesFor (SENTINEL master <name>)', () => {
+  const reply = (ip: string, port: number, flags: string) => ['name', 'mymaster', 'ip', ip, 'port', String(port), 'runid', 'x', 'flags', flags];
+  it('vouches for the master it names with no doubt flag', () => {
+    expect(sentinelVouchesFor(reply('10.213.116.10', 6379, 'master'), M)).toBe(true);
+    expect(sentinelVouchesFor(new Map(Object.entries({ ip: '10.213.116.10', port: '6379', flags: 'master' })), M)).toBe(true);
+  });
+  it('not for another master, nor one it sees down or is failing over (it still names it until the switch)', () => {
+    expect(sentinelVouchesFor(reply('10.213.116.11', 6379, 'master'), M)).toBe(false);
+    expect(sentinelVouchesFor(reply('10.213.116.10', 6379, 'master,s_down'), M)).toBe(false);
+    expect(sentinelVouchesFor(reply('10.213.116.10', 6379, 'master,s_down,o_down,failover_in_progress'), M)).toBe(false);
+    expect(sentinelVouchesFor(null, M)).toBe(false);
+  });
+  it('applies natMap', () => {
+    expect(sentinelVouchesFor(reply('172.17.0.2', 6379, 'master'), M, () => ({ host: '10.213.116.10', port: 6379 }))).toBe(true);
   });
 });
