@@ -195,6 +195,8 @@ export class FailoverCoordinator {
         this.#settings.onWarning(decision.event);
         return;
       case 'report':
+        // Sentinel's switch, or another client's promotion: nothing more is written to a silent old master.
+        if (decision.oldMasterDown && decision.event.from !== null) this.#settings.beforePromote(decision.event.from);
         this.#settings.onFailover(decision.event);
         this.#pendingReason = null;
         this.#troubleSince = null;
