@@ -10,6 +10,7 @@ import type { Settings } from './harness.js';
 import { memory } from './memory.js';
 import { hung, outage } from './outage.js';
 import { overhead } from './overhead.js';
+import { partition } from './partition.js';
 import { environment, renderReport, renderTable, writeResults, type SectionResult } from './report.js';
 import { spread } from './spread.js';
 import { switchoverSection } from './switchover.js';
@@ -21,6 +22,7 @@ const SECTIONS: Record<string, (settings: Settings) => Promise<SectionResult>> =
   hung,
   switchover: switchoverSection,
   memory,
+  partition,
 };
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only <section>[,<section>…]]

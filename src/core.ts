@@ -45,6 +45,7 @@ interface Bus {
   'discovery-error': [error: Error];
   signal: [reason: string];
   suspect: [suspect: boolean];
+  fence: [fenced: boolean];
   failover: [event: FailoverEvent];
   warning: [event: WarningEvent];
   error: [error: Error];
@@ -68,6 +69,7 @@ export class Core {
   #host: CoreHost;
   #table: RoutingTable | null = null;
   #suspect = false;
+  #fenced = false;
   #switching = false;
 
   constructor(opts: ResolvedOptions, host: CoreHost, factory: ConnectionFactory = defaultConnectionFactory, onMessage: MessageSink) {
@@ -143,6 +145,8 @@ export class Core {
       onWarning: (event) => bus.emit('warning', event),
       onError: (error) => bus.emit('error', error),
       beforePromote: (old) => bus.emit('before-promote', old),
+      fencing: opts.fencing,
+      onFence: (fenced) => bus.emit('fence', fenced),
     });
     this.dispatcher = new Dispatcher({
       pool: this.pool,
@@ -177,6 +181,10 @@ export class Core {
       health.suspectMaster = suspect ? (dispatcher.state.master?.address ?? null) : null;
       this.#updateGate();
     });
+    bus.on('fence', (fenced) => {
+      this.#fenced = fenced;
+      this.#updateGate();
+    });
     bus.on('failover', (event) => host.emit('failover', event));
     bus.on('warning', (event) => host.emit('warning', event));
     bus.on('error', (error) => host.emitError(error));
@@ -198,8 +206,8 @@ export class Core {
   }
 
   #updateGate(): void {
-    this.dispatcher.setGate(this.#switching ? 'switchover' : this.#suspect ? 'master-silent' : null);
-    if (!this.#switching && !this.#suspect) this.dispatcher.drain();
+    this.dispatcher.setGate(this.#switching ? 'switchover' : this.#suspect ? 'master-silent' : this.#fenced ? 'master-fenced' : null);
+    if (!this.#switching && !this.#suspect && !this.#fenced) this.dispatcher.drain();
   }
 
   async close(quit: boolean): Promise<void> {

@@ -98,4 +98,13 @@ export interface FailoverRedisOptions {
    * @default 2000
    */
   refreshIntervalMs?: number;
+  /**
+   * Fence a stranded master: when the master this client writes to stops hearing from enough of
+   * its replicas that the other side of a partition could promote one (and, in Sentinel mode, no
+   * Sentinel answers either), writes wait, as for a silent master, until its replicas acknowledge
+   * again or another master takes over. The trade-off: a master that really lost all its replicas
+   * (they crashed) takes no writes from this client until one returns or `fencing` is false.
+   * @default true
+   */
+  fencing?: boolean;
 }

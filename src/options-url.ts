@@ -67,6 +67,7 @@ const QUERY: Record<string, QueryHandler> = {
   commandTimeoutMs: numberParam(NON_NEGATIVE, (n, s) => (s.options.commandTimeoutMs = n)),
   maxQueuedCommands: numberParam(INT_0, (n, s) => (s.options.maxQueuedCommands = n)),
   refreshIntervalMs: numberParam(POSITIVE, (n, s) => (s.options.refreshIntervalMs = n)),
+  fencing: (value, key, s) => (s.options.fencing = oneOf(value, key, ['true', 'false'] as const) === 'true'),
   connectTimeout: numberParam(NON_NEGATIVE, (n, s) => {
     s.options.redisOptions.connectTimeout = n;
     if (s.sentinel) s.options.sentinelOptions.connectTimeout = n;

@@ -82,6 +82,12 @@ export function optionalNumber(value: unknown, option: string, rule: NumberRule)
   return value === undefined || value === null ? null : checkNumber(value, option, rule);
 }
 
+export function optionalBoolean(value: unknown, option: string): boolean | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value;
+  return fail(option, `must be true or false, got ${describe(value)}`);
+}
+
 export function oneOf<T extends string>(value: unknown, option: string, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   return fail(option, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${describe(value)}`);

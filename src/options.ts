@@ -17,6 +17,7 @@ import {
   isPlainObject,
   NON_NEGATIVE,
   oneOf,
+  optionalBoolean,
   optionalNumber,
   parseAddress,
   POSITIVE,
@@ -67,6 +68,8 @@ export interface ResolvedOptions {
   maxQueuedCommands: number;
   /** @default 2000 */
   refreshIntervalMs: number;
+  /** @default true */
+  fencing: boolean;
 }
 
 // Records over the option interfaces, so that an option added there without a line here fails to compile.
@@ -86,6 +89,7 @@ export const OPTION_KEYS: Record<keyof FailoverRedisOptions, true> = {
   commandTimeoutMs: true,
   maxQueuedCommands: true,
   refreshIntervalMs: true,
+  fencing: true,
 };
 const FAILOVER_KEYS: Record<keyof FailoverSettings, true> = { promote: true, downAfterMs: true, quorum: true };
 const LAG_KEYS: Record<keyof MaxReplicaLag, true> = { bytes: true, ms: true };
@@ -195,6 +199,7 @@ function resolveObject(input: unknown, extra: unknown, fromUrl = false): Resolve
       (isPlainObject(o.redisOptions) && o.redisOptions.maxRetriesPerRequest === null ? null : 10_000),
     maxQueuedCommands: optionalNumber(o.maxQueuedCommands, 'maxQueuedCommands', INT_0) ?? 10_000,
     refreshIntervalMs: optionalNumber(o.refreshIntervalMs, 'refreshIntervalMs', POSITIVE) ?? 2000,
+    fencing: optionalBoolean(o.fencing, 'fencing') ?? true,
   };
 }
 

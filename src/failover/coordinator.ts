@@ -5,8 +5,11 @@ import type { TopologyManager } from '../topology/manager.js';
 import type { TopologyProvider } from '../topology/provider.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
 import { follow, promote } from './actions.js';
+import type { ReplicationInfo } from '../topology/info-parser.js';
 import { decide, type Decision, type DecideSettings, type Evidence } from './decide.js';
+import { decideFence, replicaAcks, type FenceDecision } from './fence.js';
 import { Heartbeat } from './heartbeat.js';
+import { LinkWatch } from './link-watch.js';
 import type { HandoverOptions, SwitchoverResult } from './switchover.js';
 
 const debug = createDebug('redis-failover:failover');
@@ -26,6 +29,10 @@ export interface CoordinatorSettings extends DecideSettings {
   onError(error: Error): void;
   /** About to promote: drop the old master's connections so nothing more is written there. */
   beforePromote(oldMaster: Address): void;
+  /** `fencing` option: hold writes to a master stranded from its replicas. */
+  fencing: boolean;
+  /** The master is fenced (or no longer): hold writes meanwhile. */
+  onFence(fenced: boolean): void;
 }
 
 /**
@@ -48,6 +55,10 @@ export class FailoverCoordinator {
   #warnedDown = false;
   #warnedRestart = new Set<string>();
   #stopped = false;
+  #links: LinkWatch;
+  /** The most replicas the current master has been seen with (the fence's baseline). */
+  #had = 0;
+  #fenced = false;
 
   constructor(settings: CoordinatorSettings) {
     this.#settings = settings;
@@ -64,6 +75,14 @@ export class FailoverCoordinator {
       },
       onSilent: (ms) => this.signal(`master silent for ${Math.round(ms)} ms`),
     });
+    this.#links = new LinkWatch({
+      intervalMs: Math.max(100, Math.min(500, Math.floor(settings.downAfterMs / 4))),
+      onInfo: (address, info) => this.#judgeFence(address, info),
+    });
+  }
+
+  get fenced(): boolean {
+    return this.#fenced;
   }
 
   get masterSuspect(): boolean {
@@ -84,6 +103,10 @@ export class FailoverCoordinator {
     this.#watchMaster(next.master);
     const decisions = decide(next, previous, this.#evidence(), this.#settings);
     this.#knownMaster = next.master.address;
+    if (next.master.up) {
+      const linked = next.replicas.filter((r) => r.up && r.masterAddress === next.master!.address && r.linkStatus === 'up').length;
+      this.#had = Math.max(this.#had, linked);
+    }
     for (const decision of decisions) this.#carryOut(decision);
   }
 
@@ -142,6 +165,7 @@ export class FailoverCoordinator {
   stop(): void {
     this.#stopped = true;
     this.#heartbeat.stop();
+    this.#links.stop();
     if (this.#timer !== null) clearTimeout(this.#timer);
   }
 
@@ -171,6 +195,8 @@ export class FailoverCoordinator {
         this.#settings.onWarning(decision.event);
         return;
       case 'report':
+        // Sentinel's switch, or another client's promotion: nothing more is written to a silent old master.
+        if (decision.oldMasterDown && decision.event.from !== null) this.#settings.beforePromote(decision.event.from);
         this.#settings.onFailover(decision.event);
         this.#pendingReason = null;
         this.#troubleSince = null;
@@ -238,7 +264,12 @@ export class FailoverCoordinator {
 
   #watchMaster(master: NodeState): void {
     if (this.#heartbeat.target === master.address) return;
-    this.#heartbeat.watch(master.address, this.#settings.pool.node(master).control());
+    const control = this.#settings.pool.node(master).control();
+    this.#heartbeat.watch(master.address, control);
+    // A new master: its replicas are counted afresh, and a fence on the old one is lifted.
+    this.#had = 0;
+    this.#setFenced(false, `new master ${master.address}`);
+    if (this.#settings.fencing) this.#links.watch(master.address, control);
     this.#pingPeriodS = null;
     this.#readPingPeriod(master);
   }
@@ -256,6 +287,44 @@ export class FailoverCoordinator {
       .catch(() => {
         // CONFIG may be forbidden to this user: keep Redis's default.
       });
+  }
+
+  /** The link watch read the master's INFO: judge the fence (asking the Sentinels if it says so), carry it out. */
+  async #judgeFence(address: Address, info: ReplicationInfo): Promise<void> {
+    if (this.#stopped || address !== this.#knownMaster) return;
+    this.#had = Math.max(this.#had, replicaAcks(info, this.#settings.downAfterMs).attached);
+    const settings = {
+      fencing: this.#settings.fencing,
+      downAfterMs: this.#settings.downAfterMs,
+      quorum: this.#settings.quorum,
+      sentinel: this.#settings.promote === 'sentinel',
+    };
+    const evidence = { master: address, info, had: this.#had, sentinelsConfirming: null as number | null, fenced: this.#fenced };
+    let decisions: FenceDecision[] = decideFence(evidence, settings);
+    if (decisions.some((d) => d.kind === 'ask-sentinels')) {
+      const ask = this.#settings.provider.judgesConfirming;
+      const timeoutMs = Math.max(200, Math.min(1000, Math.floor(this.#settings.downAfterMs / 2)));
+      evidence.sentinelsConfirming = ask ? await ask.call(this.#settings.provider, address, timeoutMs) : 0;
+      if (this.#stopped || address !== this.#knownMaster) return;
+      evidence.fenced = this.#fenced;
+      decisions = decideFence(evidence, settings).filter((d) => d.kind !== 'ask-sentinels');
+    }
+    for (const decision of decisions) {
+      if (decision.kind === 'ask-sentinels') continue;
+      debug('%s: %s', decision.kind, decision.reason);
+      this.#setFenced(decision.kind === 'fence', decision.reason);
+      if (decision.kind === 'fence') this.#settings.onWarning({ code: 'MASTER_FENCED', message: `writes wait: ${decision.reason}`, address });
+    }
+    // Another master may be on its way (Sentinel's, or a promotion on the other side): look again
+    // while fenced, so that writes go to it as soon as the source names it.
+    if (this.#fenced) this.#settings.manager.request('master fenced');
+  }
+
+  #setFenced(fenced: boolean, why: string): void {
+    if (fenced === this.#fenced) return;
+    this.#fenced = fenced;
+    if (!fenced) debug('writes go again: %s', why);
+    this.#settings.onFence(fenced);
   }
 
   #noteTrouble(reason: string): void {

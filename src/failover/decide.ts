@@ -39,8 +39,13 @@ export interface Evidence {
 
 /** One thing to do. `decide` returns them in the order they are to be carried out. */
 export type Decision =
-  /** The master changed: emit this `failover` event, and forget the trouble that led to it. */
-  | { kind: 'report'; event: FailoverEvent }
+  /**
+   * The master changed: emit this `failover` event, and forget the trouble that led to it. When
+   * the old master does not answer (`oldMasterDown`), drop its connections too: a write still in
+   * flight there (sent before a partition) would otherwise be answered when the network heals —
+   * acknowledged by a node the new master's side is about to demote and resync.
+   */
+  | { kind: 'report'; event: FailoverEvent; oldMasterDown: boolean }
   /** A master restarted empty under attached replicas: warn (once per `key`). */
   | { kind: 'warn-restarted'; event: WarningEvent; key: string }
   /** The master answers: the trouble is over (unless a change is on its way). */
@@ -75,7 +80,9 @@ export function decide(next: Topology, previous: Topology | null, evidence: Evid
   if (evidence.knownMaster !== null && master.address !== evidence.knownMaster) {
     const reason = evidence.pendingReason ?? describeReasons(evidence.reasons, next.source);
     const started = evidence.troubleSince ?? evidence.now;
-    out.push({ kind: 'report', event: { from: evidence.knownMaster, to: master.address, reason, durationMs: Math.round(evidence.now - started) } });
+    const old = next.replicas.find((r) => r.address === evidence.knownMaster);
+    const event = { from: evidence.knownMaster, to: master.address, reason, durationMs: Math.round(evidence.now - started) };
+    out.push({ kind: 'report', event, oldMasterDown: old?.up !== true });
     warnedDown = false;
   }
 

@@ -33,12 +33,14 @@ export type WaitReason =
   | 'no-master'
   | 'master-connecting'
   | 'master-silent'
+  /** The master lost its replicas' links (a partition may be promoting another): the fence. */
+  | 'master-fenced'
   | 'switchover'
   | 'replica-connecting'
   | 'replica-catching-up';
 
 /** Why writes (and reads that fall back to the master) must not go to the master now. */
-export type WriteGate = 'master-silent' | 'switchover';
+export type WriteGate = 'master-silent' | 'master-fenced' | 'switchover';
 
 export interface SendDecision {
   readonly kind: 'send';
@@ -62,7 +64,7 @@ export interface RoutingState {
   master: RouteTarget | null;
   /** Replicas that may serve reads (up, linked, not loading, syncing or lagging), by address. */
   replicas: readonly RouteTarget[];
-  /** Writes wait while the master is silent or a switchover runs. */
+  /** Writes wait while the master is silent or fenced, or a switchover runs. */
   gate: WriteGate | null;
   /** The node of an open WATCH…EXEC session: everything goes there until it ends. */
   pinned: RouteTarget | null;
@@ -77,6 +79,7 @@ const WAIT: Readonly<Record<WaitReason, WaitDecision>> = Object.freeze({
   'no-master': Object.freeze({ kind: 'wait', reason: 'no-master' }),
   'master-connecting': Object.freeze({ kind: 'wait', reason: 'master-connecting' }),
   'master-silent': Object.freeze({ kind: 'wait', reason: 'master-silent' }),
+  'master-fenced': Object.freeze({ kind: 'wait', reason: 'master-fenced' }),
   switchover: Object.freeze({ kind: 'wait', reason: 'switchover' }),
   'replica-connecting': Object.freeze({ kind: 'wait', reason: 'replica-connecting' }),
   'replica-catching-up': Object.freeze({ kind: 'wait', reason: 'replica-catching-up' }),

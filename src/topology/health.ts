@@ -23,7 +23,7 @@ export type HealthCode =
   | 'LOADING'
   /** A replica is further behind the master than the limits. */
   | 'LAGGING'
-  /** The master has no replica in sync: a failover would have nowhere to go. */
+  /** The master has no connected replica in sync: its writes exist on it alone, and a failover would have nowhere to go. */
   | 'NO_HEALTHY_REPLICA'
   /** Every replica in sync has `replica-priority 0`: none may be promoted. */
   | 'NO_PROMOTABLE_REPLICA';
@@ -137,7 +137,16 @@ export function assessHealth(topology: Topology, limits: HealthLimits = {}): Hea
   if (master !== null && master.up && master.role === 'master') {
     const inSync = followersOf(topology, master.address);
     if (inSync.length === 0) {
-      warn('NO_HEALTHY_REPLICA', 'warning', master.address, `no replica is in sync with ${master.address}: if it fails, nothing can take over`);
+      // The partition case too: a master cut from its replicas keeps taking writes that exist on it
+      // alone, and that a promotion on the other side throws away.
+      warn(
+        'NO_HEALTHY_REPLICA',
+        'warning',
+        master.address,
+        `master ${master.address} has no connected replica (none follows it with its link up): every write it acknowledges exists on it alone, ` +
+          'lost if it fails or a partition promotes another node; clients with fencing hold their writes to it, ' +
+          'and with min-replicas-to-write ≥ 1 it refuses them (NOREPLICAS)',
+      );
     } else if (inSync.every((r) => r.priority === 0)) {
       warn('NO_PROMOTABLE_REPLICA', 'warning', master.address, `every replica in sync with ${master.address} has replica-priority 0: none may be promoted`);
     }

@@ -23,6 +23,12 @@ export interface TopologyProvider {
   promote(address: Address, topology: Topology): Promise<void>;
   /** Make `address` (an old master back, a replica following the wrong node) follow the master. */
   demote(address: Address, topology: Topology): Promise<void>;
+  /**
+   * Where the source has judges of its own (Sentinels): how many of them answer within `timeoutMs`
+   * now and vouch for `master` (name it, not down, no failover under way). The fence asks before
+   * holding writes to a master cut from its replicas, and before letting them go again.
+   */
+  judgesConfirming?(master: Address, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -17,6 +17,7 @@ import {
   parseSentinelReplicas,
   SENTINEL_CHANNELS,
   sentinelViewNodes,
+  sentinelVouchesFor,
   type SentinelView,
 } from './sentinel-replies.js';
 import type { Address, Topology } from './types.js';
@@ -200,6 +201,28 @@ export class SentinelProvider implements TopologyProvider {
       this.#forget(address, conn);
       throw new Error(reason, { cause: error });
     }
+  }
+
+  /**
+   * Every known Sentinel asked at once (`SENTINEL master <name>`) whether it vouches for `master`;
+   * one that does not answer in time is forgotten, as in `#ask`.
+   */
+  async judgesConfirming(master: Address, timeoutMs: number): Promise<number> {
+    const { name, mapAddress } = this.#settings;
+    const answers = await Promise.all(
+      [...this.#sentinels].map(async ([address, node]) => {
+        if (this.#closed) return 0;
+        const conn = this.#command(address, node);
+        try {
+          const reply = await withTimeout(conn.call('SENTINEL', ['master', name]), timeoutMs, noAnswer('Sentinel', timeoutMs));
+          return sentinelVouchesFor(reply, master, mapAddress) ? 1 : 0;
+        } catch {
+          this.#forget(address, conn);
+          return 0;
+        }
+      }),
+    );
+    return answers.reduce<number>((a, b) => a + b, 0);
   }
 
   /** The Sentinel that took the request names another master: the switch is done (as far as it knows). */

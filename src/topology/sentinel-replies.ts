@@ -89,6 +89,23 @@ export function parseMasterAddr(reply: unknown): HostPort | null {
   return p === null ? null : { host: String(reply[0]), port: p };
 }
 
+/** Sentinel flags on a master that say it may be replaced: a Sentinel with one of them does not vouch for it. */
+const DOUBT_FLAGS = new Set(['s_down', 'o_down', 'failover_in_progress', 'disconnected']);
+
+/**
+ * `SENTINEL master <name>`: does this Sentinel vouch for `master` — name it, with none of the flags
+ * that say it is down or being replaced? A Sentinel that answers but is failing the master over
+ * still names it until the switch, so its answer alone confirms nothing.
+ */
+export function sentinelVouchesFor(reply: unknown, master: Address, mapAddress: AddressMapper = (a) => a): boolean {
+  const f = sentinelFields(reply);
+  const p = port(f['port']);
+  if (!f['ip'] || p === null) return false;
+  const node = mapAddress({ host: f['ip'], port: p });
+  if (formatAddress(node.host, node.port) !== master) return false;
+  return !(f['flags'] ?? '').split(',').some((flag) => DOUBT_FLAGS.has(flag));
+}
+
 /** `SENTINEL replicas <name>`; entries without a usable ip and port are left out. */
 export function parseSentinelReplicas(reply: unknown): SentinelReplica[] {
   const out: SentinelReplica[] = [];

@@ -146,6 +146,13 @@ describe('decide: the change of master is reported', () => {
   it('with the reason of the change expected (our promotion, a switchover)', () => {
     const d = decide(promoted(), killed(), evidence({ troubleSince: 9_000, pendingReason: 'switchover to 127.0.0.1:6381' }), auto);
     expect(find(d, 'report')?.event).toMatchObject({ reason: 'switchover to 127.0.0.1:6381', durationMs: 1000 });
+    expect(find(d, 'report')?.oldMasterDown).toBe(true);
+  });
+
+  it('keeps the connections of an old master that answers (a planned handover: its in-flight writes finish there)', () => {
+    const handedOver = picture([probe(6379, 'old-master-rejoined'), probe(6380, 'replica-of-promoted'), probe(6381, 'promoted-with-two-replicas')]);
+    const d = decide(handedOver, killed(), evidence({ pendingReason: 'switchover to 127.0.0.1:6381' }), auto);
+    expect(find(d, 'report')?.oldMasterDown).toBe(false);
   });
 
   it('not on the first picture, nor when the master is the same', () => {
@@ -207,6 +214,8 @@ describe('decide: Sentinel mode', () => {
     const d = decide(t, killed(), evidence({ troubleSince: 7_000, reasons: ['connection to 127.0.0.1:6379 lost', 'sentinel +switch-master'] }), sentinel);
     expect(kinds(d)).toEqual(['report', 'calm']);
     expect(find(d, 'report')?.event).toEqual({ from: M6379, to: '127.0.0.1:6380', reason: 'sentinel +switch-master', durationMs: 3000 });
+    // The old master does not answer: its connections go, so a write in flight there is not answered after a heal.
+    expect(find(d, 'report')?.oldMasterDown).toBe(true);
   });
 
   it('a dead master: no promotion, no recheck of its own (Sentinel decides)', () => {

@@ -190,3 +190,14 @@ describe('pendingConvergence', () => {
     expect(pendingConvergence(set({ linkStatus: 'down' }), '127.0.0.1:6379', ['127.0.0.1:6381'])).toEqual([]);
   });
 });
+
+describe('a master without replicas', () => {
+  it('says so plainly: writes on it alone, fencing, min-replicas-to-write', () => {
+    const t = set({ up: false }, { linkStatus: 'down' });
+    const warning = assessHealth(t).warnings.find((w) => w.code === 'NO_HEALTHY_REPLICA')!;
+    expect(warning.message).toContain('master 127.0.0.1:6379 has no connected replica');
+    expect(warning.message).toContain('exists on it alone');
+    expect(warning.message).toContain('min-replicas-to-write');
+    expect(assessHealth(t).nodes[0]!.connectedReplicas).toBe(0);
+  });
+});

@@ -16,10 +16,15 @@ const FIXTURES = [
   'old-master-rejoined.txt',
   'promoted-with-two-replicas.txt',
   'sentinel-promoted-master.txt',
+  'stranded-master-0-linked.txt',
+  'stranded-master-1-acks-stopped.txt',
+  'stranded-master-2-no-replicas.txt',
+  'stranded-master-3-healed.txt',
 ];
 
 const OLD_REPLID = '943718468a346457e58ad233607f464998e6159c';
 const NEW_REPLID = '458e0f8b3f40adb50a3dca8cc90e76b96937107b';
+const STRANDED_REPLID = 'fc18006a3543c90b0db9bb3478531c24b3538007';
 const ZEROS = '0000000000000000000000000000000000000000';
 
 /** The fields a master's reply lacks, all null. */
@@ -38,6 +43,80 @@ const NO_REPLICA_FIELDS = {
 const NO_OTHER_SECTIONS = { loading: null, runId: null, redisVersion: null };
 
 const EXPECTED: Record<string, ReplicationInfo> = {
+  // A master partitioned from both replicas (nftables drop, repl-timeout 3 s): see the fixtures' README.
+  'stranded-master-0-linked.txt': {
+    role: 'master',
+    ...NO_REPLICA_FIELDS,
+    connectedReplicas: 2,
+    replicas: [
+      { ip: '10.213.116.11', port: 6379, state: 'online', offset: 163, lag: 1 },
+      { ip: '10.213.116.12', port: 6379, state: 'online', offset: 163, lag: 1 },
+    ],
+    masterFailoverState: 'no-failover',
+    masterReplid: STRANDED_REPLID,
+    masterReplid2: ZEROS,
+    masterReplOffset: 163,
+    secondReplOffset: -1,
+    replBacklogActive: true,
+    replBacklogSize: 1048576,
+    replBacklogFirstByteOffset: 1,
+    replBacklogHistlen: 163,
+    ...NO_OTHER_SECTIONS,
+  },
+  'stranded-master-1-acks-stopped.txt': {
+    role: 'master',
+    ...NO_REPLICA_FIELDS,
+    connectedReplicas: 2,
+    replicas: [
+      { ip: '10.213.116.11', port: 6379, state: 'online', offset: 163, lag: 3 },
+      { ip: '10.213.116.12', port: 6379, state: 'online', offset: 163, lag: 3 },
+    ],
+    masterFailoverState: 'no-failover',
+    masterReplid: STRANDED_REPLID,
+    masterReplid2: ZEROS,
+    masterReplOffset: 296,
+    secondReplOffset: -1,
+    replBacklogActive: true,
+    replBacklogSize: 1048576,
+    replBacklogFirstByteOffset: 1,
+    replBacklogHistlen: 296,
+    ...NO_OTHER_SECTIONS,
+  },
+  'stranded-master-2-no-replicas.txt': {
+    role: 'master',
+    ...NO_REPLICA_FIELDS,
+    connectedReplicas: 0,
+    replicas: [],
+    masterFailoverState: 'no-failover',
+    masterReplid: STRANDED_REPLID,
+    masterReplid2: ZEROS,
+    masterReplOffset: 387,
+    secondReplOffset: -1,
+    replBacklogActive: true,
+    replBacklogSize: 1048576,
+    replBacklogFirstByteOffset: 1,
+    replBacklogHistlen: 387,
+    ...NO_OTHER_SECTIONS,
+  },
+  'stranded-master-3-healed.txt': {
+    role: 'master',
+    ...NO_REPLICA_FIELDS,
+    connectedReplicas: 2,
+    replicas: [
+      { ip: '10.213.116.12', port: 6379, state: 'online', offset: 401, lag: 1 },
+      { ip: '10.213.116.11', port: 6379, state: 'online', offset: 401, lag: 1 },
+    ],
+    masterFailoverState: 'no-failover',
+    masterReplid: STRANDED_REPLID,
+    masterReplid2: ZEROS,
+    masterReplOffset: 401,
+    secondReplOffset: -1,
+    replBacklogActive: true,
+    replBacklogSize: 1048576,
+    replBacklogFirstByteOffset: 1,
+    replBacklogHistlen: 401,
+    ...NO_OTHER_SECTIONS,
+  },
   'replica-link-down-a.txt': {
     role: 'replica',
     masterHost: '127.0.0.1',

@@ -46,6 +46,7 @@ describe('the forms in the Public API', () => {
       commandTimeoutMs: 10_000,
       maxQueuedCommands: 10_000,
       refreshIntervalMs: 2000,
+      fencing: true,
     });
   });
 
@@ -498,5 +499,19 @@ describe('parseAddress', () => {
     expect(parseAddress('h', 'x', 1)).toEqual({ host: 'h', port: 1 });
     expect(parseAddress({ host: '[::1]', port: 2 }, 'x')).toEqual({ host: '::1', port: 2 });
     invalid(() => parseAddress('h', 'x'), 'x');
+  });
+});
+
+describe('fencing', () => {
+  it('is on by default, and false turns it off (object and URL forms)', () => {
+    expect(resolveOptions({ nodes: ['h:1'] }).fencing).toBe(true);
+    expect(resolveOptions({ nodes: ['h:1'], fencing: false }).fencing).toBe(false);
+    expect(resolveOptions('redis://h:1?fencing=false').fencing).toBe(false);
+    expect(resolveOptions('redis+sentinel://h:26379/m?fencing=true').fencing).toBe(true);
+  });
+
+  it('takes only a boolean', () => {
+    expect(invalid(() => resolveOptions({ nodes: ['h:1'], fencing: 'no' as unknown as boolean }), 'fencing').message).toMatch(/true or false/);
+    invalid(() => resolveOptions('redis://h:1?fencing=0'), 'fencing');
   });
 });

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestContext } from 'vitest';
+import { checkNetworkNamespaces, startReplicaSet, type NamespacedReplicaSet } from '../../src/testing/index.js';
+import { describeCase, DOWN_AFTER_MS, matrix, REPL_TIMEOUT_ARGS, runCase, type CaseOutcome } from './partition-helpers.js';
+
+const unavailable = checkNetworkNamespaces();
+
+/** Skips with the reason the library gives (not root, no `ip`, no `nft`), never passes silently. */
+function needsNamespaces(ctx: TestContext): void {
+  if (unavailable) ctx.skip(unavailable.message);
+}
+
+describe('the partition matrix, client mode (nodes)', () => {
+  let set: NamespacedReplicaSet;
+  let cases: ReturnType<typeof matrix>;
+  beforeAll(async () => {
+    if (unavailable) return;
+    set = await startReplicaSet({ network: 'namespaces', replicas: 2, args: REPL_TIMEOUT_ARGS });
+    cases = matrix(set, 'client');
+  });
+  afterAll(async () => {
+    await set?.stop();
+  });
+
+  async function run(name: string): Promise<CaseOutcome> {
+    const outcome = await runCase(set, `pc${name[0]}`, cases[name]!);
+    console.log(describeCase(`client mode, case ${name}`, outcome));
+    for (const c of outcome.clients) {
+      expect(c.doubled, c.label).toEqual([]);
+      // Every promise settled (the writers stopped), and the durable client lost nothing.
+      if (c.label === 'durable') expect(c.lost, c.label).toEqual([]);
+    }
+    return outcome;
+  }
+
+  it('1: the client cut off from the master alone: no promotion, nothing lost', async (ctx) => {
+    needsNamespaces(ctx);
+    const outcome = await run('1: the client cut off from the master alone');
+    expect(outcome.after.master).toBe(outcome.before.master);
+    for (const c of outcome.clients) {
+      expect(c.lost, c.label).toEqual([]);
+      expect(c.failovers, c.label).toBe(0);
+    }
+  });
+
+  it('2: the master isolated: a promotion after downAfterMs and witnesses; the old master demoted', async (ctx) => {
+    needsNamespaces(ctx);
+    const outcome = await run('2: the master isolated from everyone');
+    expect(outcome.after.master).not.toBe(outcome.before.master);
+    expect(outcome.after.replicas).toContain(outcome.before.master);
+    // Without durability, only writes acknowledged just before the cut (not yet replicated) may be lost.
+    for (const t of outcome.clients[0]!.lostAtMs) expect(t).toBeGreaterThan(-200);
+    for (const t of outcome.clients[0]!.lostAtMs) expect(t).toBeLessThan(DOWN_AFTER_MS);
+  });
+
+  it('3: the client stranded with the master: fenced, no promotion (nobody reaches the replicas), nothing lost', async (ctx) => {
+    needsNamespaces(ctx);
+    const outcome = await run('3: the client stranded with the old master (the Jepsen case)');
+    expect(outcome.after.master).toBe(outcome.before.master);
+    for (const c of outcome.clients) {
+      expect(c.lost, c.label).toEqual([]);
+      expect(c.fenced, c.label).toBeGreaterThan(0);
+    }
+  });
+
+  it('4: replicas cut from each other, one cut from the master: no reads go to it, nothing lost', async (ctx) => {
+    needsNamespaces(ctx);
+    const outcome = await run('4: replicas cut from each other; one replica cut from the master only');
+    expect(outcome.after.master).toBe(outcome.before.master);
+    for (const c of outcome.clients) expect(c.lost, c.label).toEqual([]);
+  });
+
+  it('5: a flapping partition: one master at the end, every promise settled', async (ctx) => {
+    needsNamespaces(ctx);
+    await run('5: a flapping partition');
+  });
+});
