@@ -230,6 +230,8 @@ export function waitError(reason: WaitReason | null, master: string | null, caus
       return new NoMasterError(`the master ${master} is not connected`, options);
     case 'master-silent':
       return new NoMasterError(`the master ${master} stopped answering; writes wait until it answers or is replaced`, options);
+    case 'master-fenced':
+      return new NoMasterError(`the master ${master} lost its replicas (a partition?); writes wait until they are back or it is replaced (fencing)`, options);
     case 'switchover':
       return new NoMasterError(`a switchover away from ${master} is under way`, options);
     case 'replica-connecting':

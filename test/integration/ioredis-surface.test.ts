@@ -231,7 +231,7 @@ describe('members, as ioredis', () => {
     expectSame(results);
   });
 
-  it.each([{}, { protocol: 2 }])('subscriber mode %j: other commands rejected as on ioredis (RESP2), quit works while subscribed', async (options) => {
+  it.each([{}, { protocol: 2 as const }])('subscriber mode %j: other commands rejected as on ioredis (RESP2), quit works while subscribed', async (options) => {
     expectSame(
       await compare(async (make) => {
         const sub = make(options);
