@@ -15,7 +15,7 @@ export type { NodeState, NodeRole, LinkStatus, Topology, TopologySource, Address
 export type { TopologyChange } from './topology/diff.js';
 export type { ConnectionFactory, ConnectionPurpose } from './pool/node-pool.js';
 export { COMMAND_CHANNEL, BATCH_CHANNEL, FAILOVER_CHANNEL, TOPOLOGY_CHANNEL } from './observability/channels.js';
-export type { CommandTrace, BatchTrace, TopologyMessage } from './observability/channels.js';
+export type { CommandContext, BatchContext, TopologyMessage } from './observability/channels.js';
 export type { FailoverRedisStats, NodeStats } from './observability/stats.js';
 export {
   FailoverRedisError,

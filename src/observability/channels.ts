@@ -34,11 +34,28 @@ export interface TracedAttempt {
   trace: CommandTrace | null;
 }
 
+/** What a subscriber of `redis-failover:command` reads on each event. */
+export interface CommandContext {
+  readonly command: string;
+  readonly argsCount: number;
+  readonly node: Address | null;
+  readonly role: 'master' | 'replica' | null;
+  readonly readFrom: string;
+  readonly attempts: number;
+  readonly heldMs: number;
+  readonly error?: unknown;
+}
+
+/** What a subscriber of `redis-failover:batch` reads: a command context with the batch's size. */
+export interface BatchContext extends CommandContext {
+  readonly count: number;
+}
+
 /**
  * The context of one command on `redis-failover:command` (and, as `BatchTrace`, of one batch).
  * Built only when someone subscribes. It carries no argument values.
  */
-export class CommandTrace {
+export class CommandTrace implements CommandContext {
   /** The command's name, lower case (`get`, `set`, …; `pipeline` or `multi` for a batch). */
   readonly command: string;
   /** How many arguments it had (never their values). */
@@ -89,7 +106,7 @@ export class CommandTrace {
 }
 
 /** A pipeline (`command: 'pipeline'`) or transaction (`command: 'multi'`) on `redis-failover:batch`. */
-export class BatchTrace extends CommandTrace {
+export class BatchTrace extends CommandTrace implements BatchContext {
   /** Commands in the batch (MULTI and EXEC not counted). */
   readonly count: number;
 
