@@ -89,11 +89,10 @@ async function runScenario(scenario: Scenario, runs: number): Promise<{ results:
 function writeChart(scenario: Scenario, run: number, result: DisruptionResult<void>): void {
   const markers = [{ atMs: 0, label: scenario.id === 'hung' ? 'SIGSTOP of the master' : 'kill -9 of the master' }];
   if (result.switchMasterMs !== null) markers.push({ atMs: result.switchMasterMs, label: `Sentinel +switch-master (${fmtMs(result.switchMasterMs)})` });
-  const resumed = result.contenders.map((c) => `${c.label}: ${c.resumedMs === null ? 'no write' : fmtMs(c.resumedMs)}`).join('; ');
   const svg = renderOutageChart({
     title: `${scenario.title}: acknowledged writes around the ${scenario.id === 'hung' ? 'SIGSTOP' : 'kill'} (run ${run + 1})`,
-    subtitle: `one writer per client, SET every 5 ms, each awaited. First write after it: ${resumed}`,
-    series: result.contenders.map((c) => ({ label: c.label, timeline: c.timeline })),
+    subtitle: 'One writer per client, SET every 5 ms, each awaited; beside each client, its first write acknowledged after the event.',
+    series: result.contenders.map((c) => ({ label: `${c.label}: ${c.resumedMs === null ? 'no write' : fmtMs(c.resumedMs)}`, timeline: c.timeline })),
     markers,
   });
   const path = `${dirname(RESULTS_PATH)}/outage-${scenario.id}-run${run + 1}.svg`;
