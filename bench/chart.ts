@@ -78,15 +78,15 @@ export function renderOutageChart(chart: OutageChart): string {
   chart.markers.forEach((m, i) => {
     if (m.atMs < x0 || m.atMs > x1) return;
     const x = f(sx(m.atMs));
-    // A marker near the right edge gets its label on its left.
-    const left = sx(m.atMs) > M.left + w * 0.6;
+    // A label that would run past the right edge goes on the marker's left (about 6.5 px a character).
+    const left = sx(m.atMs) + 4 + m.label.length * 6.5 > M.left + w;
     out.push(`<line x1="${x}" x2="${x}" y1="${M.top}" y2="${M.top + h}" stroke="#333" stroke-dasharray="4 3"/>`);
     out.push(`<text x="${x}" y="${M.top + 12 + i * 14}" dx="${left ? -4 : 4}" text-anchor="${left ? 'end' : 'start'}" fill="#333">${esc(m.label)}</text>`);
   });
   // The legend: top left, right of the disruption, below the markers' labels (the lines start low).
   const lx = sx(Math.max(0, x0)) + 12;
-  const ly = M.top + 14 * chart.markers.length + 14;
-  out.push(`<rect x="${f(lx - 6)}" y="${ly - 12}" width="440" height="${16 * lines.length + 8}" fill="#fff" fill-opacity="0.85"/>`);
+  const ly = M.top + 14 * chart.markers.length + 18;
+  out.push(`<rect x="${f(lx - 6)}" y="${ly - 12}" width="440" height="${16 * lines.length + 8}" fill="#fff" fill-opacity="0.7"/>`);
   lines.forEach((l, i) => {
     const color = COLORS[i % COLORS.length]!;
     const d = l.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${f(sx(x))} ${f(sy(y))}`).join(' ');

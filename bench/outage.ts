@@ -90,8 +90,8 @@ function writeChart(scenario: Scenario, run: number, result: DisruptionResult<vo
   const markers = [{ atMs: 0, label: scenario.id === 'hung' ? 'SIGSTOP of the master' : 'kill -9 of the master' }];
   if (result.switchMasterMs !== null) markers.push({ atMs: result.switchMasterMs, label: `Sentinel +switch-master (${fmtMs(result.switchMasterMs)})` });
   const svg = renderOutageChart({
-    title: `${scenario.title}: acknowledged writes around the ${scenario.id === 'hung' ? 'SIGSTOP' : 'kill'} (run ${run + 1})`,
-    subtitle: 'One writer per client, SET every 5 ms, each awaited; beside each client, its first write acknowledged after the event.',
+    title: `${scenario.title} (run ${run + 1})`,
+    subtitle: 'A SET every 5 ms per client, each awaited; in the legend, the first write acknowledged after the event.',
     series: result.contenders.map((c) => ({ label: `${c.label}: ${c.resumedMs === null ? 'no write' : fmtMs(c.resumedMs)}`, timeline: c.timeline })),
     markers,
   });
