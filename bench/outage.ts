@@ -1,4 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ReplicaSet, ReplicaSetOptions } from '../src/testing/index.js';
+import { renderOutageChart } from './chart.js';
 import {
   errorsCell,
   failoverNodes,
@@ -11,7 +14,7 @@ import {
   type Summary,
 } from './contenders.js';
 import { isMaster, sentinelMaster, waitFor, watchSwitchMaster, withReplicaSet, type Settings } from './harness.js';
-import { fmtMs, targetCell, type SectionResult, type Target } from './report.js';
+import { fmtMs, RESULTS_PATH, targetCell, type SectionResult, type Target } from './report.js';
 import { max, median, min } from './stats.js';
 import { disrupt, type Contender, type DisruptionResult } from './writer.js';
 
@@ -68,6 +71,7 @@ async function runScenario(scenario: Scenario, runs: number): Promise<{ results:
           },
         });
         results.push(result);
+        writeChart(scenario, run, result);
         failovers.push(
           contenders.flatMap((c) => ('failovers' in c ? (c as FailoverContender).failovers.map((f) => ({ ...f, at: f.at - result.eventAt })) : [])),
         );
@@ -79,6 +83,21 @@ async function runScenario(scenario: Scenario, runs: number): Promise<{ results:
     });
   }
   return { results, failovers };
+}
+
+/** `bench/results/outage-<scenario>-run<N>.svg`: acknowledged writes around the event, one line per client. */
+function writeChart(scenario: Scenario, run: number, result: DisruptionResult<void>): void {
+  const markers = [{ atMs: 0, label: scenario.id === 'hung' ? 'SIGSTOP of the master' : 'kill -9 of the master' }];
+  if (result.switchMasterMs !== null) markers.push({ atMs: result.switchMasterMs, label: `Sentinel +switch-master (${fmtMs(result.switchMasterMs)})` });
+  const svg = renderOutageChart({
+    title: `${scenario.title} (run ${run + 1})`,
+    subtitle: 'A SET every 5 ms per client, each awaited; in the legend, the first write acknowledged after the event.',
+    series: result.contenders.map((c) => ({ label: `${c.label}: ${c.resumedMs === null ? 'no write' : fmtMs(c.resumedMs)}`, timeline: c.timeline })),
+    markers,
+  });
+  const path = `${dirname(RESULTS_PATH)}/outage-${scenario.id}-run${run + 1}.svg`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, svg);
 }
 
 function rowsOf(scenario: Scenario, results: DisruptionResult<void>[], misses: string[]): string[][] {
@@ -182,6 +201,7 @@ export async function outage(settings: Settings): Promise<SectionResult> {
         'All clients of a scenario write at the same time through the same kill, on a fresh replica set (master + 2 replicas) per run.',
         'Just before the kill each client runs `WAIT 2 5000` on its own connection: an acknowledged write lost from before that point is the client\'s loss; one acknowledged after it, that the replicas never received, is asynchronous replication\'s.',
         ...switchNotes(scenarios, all),
+        `Charts of each run (acknowledged writes over time, one line per client): ${scenarios.map((sc) => `\`bench/results/outage-${sc.id}-run1.svg\``).join(', ')}.`,
       ],
     },
     misses,
@@ -213,7 +233,10 @@ export async function hung(settings: Settings): Promise<SectionResult> {
       // No Sentinel here: drop the +switch-master column.
       columns: COLUMNS.map((c, i) => (i === 3 ? 'SIGSTOP → first acknowledged write issued after it: median (min – max)' : c)).filter((_, i) => i !== 4),
       rows: rowsOf(scenario, results, misses).map((row) => row.filter((_, i) => i !== 4)),
-      notes: ['Fresh replica set per run (data nodes with `repl-ping-replica-period 1`); the same writer, WAIT and read-back as in section 3.'],
+      notes: [
+        'Fresh replica set per run (data nodes with `repl-ping-replica-period 1`); the same writer, WAIT and read-back as in section 3.',
+        'Chart of each run: `bench/results/outage-hung-run1.svg`.',
+      ],
     },
     misses,
     data: { runs: results, failoverEvents: failovers },

@@ -115,6 +115,26 @@ export interface ContenderResult {
   lostAsync: number;
   /** False if the WAIT before the event did not reach every replica (then every loss counts as async). */
   synced: boolean | null;
+  /** Acknowledgements per bucket around the event, for the chart. */
+  timeline: AckTimeline;
+}
+
+/** Acknowledged writes counted in `bucketMs` buckets, the first starting `startMs` from the event. */
+export interface AckTimeline {
+  startMs: number;
+  bucketMs: number;
+  acks: number[];
+}
+
+/** The acknowledgements of `writes` from `startMs` before… after the event at `eventAt` until `endAt`. */
+export function ackTimeline(writes: readonly WriteRecord[], eventAt: number, endAt: number, startMs = -1000, bucketMs = 50): AckTimeline {
+  const acks = new Array<number>(Math.max(0, Math.ceil((endAt - eventAt - startMs) / bucketMs))).fill(0);
+  for (const w of writes) {
+    if (w.ackAt === null) continue;
+    const i = Math.floor((w.ackAt - eventAt - startMs) / bucketMs);
+    if (i >= 0 && i < acks.length) acks[i]!++;
+  }
+  return { startMs, bucketMs, acks };
 }
 
 export interface Disruption<T> {
@@ -203,6 +223,7 @@ export async function disrupt<T>(run: Disruption<T>): Promise<DisruptionResult<T
         stalled: writes.filter((w) => w.ackAt === null && w.error === null && w.issuedAt < windowEndAt - 1000).length,
         ...losses,
         synced: syncOk,
+        timeline: ackTimeline(writes, eventAt, windowEndAt),
       });
     }
     return {

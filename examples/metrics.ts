@@ -1,70 +1,112 @@
 /**
- * Metrics from FailoverRedis's events: `failover`, `topology` and `node-down` feed a few counters
- * and gauges, rendered in the Prometheus text format by a tiny formatter written inline (serve the
- * text at /metrics in a real service). A writer runs, the master is killed, and the metrics are
- * printed once the client has failed over.
+ * Prometheus metrics for FailoverRedis with prom-client, served at /metrics by node:http.
+ * Events feed counters the moment something happens (`failover`, `node-down`, `topology`);
+ * `stats()` is read at scrape time for what is a state rather than an event (per node: role, up,
+ * commands sent, errors, latency; commands held now). A writer runs, the master is killed, and
+ * the example scrapes its own /metrics once the client has failed over and prints the text.
  * Run: npx tsx examples/metrics.ts
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { FailoverRedis, type FailoverEvent } from 'redis-failover';
 import { startReplicaSet } from 'redis-failover/testing';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// ---- a minimal metrics registry: counters and gauges with labels, rendered as Prometheus text
-type Labels = Record<string, string>;
-interface Metric {
-  type: 'counter' | 'gauge';
-  help: string;
-  values: Map<string, number>; // key: rendered labels, e.g. {address="127.0.0.1:6379"}
-}
-const registry = new Map<string, Metric>();
-const labelText = (labels: Labels) => {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`);
-  return pairs.length ? `{${pairs.join(',')}}` : '';
-};
-function define(name: string, type: Metric['type'], help: string): void {
-  registry.set(name, { type, help, values: new Map() });
-}
-function inc(name: string, labels: Labels = {}, by = 1): void {
-  const values = registry.get(name)!.values;
-  const key = labelText(labels);
-  values.set(key, (values.get(key) ?? 0) + by);
-}
-function setGauge(name: string, value: number, labels: Labels = {}): void {
-  registry.get(name)!.values.set(labelText(labels), value);
-}
-function render(): string {
-  const lines: string[] = [];
-  for (const [name, { type, help, values }] of registry) {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of values) lines.push(`${name}${labels} ${value}`);
-  }
-  return lines.join('\n');
-}
-
-define('redis_failovers_total', 'counter', 'Changes of master seen by this client.');
-define('redis_last_failover_duration_seconds', 'gauge', 'From the first sign of trouble to the new master known, for the last failover.');
-define('redis_node_down_total', 'counter', 'Times a node was seen going down.');
-define('redis_topology_changes_total', 'counter', 'Changes in the replica set picture, by type.');
-define('redis_master_up', 'gauge', '1 while a master is known and up.');
-define('redis_replicas_up', 'gauge', 'Replicas up, as of the last topology.');
-define('app_writes_total', 'counter', 'Writes made by the application, by result.');
-
-// ---- the application
 const set = await startReplicaSet({ replicas: 2 });
 const redis = new FailoverRedis({ nodes: [set.master], failover: { downAfterMs: 1000 } });
 
-redis.on('failover', (e) => {
-  inc('redis_failovers_total');
-  setGauge('redis_last_failover_duration_seconds', e.durationMs / 1000);
+// ---- metrics fed by events
+const registry = new Registry();
+const failovers = new Counter({ name: 'redis_failovers_total', help: 'Changes of master seen by this client.', registers: [registry] });
+const lastFailover = new Gauge({
+  name: 'redis_last_failover_duration_seconds',
+  help: 'From the first sign of trouble to the new master known, for the last failover.',
+  registers: [registry],
 });
-redis.on('node-down', (e) => inc('redis_node_down_total', { address: e.address }));
+const nodeDown = new Counter({ name: 'redis_node_down_total', help: 'Times a node was seen going down.', labelNames: ['address'], registers: [registry] });
+const topologyChanges = new Counter({ name: 'redis_topology_changes_total', help: 'Changes in the replica set picture, by type.', labelNames: ['type'], registers: [registry] });
+const masterUp = new Gauge({ name: 'redis_master_up', help: '1 while a master is known and up.', registers: [registry] });
+const replicasUp = new Gauge({ name: 'redis_replicas_up', help: 'Replicas up, as of the last topology.', registers: [registry] });
+const writes = new Counter({ name: 'app_writes_total', help: 'Writes made by the application, by result.', labelNames: ['result'], registers: [registry] });
+
+redis.on('failover', (e) => {
+  failovers.inc();
+  lastFailover.set(e.durationMs / 1000);
+});
+redis.on('node-down', (e) => nodeDown.inc({ address: e.address }));
 redis.on('topology', (topology, changes) => {
-  for (const change of changes) inc('redis_topology_changes_total', { type: change.type });
-  setGauge('redis_master_up', topology.master?.up ? 1 : 0);
-  setGauge('redis_replicas_up', topology.replicas.filter((r) => r.up && r.role === 'replica').length);
+  for (const change of changes) topologyChanges.inc({ type: change.type });
+  masterUp.set(topology.master?.up ? 1 : 0);
+  replicasUp.set(topology.replicas.filter((r) => r.up && r.role === 'replica').length);
 });
 
+// ---- metrics read from stats() at scrape time: collect() runs once per scrape, never per command
+new Counter({
+  name: 'redis_node_commands_total',
+  help: 'Application commands sent to each node (retries included).',
+  labelNames: ['address'],
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const n of redis.stats().nodes) this.inc({ address: n.address }, n.commandsSent);
+  },
+});
+new Counter({
+  name: 'redis_node_errors_total',
+  help: 'Application commands that failed at each node.',
+  labelNames: ['address'],
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const n of redis.stats().nodes) this.inc({ address: n.address }, n.errors);
+  },
+});
+new Gauge({
+  name: 'redis_node_up',
+  help: '1 while the node answers, by its role.',
+  labelNames: ['address', 'role'],
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const n of redis.stats().nodes) this.set({ address: n.address, role: n.role }, n.up ? 1 : 0);
+  },
+});
+new Gauge({
+  name: 'redis_node_latency_seconds',
+  help: "The last probe's round trip to each node.",
+  labelNames: ['address'],
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const n of redis.stats().nodes) if (n.latencyMs !== null) this.set({ address: n.address }, n.latencyMs / 1000);
+  },
+});
+new Gauge({
+  name: 'redis_commands_held',
+  help: 'Commands waiting for a node right now.',
+  registers: [registry],
+  collect() {
+    this.set(redis.stats().held);
+  },
+});
+
+// ---- the /metrics endpoint
+const server = createServer((req, res) => {
+  if (req.url !== '/metrics') {
+    res.writeHead(404).end();
+    return;
+  }
+  registry.metrics().then(
+    (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+    (error: unknown) => res.writeHead(500).end(String(error)),
+  );
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+
+// ---- the application
 let writing = true;
 try {
   await redis.connect();
@@ -72,9 +114,9 @@ try {
     while (writing) {
       try {
         await redis.incr('events:count');
-        inc('app_writes_total', { result: 'ok' });
+        writes.inc({ result: 'ok' });
       } catch {
-        inc('app_writes_total', { result: 'error' });
+        writes.inc({ result: 'error' });
       }
       await sleep(10);
     }
@@ -94,9 +136,12 @@ try {
   writing = false;
   await writer;
 
-  console.log(render());
+  const response = await fetch(url);
+  console.log(`GET ${url} -> ${response.status} ${response.headers.get('content-type')}`);
+  console.log(await response.text());
 } finally {
   writing = false;
+  server.close();
   await redis.quit();
   await set.stop();
 }

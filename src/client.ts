@@ -13,6 +13,8 @@ import { FailoverPipeline, type PipelineHost } from './pipeline.js';
 import type { ConnectionFactory } from './pool/node-pool.js';
 import type { Topology } from './topology/types.js';
 import { asCallback, noop } from './util.js';
+import { publishEvent } from './observability/channels.js';
+import type { FailoverRedisStats } from './observability/stats.js';
 import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from './view.js';
 
 /** ioredis's statuses, gone through in ioredis's order. */
@@ -172,6 +174,11 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     const t = this.#core.manager.current;
     if (t === null) return { master: null, replicas: [], source: this.#opts.mode };
     return structuredClone(t);
+  }
+
+  /** Counts per node and totals (failovers, commands held now, …): a plain snapshot for a metrics exporter. */
+  stats(): FailoverRedisStats {
+    return this.#core.stats.snapshot();
   }
 
   /** Re-read the topology now. */
@@ -377,6 +384,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
         (this.options as { db?: number }).db = db;
       },
       emit: (event, ...args) => {
+        publishEvent(event, args);
         (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
       },
       emitError: (error) => this.#emitError(error),

@@ -17,6 +17,7 @@ import type { TopologyProvider } from './topology/provider.js';
 import { SentinelProvider } from './topology/sentinel-provider.js';
 import type { Address, NodeState, Topology } from './topology/types.js';
 import { noop } from './util.js';
+import { StatsCollector } from './observability/stats.js';
 
 const debug = createDebug('redis-failover:router');
 
@@ -66,6 +67,7 @@ export class Core {
   readonly consistency: ConsistencyMonitor | null;
   readonly dispatcher: Dispatcher;
   readonly lag: ResolvedLag;
+  readonly stats: StatsCollector;
   #host: CoreHost;
   #table: RoutingTable | null = null;
   #suspect = false;
@@ -160,6 +162,12 @@ export class Core {
       onSelect: (db) => host.selected(db),
     });
     if (opts.readFrom.name !== 'master') this.dispatcher.readFromReplicas();
+    this.stats = new StatsCollector({
+      topology: () => this.manager.current,
+      counters: () => this.pool.counters(),
+      held: () => this.dispatcher.held,
+      readYourWritesRedirects: () => this.dispatcher.readYourWritesRedirects,
+    });
 
     // Every part exists: connect them.
     const dispatcher = this.dispatcher;
@@ -185,7 +193,10 @@ export class Core {
       this.#fenced = fenced;
       this.#updateGate();
     });
-    bus.on('failover', (event) => host.emit('failover', event));
+    bus.on('failover', (event) => {
+      this.stats.failedOver(event);
+      host.emit('failover', event);
+    });
     bus.on('warning', (event) => host.emit('warning', event));
     bus.on('error', (error) => host.emitError(error));
     bus.on('before-promote', (old) => {

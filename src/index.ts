@@ -14,6 +14,9 @@ export type { FailoverRedisEvents, FailoverEvent, NodeEvent, RoleChangeEvent, Wa
 export type { NodeState, NodeRole, LinkStatus, Topology, TopologySource, Address } from './topology/types.js';
 export type { TopologyChange } from './topology/diff.js';
 export type { ConnectionFactory, ConnectionPurpose } from './pool/node-pool.js';
+export { COMMAND_CHANNEL, BATCH_CHANNEL, FAILOVER_CHANNEL, TOPOLOGY_CHANNEL } from './observability/channels.js';
+export type { CommandContext, BatchContext, TopologyMessage } from './observability/channels.js';
+export type { FailoverRedisStats, NodeStats } from './observability/stats.js';
 export {
   FailoverRedisError,
   InvalidOptionError,

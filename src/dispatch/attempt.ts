@@ -7,6 +7,7 @@ import type { RouteTarget, WaitReason } from '../routing/route.js';
 import { isConnectionLoss } from '../failover/signals.js';
 import type { Holdable } from './hold-queue.js';
 import type { AttemptFacts } from './judge.js';
+import type { CommandTrace } from '../observability/channels.js';
 
 /** How the commands of a client or a view travel: its read policy and its write durability. */
 export interface ViewRoute {
@@ -35,6 +36,8 @@ export class Attempt implements AttemptFacts {
   notAt: string | null = null;
   /** The error that made it wait (`-READONLY`), reported as the cause if it times out. */
   heldBecause: Error | null = null;
+  /** Its `redis-failover:command`/`:batch` context, only while someone subscribes. */
+  trace: CommandTrace | null = null;
 
   constructor(name: string, cls: CommandClass, view: ViewRoute) {
     this.name = name;

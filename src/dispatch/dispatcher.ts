@@ -10,6 +10,7 @@ import { route, routeTarget, type RouteTarget, type RoutingState, type SendDecis
 import type { RoutingTable } from '../routing/router.js';
 import { isInlineMarker } from '../pipeline.js';
 import { noop } from '../util.js';
+import { batchChannel, BatchTrace, commandChannel, traceBatch, traceCommand } from '../observability/channels.js';
 import { Attempt, BatchAttempt, classOf, cloneCommand, pipelineConnectionLoss, SingleAttempt, waitError, type AttemptHost, type ViewRoute } from './attempt.js';
 import { HoldQueue, type Holdable } from './hold-queue.js';
 import { judge } from './judge.js';
@@ -55,6 +56,8 @@ export class Dispatcher implements AttemptHost {
   #lastError: Error | null = null;
   /** Some view reads from replicas: read-your-writes must track this client's writes. */
   #readsFromReplicas = false;
+  /** Reads that read-your-writes sent to the master (`stats()`). */
+  readYourWritesRedirects = 0;
 
   constructor(settings: DispatcherSettings) {
     this.#settings = settings;
@@ -154,8 +157,13 @@ export class Dispatcher implements AttemptHost {
 
   dispatch(cmd: Command, view: ViewRoute): void {
     const a = new SingleAttempt(this, cmd, classOf(cmd), view);
-    if (!this.#try(a)) this.#hold(a);
+    if (commandChannel.hasSubscribers) traceCommand(a, this.#begin);
+    else if (!this.#try(a)) this.#hold(a);
   }
+
+  #begin = (a: SingleAttempt): void => {
+    if (!this.#try(a)) this.#hold(a);
+  };
 
   #hold(a: Holdable & Attempt): void {
     // Without an offline queue only a command that has not been sent yet fails for waiting; one
@@ -164,6 +172,7 @@ export class Dispatcher implements AttemptHost {
       a.fail(new OfflineError({ cause: this.waitCause(a) }));
       return;
     }
+    a.trace?.held();
     this.#queue.hold(a);
   }
 
@@ -187,7 +196,8 @@ export class Dispatcher implements AttemptHost {
       a.reason = 'no-master';
       return null;
     }
-    const decision = route(a.cls, state, a.policy, a.cls.readOnly ? this.#need(a, cmds) : 0);
+    const need = a.cls.readOnly ? this.#need(a, cmds) : 0;
+    const decision = route(a.cls, state, a.policy, need);
     if (a.cls.readOnly) state.turn++;
     switch (decision.kind) {
       case 'fail':
@@ -199,6 +209,7 @@ export class Dispatcher implements AttemptHost {
         return null;
       case 'send':
         a.reason = null;
+        if (need > 0 && decision.target === state.master) this.readYourWritesRedirects++;
         return decision;
     }
   }
@@ -229,6 +240,7 @@ export class Dispatcher implements AttemptHost {
       case 'subscriber':
         if (!node.ready) return this.#notReady(a, d);
         this.#subscriptions.track(cmd.name, cmd.args);
+        a.trace?.sent(node.address, d.target === this.state.master, a.tries + 1);
         this.#subscriptions.connFor(node).sendCommand(cmd);
         return true;
     }
@@ -237,6 +249,8 @@ export class Dispatcher implements AttemptHost {
     a.atMaster = d.target === this.state.master;
     a.pinned = d.lane === 'transaction';
     a.tries++;
+    node.counters.sent++;
+    a.trace?.sent(node.address, a.atMaster, a.tries);
     if (a.pinned && this.#session.endsWith(cmd.name)) this.#session.endAfter(cmd.promise, () => this.#sessionEnded());
     this.#write(conn, a);
     if (a.cls.kind === 'select') this.#selected(cmd, conn);
@@ -291,6 +305,7 @@ export class Dispatcher implements AttemptHost {
   failed(a: SingleAttempt, error: Error): void {
     const verdict = judge(error, a);
     const where = a.target?.address ?? '?';
+    this.#failedAt(where);
     if (verdict === 'resend-read' || verdict === 'maybe-applied') this.#settings.signals.signal(`connection to ${where} lost`);
     switch (verdict) {
       case 'resend-read':
@@ -352,10 +367,19 @@ export class Dispatcher implements AttemptHost {
   // ---------------------------------------------------------------- batches
 
   dispatchBatch(commands: Command[], transaction: boolean, view: ViewRoute): Promise<unknown> {
+    if (batchChannel.hasSubscribers) {
+      const trace = new BatchTrace(transaction, commands, view.policy.name);
+      return traceBatch(trace, () => this.#batch(commands, transaction, view, trace));
+    }
+    return this.#batch(commands, transaction, view, null);
+  }
+
+  #batch(commands: Command[], transaction: boolean, view: ViewRoute, trace: BatchTrace | null): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const classes = commands.map(classOf);
       const readOnly = !transaction && classes.length > 0 && classes.every((c) => c.kind === 'read');
       const a = new BatchAttempt(this, commands, classes.map((c) => c.writesData), transaction, readOnly ? READ : WRITE, view, resolve, reject);
+      a.trace = trace;
       if (!this.#tryBatch(a)) this.#hold(a);
     });
   }
@@ -377,6 +401,8 @@ export class Dispatcher implements AttemptHost {
     a.atMaster = d.target === this.state.master;
     a.pinned = d.lane === 'transaction';
     a.tries++;
+    if (node !== undefined) node.counters.sent++;
+    a.trace?.sent(d.target.address, a.atMaster, a.tries);
     const durability = a.readOnly ? null : a.view.durability;
     const executed = runPipeline(conn, batch, a.transaction);
     // `durability`: one WAIT for the whole batch, right behind it on the same connection.
@@ -403,6 +429,11 @@ export class Dispatcher implements AttemptHost {
     return true;
   }
 
+  /** `stats()`: an application command failed at `where`. */
+  #failedAt(where: string): void {
+    this.#settings.pool.countError(where);
+  }
+
   #endSession(): void {
     this.#session.end();
     this.#sessionEnded();
@@ -411,6 +442,7 @@ export class Dispatcher implements AttemptHost {
   #batchFailed(a: BatchAttempt, error: Error): void {
     const verdict = judge(error, a);
     const where = a.target?.address ?? '?';
+    this.#failedAt(where);
     if (verdict === 'resend-read' || verdict === 'maybe-applied') this.#settings.signals.signal(`connection to ${where} lost`);
     if (verdict === 'resend-read') {
       if (!this.#tryBatch(a)) this.#hold(a);

@@ -3,7 +3,10 @@ import createDebug from 'debug';
 import { formatAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { ClosedError } from '../errors.js';
+import type { NodeCounters } from '../observability/stats.js';
 import { noop } from '../util.js';
+import { withIdentity } from './identity.js';
+import { controlReconnectDelay, reconnectDelay } from './reconnect.js';
 
 const debug = createDebug('redis-failover:pool');
 
@@ -20,8 +23,13 @@ export type ConnectionPurpose = 'data' | 'control' | 'blocking' | 'subscriber' |
 /** Makes one connection. Inject your own to wrap, instrument or fake the transport in a test. */
 export type ConnectionFactory = (node: HostPort, purpose: ConnectionPurpose, options: RedisOptions) => Redis;
 
-export const defaultConnectionFactory: ConnectionFactory = (node, _purpose, options) =>
-  new Redis({ ...options, host: node.host, port: node.port });
+/**
+ * Every connection is named by purpose in `CLIENT LIST` and tagged `ioredis(redis-failover)`.
+ * The host stays a name: ioredis hands it to `net.connect`, which resolves it again on every
+ * (re)connect, so a node replaced behind a DNS name is found without a new client.
+ */
+export const defaultConnectionFactory: ConnectionFactory = (node, purpose, options) =>
+  new Redis({ ...withIdentity(purpose, options), host: node.host, port: node.port });
 
 export interface PoolHooks {
   /** A data connection became ready (commands held for this node may go now). */
@@ -54,10 +62,6 @@ const OWN_DATA_OPTIONS: RedisOptions = {
 /** How long `quit()` waits for a node to answer QUIT before closing the socket. */
 const QUIT_TIMEOUT_MS = 2000;
 
-function reconnectDelay(attempt: number): number {
-  return Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
-}
-
 /** The connections to one node. */
 export class NodeConnections {
   readonly address: Address;
@@ -73,12 +77,15 @@ export class NodeConnections {
   #closed = false;
   /** The last connection error (ECONNREFUSED, …), to say why a node does not answer. */
   lastError: Error | null = null;
+  /** Application commands sent here and failed here (`stats()`); the pool keeps them across removals. */
+  readonly counters: NodeCounters;
 
-  constructor(node: HostPort, settings: PoolSettings) {
+  constructor(node: HostPort, settings: PoolSettings, counters: NodeCounters = { sent: 0, errors: 0 }) {
     this.host = node.host;
     this.port = node.port;
     this.address = formatAddress(node.host, node.port);
     this.#settings = settings;
+    this.counters = counters;
   }
 
   /** Open the shared data connections (idempotent). */
@@ -200,7 +207,7 @@ export class NodeConnections {
       options.enableReadyCheck = false;
       options.commandTimeout = undefined;
       // The control connection is how a node that came back is noticed: retry it often.
-      options.retryStrategy = (attempt: number) => Math.min(50 * attempt, 250);
+      options.retryStrategy = controlReconnectDelay;
     }
     const conn = factory({ host: this.host, port: this.port }, purpose, options);
     debug('%s: new %s connection', this.address, purpose);
@@ -225,6 +232,8 @@ export class NodeConnections {
 /** Connections per node, keyed by `host:port`. */
 export class NodePool {
   #nodes = new Map<Address, NodeConnections>();
+  /** Per address, never dropped: a node removed and added again keeps counting where it was. */
+  #counters = new Map<Address, NodeCounters>();
   #settings: PoolSettings;
   #closed = false;
 
@@ -243,10 +252,23 @@ export class NodePool {
     const address = formatAddress(node.host, node.port);
     let entry = this.#nodes.get(address);
     if (entry === undefined) {
-      entry = new NodeConnections(node, this.#settings);
+      let counters = this.#counters.get(address);
+      if (counters === undefined) this.#counters.set(address, (counters = { sent: 0, errors: 0 }));
+      entry = new NodeConnections(node, this.#settings, counters);
       this.#nodes.set(address, entry);
     }
     return entry;
+  }
+
+  /** Application commands sent and failed, per node address (for `stats()`). */
+  counters(): ReadonlyMap<Address, NodeCounters> {
+    return this.#counters;
+  }
+
+  /** An application command failed at `address` (a node removed since keeps its count). */
+  countError(address: Address): void {
+    const counters = this.#counters.get(address);
+    if (counters !== undefined) counters.errors++;
   }
 
   all(): IterableIterator<NodeConnections> {

@@ -73,7 +73,7 @@ export class NodesProvider implements TopologyProvider {
       frontier = [...queued.entries()].filter(([address]) => !probes.has(address));
     }
 
-    const all = [...probes.values()];
+    const all = withoutAliases([...probes.values()], new Set(seeds.map((s) => formatAddress(s.host, s.port))));
     if (all.every((p) => p.info === null)) {
       const reasons = all.map((p) => `${p.address}: ${p.error?.message ?? 'no answer'}`).join('; ');
       throw new NoNodeError(`No member of the replica set answered (${reasons})`, { cause: all[0]?.error ?? undefined });
@@ -119,6 +119,32 @@ export class NodesProvider implements TopologyProvider {
   async close(): Promise<void> {}
 }
 
+
+/**
+ * A seed given by name (`localhost`, a DNS name) is reached again under the address the other
+ * members announce for it (`master_host`, `slaveN:ip=`): one server, two addresses. Its `run_id`
+ * says so. Keep the announced address: with both, the picture would hold two masters, and the
+ * client would demote the master to a replica of itself. The seed is still probed by its name on
+ * every discovery, so a node replaced behind the name is found.
+ */
+export function withoutAliases(probes: Probe[], seeds: ReadonlySet<Address>): Probe[] {
+  const byRunId = new Map<string, Probe>();
+  const dropped = new Set<Probe>();
+  for (const p of probes) {
+    const runId = p.info?.runId;
+    if (!runId) continue;
+    const other = byRunId.get(runId);
+    if (other === undefined) {
+      byRunId.set(runId, p);
+    } else {
+      const seedOnly = seeds.has(p.address) && !seeds.has(other.address) ? p : seeds.has(other.address) && !seeds.has(p.address) ? other : p;
+      dropped.add(seedOnly);
+      if (seedOnly === other) byRunId.set(runId, p);
+      debug('%s and %s are the same server (run_id %s): keeping %s', other.address, p.address, runId, seedOnly === p ? other.address : p.address);
+    }
+  }
+  return dropped.size === 0 ? probes : probes.filter((p) => !dropped.has(p));
+}
 
 /** Ask one data node for `INFO` on its control connection; a failure is a probe with an error. */
 export async function probeNode(

@@ -132,5 +132,26 @@ describe('examples', () => {
     expect(out).toContain('redis_master_up 1\n');
     expect(out).toContain('redis_replicas_up 1\n');
     expect(Number(line(out, /^app_writes_total\{result="ok"\} (\d+)$/m)[1])).toBeGreaterThan(10);
+    // prom-client, served by node:http; stats() read at scrape time.
+    line(out, /^GET http:\/\/127\.0\.0\.1:\d+\/metrics -> 200 text\/plain/m);
+    const [, newMaster] = line(out, new RegExp(`failover to (${ADDRESS})`));
+    expect(Number(line(out, new RegExp(`^redis_node_commands_total\\{address="${newMaster}"\\} (\\d+)$`, 'm'))[1])).toBeGreaterThan(0);
+    expect(out).toContain(`redis_node_up{address="${newMaster}",role="master"} 1\n`);
+    expect(out).toContain(`redis_node_up{address="${oldMaster}",role="master"} 0\n`);
+    line(out, /^redis_commands_held 0$/m);
+  });
+
+  it('opentelemetry: the tracing channel as spans, a held write and the failover among them', async () => {
+    const out = await example('opentelemetry.ts');
+    const [, oldMaster, newMaster] = line(out, new RegExp(`killed the master (${ADDRESS}); failover to (${ADDRESS}) in \\d+ ms`));
+    line(out, new RegExp(`^failover span: redis failover ${oldMaster} -> ${newMaster} \\(\\d+ ms, `, 'm'));
+    expect(Number(line(out, /^spans: (\d+)$/m)[1])).toBeGreaterThan(10);
+    // Before the kill: reads on a replica, writes on the old master.
+    line(out, new RegExp(`redis get node=${ADDRESS} role=replica attempts=1 heldMs=0 OK`));
+    line(out, new RegExp(`redis incr node=${oldMaster} role=master attempts=1 heldMs=0 OK`));
+    // A write issued after the kill waited for the new master and went there.
+    const [, held] = line(out, new RegExp(`redis incr node=${newMaster} role=master attempts=1 heldMs=(\\d+) OK`));
+    expect(Number(held)).toBeGreaterThan(0);
+    expect(out).not.toMatch(/redis (info|ping|role|wait) /);
   });
 });

@@ -54,10 +54,10 @@ function check(address: string): Redis {
   return c;
 }
 
-/** This test's connections on a Sentinel, from its own CLIENT LIST. */
+/** This test's connections on a Sentinel, from its own CLIENT LIST (`<name>:redis-failover:<purpose>`). */
 async function clientsNamed(sentinel: string, name: string): Promise<string[]> {
   const list = (await check(sentinel).call('CLIENT', ['LIST'])) as string;
-  return list.split('\n').filter((line) => line.includes(` name=${name} `));
+  return list.split('\n').filter((line) => line.includes(` name=${name}:redis-failover:`));
 }
 
 /** Resolves once a connection of this test, named `name`, is subscribed on `sentinel` to all ten channels. */
