@@ -1,6 +1,6 @@
 import { Command, type Redis } from 'ioredis';
 import createDebug from 'debug';
-import { MaybeAppliedError, NotReplicatedError, OfflineError } from '../errors.js';
+import { MaybeAppliedError, OfflineError } from '../errors.js';
 import type { DurabilitySettings } from '../options-types.js';
 import type { NodeConnections, NodePool } from '../pool/node-pool.js';
 import { READ, WRITE } from '../routing/classify.js';
@@ -8,7 +8,8 @@ import type { ConsistencyMonitor } from '../routing/consistency-monitor.js';
 import { parseReadFrom } from '../routing/read-policy.js';
 import { route, routeTarget, type RouteTarget, type RoutingState, type SendDecision, type WriteGate } from '../routing/route.js';
 import type { RoutingTable } from '../routing/router.js';
-import { isInlineMarker } from '../pipeline.js';
+import { cork, runPipeline } from './wire.js';
+import { WriteStages } from './write-stages.js';
 import { noop } from '../util.js';
 import { batchChannel, BatchTrace, commandChannel, traceBatch, traceCommand } from '../observability/channels.js';
 import { Attempt, BatchAttempt, classOf, cloneCommand, pipelineConnectionLoss, SingleAttempt, waitError, type AttemptHost, type ViewRoute } from './attempt.js';
@@ -54,6 +55,7 @@ export class Dispatcher implements AttemptHost {
   #session = new TransactionSession();
   #subscriptions: Subscriptions;
   #lastError: Error | null = null;
+  #writes: WriteStages;
   /** Some view reads from replicas: read-your-writes must track this client's writes. */
   #readsFromReplicas = false;
   /** Reads that read-your-writes sent to the master (`stats()`). */
@@ -63,6 +65,7 @@ export class Dispatcher implements AttemptHost {
     this.#settings = settings;
     this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs });
     this.#subscriptions = new Subscriptions(settings.onMessage);
+    this.#writes = new WriteStages(settings.consistency);
   }
 
   get held(): number {
@@ -114,12 +117,7 @@ export class Dispatcher implements AttemptHost {
 
   /** New offset samples: which replicas have this session's writes, and are within the lag bound. */
   syncProgress(): void {
-    const consistency = this.#settings.consistency;
-    if (consistency === null) return;
-    for (const t of this.state.replicas) {
-      t.reached = consistency.reachedSeq(t.address);
-      t.fresh = consistency.withinLag(t.address);
-    }
+    this.#writes.syncProgress(this.state.replicas);
   }
 
   /** About to promote another node: nothing more goes to `address` until the new picture. */
@@ -181,22 +179,13 @@ export class Dispatcher implements AttemptHost {
     return a instanceof SingleAttempt ? this.#try(a) : this.#tryBatch(a);
   }
 
-  #need(a: Attempt, cmds: Command | readonly Command[]): number {
-    const consistency = this.#settings.consistency;
-    if (consistency === null || !consistency.constrained || a.policy.name === 'master') return 0;
-    if (!Array.isArray(cmds)) return consistency.needed(cmds as Command);
-    let need = 0;
-    for (const c of cmds as readonly Command[]) need = Math.max(need, consistency.needed(c));
-    return need;
-  }
-
   #decide(a: Attempt, cmds: Command | readonly Command[]): SendDecision | null {
     const state = this.state;
     if (a.notAt !== null && state.master?.address === a.notAt) {
       a.reason = 'no-master';
       return null;
     }
-    const need = a.cls.readOnly ? this.#need(a, cmds) : 0;
+    const need = a.cls.readOnly ? this.#writes.need(a.policy, cmds) : 0;
     const decision = route(a.cls, state, a.policy, need);
     if (a.cls.readOnly) state.turn++;
     switch (decision.kind) {
@@ -333,30 +322,15 @@ export class Dispatcher implements AttemptHost {
 
   /** Read-your-writes: a write is recorded as it is sent, so that reads issued after it need it. */
   record(cmd: Command): number {
-    const consistency = this.#settings.consistency;
-    if (consistency === null || !consistency.readYourWrites || !this.#readsFromReplicas) return 0;
-    return consistency.wrote(cmd);
+    return this.#readsFromReplicas ? this.#writes.record(cmd) : 0;
   }
 
-  /**
-   * The stages after a write was answered, in order: the durability verdict (from WAIT's count),
-   * then the read-your-writes record is settled (the write is on the master either way: samples
-   * of the master's offset taken from now on cover it), then the verdict.
-   */
   finishWrite(seqs: number | readonly number[], name: string, durability: DurabilitySettings | null, acks: number): Error | null {
-    const error = durability !== null && acks < durability.replicas ? new NotReplicatedError(name, acks, durability.replicas, durability.timeoutMs) : null;
-    this.settled(seqs);
-    return error;
+    return this.#writes.finish(seqs, name, durability, acks);
   }
 
   settled(seqs: number | readonly number[]): void {
-    const consistency = this.#settings.consistency;
-    if (consistency === null) return;
-    if (typeof seqs === 'number') {
-      if (seqs !== 0) consistency.settled(seqs);
-    } else {
-      for (const seq of seqs) consistency.settled(seq);
-    }
+    this.#writes.settled(seqs);
   }
 
   /** @internal why `a` waits, as an error. */
@@ -453,31 +427,5 @@ export class Dispatcher implements AttemptHost {
       this.settled(a.seqs);
       a.reject(error);
     }
-  }
-}
-
-/** The batch through a real ioredis pipeline on `conn`: same wire format, same `exec()` result. */
-function runPipeline(conn: Redis, commands: Command[], transaction: boolean): Promise<unknown> {
-  const real = (transaction ? conn.multi() : conn.pipeline()) as unknown as RealPipeline;
-  for (const command of commands) {
-    if (!isInlineMarker(command)) real.sendCommand(command);
-    else if (command.name === 'multi') real.multi();
-    else real.exec();
-  }
-  return real.exec();
-}
-
-interface RealPipeline {
-  sendCommand(c: Command): void;
-  multi(): void;
-  exec(): Promise<unknown>;
-}
-
-/** One write per connection per tick instead of one per command (`enableAutoPipelining`). */
-function cork(conn: Redis): void {
-  const stream = conn.stream;
-  if (stream && stream.writableCorked === 0) {
-    stream.cork();
-    process.nextTick(() => stream.uncork());
   }
 }
