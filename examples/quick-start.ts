@@ -15,7 +15,12 @@ try {
   const { master, replicas } = redis.topology();
   console.log(`discovered master ${master?.address} and replicas ${replicas.map((r) => r.address).join(', ')}`);
 
-  await redis.set('greeting', 'hello');
+  // Written by another client (and replicated): this client's own writes are read back from the
+  // master, or from a replica known to have them (read-your-writes).
+  const other = direct(set.master);
+  await other.set('greeting', 'hello');
+  await other.wait(2, 1000);
+  other.disconnect();
   for (const address of set.nodes) {
     const node = direct(address);
     await node.config('RESETSTAT');
