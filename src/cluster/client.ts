@@ -45,8 +45,12 @@ const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'sm
 
 type Callback<T> = (err: Error | null, result?: T) => void;
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
-export interface FailoverCluster extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {}
+// Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface FailoverCluster extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {
+  /** ioredis `defineCommand`: a Lua script as a command method (`readOnly` scripts are reads). */
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void;
+}
 
 /**
  * A Redis Cluster client with FailoverRedis's promises per shard: reads on the shard's replicas
@@ -172,7 +176,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     });
     try {
       await Promise.race([this.#discover(deadline), late]);
-      await Promise.race([this.#io.connect(), late]);
+      await Promise.race([this.#ioReady(), late]);
     } catch (error) {
       const coded = error instanceof FailoverRedisError ? error : isAuthError(error) ? new NoNodeError(`the cluster refused the credentials: ${(error as Error).message}`, { cause: error }) : new NoNodeError((error as Error).message, { cause: error });
       if (this.listenerCount('error') > 0) this.emit('error', coded);
@@ -185,6 +189,17 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#status = 'ready';
     this.emit('connect');
     this.emit('ready');
+  }
+
+  /** ioredis's Cluster ready (a keyless command may have started its connect already). */
+  #ioReady(): Promise<void> {
+    const io = this.#io;
+    if (io.status === 'ready') return Promise.resolve();
+    if (io.status === 'wait') return io.connect();
+    return new Promise((resolve, reject) => {
+      io.once('ready', resolve);
+      io.once('end', () => reject(new NoNodeError('the ioredis Cluster connection ended before it was ready')));
+    });
   }
 
   async #discover(deadline: number): Promise<void> {

@@ -68,7 +68,9 @@ export class ClusterWatcher {
         host,
         port,
         connectionName: 'redis-failover:control',
-        enableOfflineQueue: false,
+        // Queued until connected (every wait is bounded by a timeout here); flushed by each
+        // failed reconnect, so a dead node's queue does not grow.
+        enableOfflineQueue: true,
         maxRetriesPerRequest: 0,
         enableAutoPipelining: false,
         keyPrefix: undefined,
