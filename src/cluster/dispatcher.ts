@@ -152,6 +152,7 @@ export class ClusterDispatcher {
 
   /** The heartbeat says a master is silent (or answers again): its shard's writes wait meanwhile. */
   silence(address: Address, silent: boolean): void {
+    debug('%s %s', address, silent ? 'silent' : 'answers again');
     if (silent) this.#silent.add(address);
     else this.#silent.delete(address);
     this.#queue.drain();
@@ -176,7 +177,13 @@ export class ClusterDispatcher {
   /** A shard master changed: connections to the old one are closed, so whatever hung on it settles. */
   retire(address: Address): void {
     const conn = this.#s.pool.getInstanceByKey(address);
-    if (conn && (this.#down.has(address) || this.#silent.has(address))) conn.disconnect();
+    debug('retire %s: connection %s, down %s, silent %s', address, conn?.status, this.#down.has(address), this.#silent.has(address));
+    if (conn && (this.#down.has(address) || this.#silent.has(address))) {
+      // disconnect() alone ends the socket gracefully, which waits on a hung peer; destroying
+      // it settles the commands stuck there at once (as ERR_MAYBE_APPLIED: they may have run).
+      (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+      conn.disconnect();
+    }
     this.#silent.delete(address);
   }
 
