@@ -82,6 +82,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #downSince = new Map<Address, number>();
   #assisted = new Set<Address>();
   #silent = new Set<Address>();
+  #lastStale = -Infinity;
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
@@ -320,6 +321,10 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     debug('picture may be stale: %s %s', reason, address ?? '');
     if (address !== undefined && this.#isMaster(address)) this.#downSince.set(address, this.#downSince.get(address) ?? performance.now());
     this.#watcher.setFast(true);
+    // Many commands meet the same sign at once (CLUSTERDOWN, MOVED): one read of the cluster serves them all.
+    const now = performance.now();
+    if (now - this.#lastStale < 20) return;
+    this.#lastStale = now;
     this.#watcher.refresh().catch(noop);
     if (reason.startsWith('MOVED')) this.#io.refreshSlotsCache();
   }

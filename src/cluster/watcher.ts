@@ -138,7 +138,10 @@ export class ClusterWatcher {
     const known = t
       ? [...t.shards.flatMap((s) => (s.master?.up && !this.#silent.has(s.master.address) ? [s.master.address] : [])), ...t.shards.flatMap((s) => s.replicas.filter((r) => r.up).map((r) => r.address))]
       : [];
-    return [...new Set([...known, ...this.#s.seeds.map((s) => formatAddress(s.host, s.port))])];
+    const all = [...new Set([...known, ...this.#s.seeds.map((s) => formatAddress(s.host, s.port))])];
+    // Connected ones first: a dead node's connection would make the round wait.
+    const ready = (a: Address): number => (this.#control.get(a)?.status === 'ready' ? 0 : 1);
+    return all.sort((a, b) => ready(a) - ready(b));
   }
 
   async #read(): Promise<ClusterTopology> {
@@ -163,9 +166,16 @@ export class ClusterWatcher {
     const infos = new Map<Address, { info: ReplicationInfo; latencyMs: number } | null>();
     await Promise.all(
       nodes.map(async (n) => {
+        const conn = this.control(n.address);
+        // A node whose control connection is down, or that stopped answering the heartbeat, is
+        // not waited for: during an outage each round must be quick to show the promotion.
+        if (this.#silent.has(n.address) || (this.#topology !== null && conn.status !== 'ready')) {
+          infos.set(n.address, null);
+          return;
+        }
         const began = performance.now();
         try {
-          const text = await withTimeout(this.control(n.address).info('replication') as Promise<string>, timeout, noAnswer(n.address, timeout));
+          const text = await withTimeout(conn.info('replication') as Promise<string>, timeout, noAnswer(n.address, timeout));
           infos.set(n.address, { info: parseInfoReplication(text), latencyMs: performance.now() - began });
           this.#lastAnswer.set(n.address, performance.now());
         } catch {
