@@ -108,6 +108,28 @@ describe('FailoverCluster on a 3×1 cluster', () => {
     expect(Object.values(await commandCalls(cluster.replicas, 'get')).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 
+  it('pub/sub and sharded pub/sub (ssubscribe to the shard of the channel), duplicate(), scanStream per master', async () => {
+    const sub = client();
+    const pub = sub.duplicate();
+    pub.on('error', () => {});
+    clients.push(pub);
+    const got: string[] = [];
+    sub.on('message', (channel, message) => got.push(`${channel}:${message}`));
+    sub.on('smessage', (channel, message) => got.push(`s:${channel}:${message}`));
+    await sub.subscribe('news');
+    await sub.ssubscribe('orders:{7}');
+    await pub.publish('news', 'hello');
+    await pub.spublish('orders:{7}', 'one');
+    for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(got.sort()).toEqual(['news:hello', 's:orders:{7}:one']);
+    await pub.set('scan:{s}:1', 'x');
+    const keys: string[] = [];
+    for (const node of sub.nodes('master')) {
+      for await (const batch of node.scanStream({ match: 'scan:*' })) keys.push(...(batch as string[]));
+    }
+    expect(keys).toEqual(['scan:{s}:1']);
+  });
+
   it('durability: WAIT on the shard master', async () => {
     const fc = client({ durability: { replicas: 1, timeoutMs: 1000 } });
     await resetStats(cluster.masters);
