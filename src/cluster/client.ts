@@ -18,6 +18,8 @@ import { ClusterProgress } from './progress.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
 import { assistCandidate, slotTable, uncoveredRanges, type ClusterTopology } from './topology.js';
 import { ClusterWatcher } from './watcher.js';
+import { slotOf } from './slot.js';
+import { firstKeyOnly } from '../routing/classify.js';
 
 const debug = createDebug('redis-failover:failover');
 
@@ -146,8 +148,9 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       addedBuiltinSet: this.addedBuiltinSet,
       dispatchWith: (command, route) => this.#dispatch(command, route),
       execPipelineWith: (commands, transaction) => this.execPipeline(commands, transaction),
-      viewReadsFromReplicas: noop,
+      viewReadsFromReplicas: () => this.#dispatcher.readsFromReplicas(),
     };
+    if (base.readFrom.name !== 'master') this.#dispatcher.readsFromReplicas();
     if (!base.redisOptions.lazyConnect) this.connect().catch(noop);
   }
 
@@ -312,7 +315,8 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     }
     if (this.#status === 'wait') this.connect().catch(noop);
     const kind = classOf(cmd).kind;
-    const slot = kind === 'read' || kind === 'write' ? cmd.getSlot() : null;
+    // GET, SET, HGET…: the slot of the first argument, without asking the command table for keys.
+    const slot = kind !== 'read' && kind !== 'write' ? null : firstKeyOnly(cmd.name) && cmd.args.length > 0 ? slotOf(cmd.args[0] as string | Buffer) : cmd.getSlot();
     if (slot === null) return this.#io.sendCommand(cmd) as Promise<unknown>;
     return this.#dispatcher.send(cmd, slot, route);
   }
@@ -352,10 +356,11 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     if (prev !== null) {
       const before = new Map(prev.shards.flatMap((s) => [s.master, ...s.replicas]).flatMap((n) => (n ? [[n.address, n] as const] : [])));
       for (const shard of topology.shards) {
-        const old = prev.shards.find((s) => s.slots.some(([a, b]) => a <= shard.slots[0]![0] && shard.slots[0]![0] <= b));
+        const first = shard.slots[0]?.[0];
+        const old = first === undefined ? undefined : prev.shards.find((s) => s.slots.some(([a, b]) => a <= first && first <= b));
         const from = old?.master?.address ?? null;
         const to = shard.master?.address ?? null;
-        if (from !== to) {
+        if (first !== undefined && from !== to) {
           const since = from === null ? undefined : this.#downSince.get(from);
           if (from !== null) {
             this.#dispatcher.retire(from);
@@ -376,6 +381,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     let trouble = this.#dispatcher.held > 0;
     for (const shard of topology.shards) {
       const master = shard.master;
+      if (shard.slots.length === 0) continue;
       if (master === null) {
         trouble = true;
         continue;

@@ -109,6 +109,8 @@ export class ClusterDispatcher {
   #watched = new WeakSet<Redis>();
   #retryTimer: NodeJS.Timeout | null = null;
   #closed: Error | null = null;
+  /** Read-your-writes remembers writes only once some reads may go to replicas. */
+  #trackWrites = false;
 
   constructor(settings: DispatchSettings) {
     this.#s = settings;
@@ -132,7 +134,7 @@ export class ClusterDispatcher {
         state: { known: true, master, replicas, gate: null, pinned: null, fatal: null, turn: 0 },
       };
     });
-    progress?.setShards(this.#shards.flatMap((s) => (s.state.master ? [{ master: s.state.master.node, replicas: s.state.replicas.map((r) => r.node) }] : [])));
+    progress?.setShards(this.#shards.flatMap((s, i) => (s.state.master && topology.shards[i]!.slots.length > 0 ? [{ master: s.state.master.node, replicas: s.state.replicas.map((r) => r.node) }] : [])));
     this.progressed();
   }
 
@@ -163,6 +165,11 @@ export class ClusterDispatcher {
     if (on) this.#switching.add(master);
     else this.#switching.delete(master);
     this.#queue.drain();
+  }
+
+  /** The client or one of its views reads from replicas: writes must be remembered from now on. */
+  readsFromReplicas(): void {
+    this.#trackWrites = true;
   }
 
   isDown(address: Address): boolean {
@@ -228,7 +235,8 @@ export class ClusterDispatcher {
     const state = shard.state;
     const master = state.master!;
     master.ready = this.#ready(master.address, false);
-    for (const r of state.replicas) r.ready = this.#ready(r.address, true);
+    // Replicas matter only to reads routed by a policy that may use them.
+    if (a.readOnly && a.policy.name !== 'master') for (const r of state.replicas) r.ready = this.#ready(r.address, true);
     state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
     const need = a.cls.kind === 'read' && a.policy.name !== 'master' && this.#s.progress !== null ? this.#s.progress.needed(a.cmd) : 0;
     const decision = route(a.cls, state, a.policy, need);
@@ -264,7 +272,7 @@ export class ClusterDispatcher {
     a.atMaster = atMaster;
     a.sentTo = address;
     a.reason = null;
-    a.tracked = a.cls.writesData && progress !== null;
+    a.tracked = a.cls.writesData && progress !== null && this.#trackWrites;
     if (a.tracked) progress!.sending(cmd);
     let reply: { value: unknown } | null = null;
     let acks: number | null = null;

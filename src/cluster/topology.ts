@@ -28,16 +28,16 @@ export function assembleClusterTopology(
 ): ClusterTopology {
   return {
     source: 'cluster',
-    shards: shards
-      .filter((s) => s.slots.length > 0)
-      .map((s) => {
+    // Shards without slots stay in the picture: a failed old master shows there (down) until it
+    // rejoins as a replica; routing never sends there (no slot maps to them).
+    shards: shards.map((s) => {
         const master = s.master ? nodeState(s.master, infos.get(s.master.address) ?? null, null) : null;
         return {
           slots: s.slots.map(([a, b]) => [a, b] as [number, number]),
           master,
           replicas: s.replicas.map((r) => nodeState(r, infos.get(r.address) ?? null, master)),
         };
-      }),
+    }),
   };
 }
 

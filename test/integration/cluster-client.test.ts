@@ -4,10 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailoverCluster, InvalidOptionError, NoNodeError, NotClusterError } from '../../src/index.js';
 import { slotOf } from '../../src/cluster/slot.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
-import { commandCalls, direct, resetStats } from '../helpers/redis.js';
+import { commandCalls, direct as plain, resetStats } from '../helpers/redis.js';
 
 let cluster: Cluster;
 const clients: FailoverCluster[] = [];
+const conns: Array<{ disconnect(): void }> = [];
+
+/** A plain connection to one node, closed after the file. */
+function direct(address: string, options: Record<string, unknown> = {}): ReturnType<typeof plain> {
+  const conn = plain(address, options);
+  conn.on('error', () => {});
+  conns.push(conn);
+  return conn;
+}
 
 function client(options: Record<string, unknown> = {}): FailoverCluster {
   const c = new FailoverCluster({ nodes: [cluster.masters[0]!], ...options });
@@ -26,6 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of clients) c.disconnect();
+  for (const c of conns) c.disconnect();
   await cluster?.stop();
 });
 
