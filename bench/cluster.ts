@@ -96,7 +96,7 @@ async function outageRun(kind: Contender, nodeTimeoutMs: number, observeMs: numb
             await c.incr(key);
             sample.ackAt = performance.now();
           } catch (error) {
-            errors.push(errorLabel(error));
+            errors.push(label(error));
             await sleep(1);
           }
         }
@@ -130,6 +130,12 @@ async function outageRun(kind: Contender, nodeTimeoutMs: number, observeMs: numb
       c.disconnect();
     }
   });
+}
+
+/** ioredis Cluster's `Too many Cluster redirections. Last error: …` with its last error's kind. */
+function label(error: unknown): string {
+  const m = /^Too many Cluster redirections\. Last error: (?:ReplyError: |Error: )?(\S+)/.exec(String((error as Error)?.message ?? ''));
+  return m ? `Too many Cluster redirections (${m[1]!.replace(/\.$/, '')})` : errorLabel(error);
 }
 
 const errorsCell = (e: Record<string, number>): string => Object.entries(e).map(([k, n]) => `${k} ${n}`).join(', ') || '0';

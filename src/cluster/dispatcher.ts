@@ -227,7 +227,7 @@ export class ClusterDispatcher {
     }
     const i = this.shardOf(a.slot);
     if (i < 0) {
-      a.reason = 'no-master';
+      a.reason = this.#table.length === 0 ? 'no-topology' : 'no-master';
       return false;
     }
     if (a.retryAt > performance.now()) return false;

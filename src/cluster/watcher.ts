@@ -186,6 +186,14 @@ export class ClusterWatcher {
     const topology = assembleClusterTopology(shards, infos);
     if (this.#stopped) return topology;
     this.#topology = topology;
+    // The heartbeat watches masters only: a silent node that is no master any more (replaced by
+    // the cluster) is read like any other again, so that its return as a replica is seen.
+    const masters = new Set(topology.shards.flatMap((s) => (s.master ? [s.master.address] : [])));
+    for (const address of [...this.#silent]) {
+      if (masters.has(address)) continue;
+      this.#silent.delete(address);
+      this.#host.silence(address, false);
+    }
     this.#host.observed(topology);
     return topology;
   }

@@ -1,9 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseInfo } from '../../src/topology/info-parser.js';
 import { FailoverCluster } from '../../src/index.js';
 import type { FailoverEvent } from '../../src/index.js';
 import { slotOf } from '../../src/cluster/slot.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
+
+const hostPort = (a: string) => ({ host: a.slice(0, a.lastIndexOf(':')), port: Number(a.slice(a.lastIndexOf(':') + 1)) });
 
 let cluster: Cluster;
 let fc: FailoverCluster;
@@ -130,7 +134,17 @@ describe('FailoverCluster through shard failovers', () => {
     const after = fc.topology().shards[0]!;
     expect(after.master?.address).toBe(victim.replicas[0]);
     expect(after.replicas.map((r) => r.address)).toContain(victim.master);
-    await expect(fc.set(keys[0]!, 'after-rejoin')).resolves.toBe('OK');
+    // Never written to: a write sent to a cluster replica would be answered MOVED, and counted there.
+    const old = new Redis({ ...hostPort(victim.master), maxRetriesPerRequest: 0 });
+    old.on('error', () => {});
+    try {
+      await old.config('RESETSTAT');
+      for (let i = 0; i < 200; i++) await fc.set(keys[0]!, `after-rejoin-${i}`);
+      expect(parseInfo(await old.info('errorstats'))['errorstat_MOVED']).toBeUndefined();
+      expect(await old.call('DBSIZE')).toBeGreaterThan(0);
+    } finally {
+      old.disconnect();
+    }
   });
 
   it('a hung shard master (SIGSTOP): its writes wait, then go to the new master; other shards go on', async () => {
@@ -151,6 +165,14 @@ describe('FailoverCluster through shard failovers', () => {
     for (const t of tallies) expect(t.other).toEqual([]);
     expect(tallies[1]!.maybeApplied).toBeLessThanOrEqual(4);
     expect(fc.topology().shards[1]!.master?.address).toBe(victim.replicas[0]);
+    // Resumed, the old master rejoins as a replica; the client sees it and never writes to it.
+    for (let i = 0; i < 100; i++) {
+      const s = (await fc.refreshTopology()).shards[1]!;
+      if (s.replicas.some((r) => r.address === victim.master && r.up && r.linkStatus === 'up')) break;
+      await delay(100);
+    }
+    expect(fc.topology().shards[1]!.replicas.find((r) => r.address === victim.master)).toMatchObject({ role: 'replica', up: true });
+    await expect(fc.set(keys[1]!, 'after')).resolves.toBe('OK');
   });
 
   it('switchover({ to }): CLUSTER FAILOVER on the replica, writes held meanwhile, 0 errors and 0 lost', async () => {

@@ -60,3 +60,28 @@ describe('assistCandidate (failover.assist)', () => {
     expect(assistCandidate({ slots: [], master: null, replicas: [replica('b:1', 'down', 10, 0)] })).toBeNull();
   });
 });
+
+describe('assessClusterHealth', () => {
+  it('healthy, or one line per problem', async () => {
+    const { assessClusterHealth } = await import('../../src/cluster/health.js');
+    const node = (address: string, role: 'master' | 'replica', extra: object = {}) =>
+      ({ address, role, up: true, linkStatus: role === 'replica' ? 'up' : null, syncing: false, lagBytes: 0, ...extra }) as never;
+    const healthy = { source: 'cluster' as const, shards: [{ slots: [[0, 16383]] as Array<[number, number]>, master: node('m:1', 'master'), replicas: [node('r:1', 'replica')] }] };
+    expect(assessClusterHealth(healthy, { lagBytes: 100 })).toEqual({ status: 'healthy', problems: [] });
+    const sick = {
+      source: 'cluster' as const,
+      shards: [
+        { slots: [[0, 8191]] as Array<[number, number]>, master: node('m:1', 'master'), replicas: [node('r:1', 'replica', { linkStatus: 'down' }), node('r:2', 'replica', { lagBytes: 500 })] },
+        { slots: [] as Array<[number, number]>, master: node('old:1', 'master', { up: false }), replicas: [] },
+      ],
+    };
+    const h = assessClusterHealth(sick, { lagBytes: 100 });
+    expect(h.status).toBe('degraded');
+    expect(h.problems).toEqual([
+      'slots 8192-16383 are served by no master',
+      'shard 0-8191: replica r:1 has its link to the master down',
+      'shard 0-8191: replica r:2 is 500 bytes behind',
+      'old:1 (a master without slots: a failed old master?) is down',
+    ]);
+  });
+});
