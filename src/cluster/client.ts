@@ -12,6 +12,7 @@ import { splitAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { asCallback, noop } from '../util.js';
 import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from '../view.js';
+import { sendBatch } from './batch.js';
 import { ClusterDispatcher, type NodeConnections } from './dispatcher.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { ClusterProgress } from './progress.js';
@@ -147,7 +148,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       scriptsSet: this.scriptsSet,
       addedBuiltinSet: this.addedBuiltinSet,
       dispatchWith: (command, route) => this.#dispatch(command, route),
-      execPipelineWith: (commands, transaction) => this.execPipeline(commands, transaction),
+      execPipelineWith: (commands, transaction, route) => this.execPipeline(commands, transaction, route),
       viewReadsFromReplicas: () => this.#dispatcher.readsFromReplicas(),
     };
     if (base.readFrom.name !== 'master') this.#dispatcher.readsFromReplicas();
@@ -280,10 +281,16 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     return pipeline as unknown as ChainableCommander;
   }
 
-  /** @internal batches go through ioredis's cluster pipeline (one slot, as ioredis requires). */
-  execPipeline(commands: Command[], transaction: boolean): Promise<unknown> {
+  /**
+   * @internal a batch whose keys share one slot goes through the cluster dispatcher (held and
+   * judged like a single command); keyless or cross-slot batches through ioredis's cluster
+   * pipeline, which reports them as ioredis does.
+   */
+  execPipeline(commands: Command[], transaction: boolean, route: ViewRoute = this.#route): Promise<unknown> {
     if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
     if (this.#status === 'wait') this.connect().catch(noop);
+    const slots = new Set(commands.map((c) => c.getSlot()).filter((s) => s !== null));
+    if (slots.size === 1) return sendBatch(this.#dispatcher, commands, transaction, [...slots][0]!, route);
     const pipeline = transaction ? this.#io.multi() : this.#io.pipeline();
     const sink = pipeline as unknown as { sendCommand(c: Command): unknown };
     for (const c of commands) sink.sendCommand(c);

@@ -7,7 +7,7 @@ import { judge, type AttemptFacts } from '../dispatch/judge.js';
 import { isConnectionLoss } from '../failover/signals.js';
 import type { CommandClass } from '../routing/classify.js';
 import { parseReadFrom, type ReadPolicy } from '../routing/read-policy.js';
-import { route, routeTarget, type RouteTarget, type RoutingState, type WaitReason } from '../routing/route.js';
+import { route, routeTarget, type RouteDecision, type RouteTarget, type RoutingState, type WaitReason } from '../routing/route.js';
 import type { HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { noop } from '../util.js';
@@ -16,6 +16,8 @@ import { readableReplicas, slotTable, UNCOVERED, type ClusterTopology } from './
 
 const debug = createDebug('redis-failover:router');
 const MASTER: ReadPolicy = parseReadFrom('master');
+const NO_TOPOLOGY: RouteDecision = Object.freeze({ kind: 'wait', reason: 'no-topology' });
+const NO_MASTER: RouteDecision = Object.freeze({ kind: 'wait', reason: 'no-master' });
 /** MOVED/ASK followed for one command before its error is passed on (ioredis: 16). */
 const MAX_REDIRECTS = 5;
 /** CLUSTERDOWN/TRYAGAIN: nothing was applied; try again after this long. */
@@ -225,39 +227,83 @@ export class ClusterDispatcher {
       this.#write(a, conn, a.redirect.address, true, a.redirect.asking);
       return true;
     }
-    const i = this.shardOf(a.slot);
-    if (i < 0) {
-      a.reason = this.#table.length === 0 ? 'no-topology' : 'no-master';
-      return false;
-    }
     if (a.retryAt > performance.now()) return false;
-    const shard = this.#shards[i]!;
-    const state = shard.state;
-    const master = state.master!;
-    master.ready = this.#ready(master.address, false);
-    // Replicas matter only to reads routed by a policy that may use them.
-    if (a.readOnly && a.policy.name !== 'master') for (const r of state.replicas) r.ready = this.#ready(r.address, true);
-    state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
-    const need = a.cls.kind === 'read' && a.policy.name !== 'master' && this.#s.progress !== null ? this.#s.progress.needed(a.cmd) : 0;
-    const decision = route(a.cls, state, a.policy, need);
+    const { decision, master } = this.decide(a.slot, a.cls, a.policy, () => this.#s.progress?.needed(a.cmd) ?? 0);
     if (decision.kind === 'fail') {
       a.fail(decision.error);
       return true;
     }
     if (decision.kind === 'wait') {
       a.reason = decision.reason;
-      a.sentTo = master.address;
+      a.sentTo = master;
       return false;
     }
     const target: RouteTarget = decision.target;
-    if (target === master && a.notAt === master.address) {
+    const atMaster = target.address === master;
+    if (atMaster && a.notAt === master) {
       a.reason = 'no-master';
       return false;
     }
-    if (target !== master) state.turn++;
     const conn = this.#s.pool.getInstanceByKey(target.address) as Redis;
-    this.#write(a, conn, target.address, target === master, false);
+    this.#write(a, conn, target.address, atMaster, false);
     return true;
+  }
+
+  /**
+   * The one routing decision, for single commands and batches alike: the slot's shard, the
+   * readiness of its nodes and its write gate, then `route()`. `need` is asked only for reads
+   * that may go to a replica (read-your-writes).
+   */
+  decide(slot: number, cls: CommandClass, policy: ReadPolicy, need: () => number): { decision: RouteDecision; master: Address | null } {
+    const i = this.shardOf(slot);
+    if (i < 0) return { decision: this.#table.length === 0 ? NO_TOPOLOGY : NO_MASTER, master: null };
+    const state = this.#shards[i]!.state;
+    const master = state.master!;
+    master.ready = this.#ready(master.address, false);
+    const replicaRead = cls.readOnly && policy.name !== 'master';
+    // Replicas matter only to reads routed by a policy that may use them.
+    if (replicaRead) for (const r of state.replicas) r.ready = this.#ready(r.address, true);
+    state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
+    const decision = route(cls, state, policy, replicaRead && cls.kind === 'read' && this.#s.progress !== null ? need() : 0);
+    if (decision.kind === 'send' && decision.target !== master) state.turn++;
+    return { decision, master: master.address };
+  }
+
+  /** The connection of a node routing chose (ready: `decide()` checked it). */
+  connectionOf(address: Address): Redis {
+    return this.#s.pool.getInstanceByKey(address)!;
+  }
+
+  /** A ready connection to a node named by MOVED/ASK, or null while it connects. */
+  redirectConnection(address: Address): Redis | null {
+    return this.#connection(address, false);
+  }
+
+  /** Wait for a sign of change (bounded by commandTimeoutMs and maxQueuedCommands). */
+  hold(item: Holdable): void {
+    this.#queue.hold(item);
+  }
+
+  /** A connection died under a command: the node counts as down until a poll shows it back. */
+  lost(address: Address): void {
+    this.#markDown(address);
+  }
+
+  /** CLUSTERDOWN/TRYAGAIN: try what waits again shortly. */
+  retrySoon(): void {
+    this.#retrySoon();
+  }
+
+  get progress(): ClusterProgress | null {
+    return this.#s.progress;
+  }
+
+  get trackWrites(): boolean {
+    return this.#trackWrites && this.#s.progress !== null;
+  }
+
+  stale(reason: string, address?: Address): void {
+    this.#s.stale(reason, address);
   }
 
   #hold(a: ClusterAttempt): void {

@@ -87,6 +87,10 @@ describe('FailoverCluster on a 3×1 cluster', () => {
     for (const r of cluster.replicas) expect(onReplicas[r]).toBeGreaterThan(0);
     expect(Object.values(onReplicas).reduce((a, b) => a + b, 0)).toBe(60);
     expect(Object.values(onMasters).reduce((a, b) => a + b, 0)).toBe(0);
+    // A pipeline of reads of one slot goes to that shard's replica too.
+    await resetStats(cluster.nodes);
+    expect(await fc.pipeline().get('{spread}a').get('{spread}b').exec()).toEqual([[null, null], [null, null]]);
+    expect(Object.values(await commandCalls(cluster.replicas, 'get')).reduce((a, b) => a + b, 0)).toBe(2);
     // withReadFrom('master'): the same client, reads on the masters.
     await resetStats(cluster.nodes);
     await Promise.all(keys.map((k) => fc.withReadFrom('master').get(k)));
@@ -169,6 +173,8 @@ describe('FailoverCluster on a 3×1 cluster', () => {
     expect(await fc.get(key)).toBe('before');
     for (const node of cluster.masters) await direct(node).call('CLUSTER', 'SETSLOT', slot, 'NODE', toId);
     const errors: unknown[] = [];
+    const batches = await Promise.all(Array.from({ length: 5 }, () => fc.pipeline().get(key).set(`${key}:p`, 'x').exec()));
+    expect(batches.every((b) => b?.every(([e]) => e === null))).toBe(true);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => fc.set(key, `after${i}`).catch((e: unknown) => errors.push(e))));
     expect(errors).toEqual([]);
     expect(results.every((r) => r === 'OK')).toBe(true);

@@ -44,10 +44,15 @@ function traffic(key: string, workers: number, read: (k: string) => Promise<unkn
     last = now;
     tally.ok++;
   };
-  const writers = Array.from({ length: workers }, async () => {
+  const writers = Array.from({ length: workers }, async (_, w) => {
     while (running) {
       try {
-        await fc.incr(key);
+        // Half the writers use one-command pipelines: batches are held and judged alike.
+        if (w % 2 === 0) await fc.incr(key);
+        else {
+          const [[error]] = (await fc.pipeline().incr(key).exec()) as [[Error | null, unknown]];
+          if (error) throw error;
+        }
         success();
       } catch (error) {
         if ((error as { code?: string }).code === 'ERR_MAYBE_APPLIED') tally.maybeApplied++;
