@@ -159,6 +159,9 @@ export class ClusterDispatcher {
     debug('%s %s', address, silent ? 'silent' : 'answers again');
     if (silent) this.#silent.add(address);
     else this.#silent.delete(address);
+    // A silent replica gets no reads, and the reads stuck on it go elsewhere (a hung master's
+    // wait for the cluster's failover: its writes could not go anywhere else).
+    if (silent && !this.#shards.some((s) => s.master === address)) this.#destroy(address);
     this.#queue.drain();
   }
 
@@ -187,13 +190,16 @@ export class ClusterDispatcher {
   retire(address: Address): void {
     const conn = this.#s.pool.getInstanceByKey(address);
     debug('retire %s: connection %s, down %s, silent %s', address, conn?.status, this.#down.has(address), this.#silent.has(address));
-    if (conn && (this.#down.has(address) || this.#silent.has(address))) {
-      // disconnect() alone ends the socket gracefully, which waits on a hung peer; destroying
-      // it settles the commands stuck there at once (as ERR_MAYBE_APPLIED: they may have run).
-      (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
-      conn.disconnect();
-    }
-    this.#silent.delete(address);
+    if (this.#down.has(address) || this.#silent.has(address)) this.#destroy(address);
+  }
+
+  #destroy(address: Address): void {
+    const conn = this.#s.pool.getInstanceByKey(address);
+    if (conn === undefined) return;
+    // disconnect() alone ends the socket gracefully, which waits on a hung peer; destroying it
+    // settles the commands stuck there at once (writes as ERR_MAYBE_APPLIED: they may have run).
+    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    conn.disconnect();
   }
 
   /** The shard index of a slot, or -1. */
@@ -262,7 +268,7 @@ export class ClusterDispatcher {
     master.ready = this.#ready(master.address, false);
     const replicaRead = cls.readOnly && policy.name !== 'master';
     // Replicas matter only to reads routed by a policy that may use them.
-    if (replicaRead) for (const r of state.replicas) r.ready = this.#ready(r.address, true);
+    if (replicaRead) for (const r of state.replicas) r.ready = !this.#silent.has(r.address) && this.#ready(r.address, true);
     state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
     const decision = route(cls, state, policy, replicaRead && cls.kind === 'read' && this.#s.progress !== null ? need() : 0);
     if (decision.kind === 'send' && decision.target !== master) state.turn++;

@@ -186,14 +186,6 @@ export class ClusterWatcher {
     const topology = assembleClusterTopology(shards, infos);
     if (this.#stopped) return topology;
     this.#topology = topology;
-    // The heartbeat watches masters only: a silent node that is no master any more (replaced by
-    // the cluster) is read like any other again, so that its return as a replica is seen.
-    const masters = new Set(topology.shards.flatMap((s) => (s.master ? [s.master.address] : [])));
-    for (const address of [...this.#silent]) {
-      if (masters.has(address)) continue;
-      this.#silent.delete(address);
-      this.#host.silence(address, false);
-    }
     this.#host.observed(topology);
     return topology;
   }
@@ -213,18 +205,17 @@ export class ClusterWatcher {
   }
 
   /**
-   * Heartbeat: PING each shard master every `downAfterMs / 4`. One silent for `downAfterMs / 2`
-   * (a SIGSTOPped process keeps its TCP connection: only silence shows it) is reported.
+   * Heartbeat: PING every node every `downAfterMs / 4`. One silent for `downAfterMs / 2` (a
+   * SIGSTOPped process keeps its TCP connection: only silence shows it) is reported, and again
+   * when it answers.
    */
   #beat(): void {
     if (this.#stopped) return;
     const every = Math.max(25, Math.floor(this.#s.downAfterMs / 4));
     const silentAfter = this.#s.downAfterMs / 2;
     const now = performance.now();
-    for (const shard of this.#topology?.shards ?? []) {
-      const master = shard.master;
-      if (master === null) continue;
-      const address = master.address;
+    for (const node of this.#topology?.shards.flatMap((s) => [...(s.master ? [s.master] : []), ...s.replicas]) ?? []) {
+      const address = node.address;
       if (!this.#lastAnswer.has(address)) this.#lastAnswer.set(address, now);
       const conn = this.control(address);
       if (conn.status === 'ready') {

@@ -197,4 +197,44 @@ describe('FailoverCluster through shard failovers', () => {
     expect(Number(await fc.withReadFrom('master').get(key!))).toBe(tally.ok);
     expect(fc.topology().shards[2]!.master?.address).toBe(to);
   });
+
+  it('a hung replica (SIGSTOP): its reads move to the master, none fails or hangs', async () => {
+    let replica: string | undefined;
+    for (let i = 0; i < 100 && !replica; i++) {
+      replica = (await fc.refreshTopology()).shards[2]!.replicas.find((r) => r.up && r.linkStatus === 'up')?.address;
+      if (!replica) await delay(100);
+    }
+    expect(replica).toBeDefined();
+    const [key] = keysByShard('hung-replica').slice(2);
+    await fc.set(key!, 'v');
+    await delay(300); // read-your-writes: let the replica show it has the write
+    let reads = 0;
+    const errors: unknown[] = [];
+    let maxGap = 0;
+    let last = performance.now();
+    let running = true;
+    const readers = Array.from({ length: 4 }, async () => {
+      while (running) {
+        try {
+          expect(await fc.get(key!)).toBe('v');
+          reads++;
+          const now = performance.now();
+          maxGap = Math.max(maxGap, now - last);
+          last = now;
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+    });
+    await delay(200);
+    cluster.pause(replica!);
+    await delay(2000);
+    running = false;
+    await Promise.all(readers);
+    cluster.resume(replica!);
+    expect(errors).toEqual([]);
+    expect(reads).toBeGreaterThan(100);
+    // About downAfterMs / 2 of silence before the reads stuck there are sent to the master.
+    expect(maxGap).toBeLessThan(1500);
+  });
 });
