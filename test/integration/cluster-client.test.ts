@@ -218,6 +218,17 @@ describe('FailoverCluster bad input', () => {
     }
   });
 
+  it('wrong credentials: NoNodeError that says so, within connectTimeout + commandTimeoutMs', async () => {
+    const fc = new FailoverCluster({ nodes: [cluster.masters[0]!], commandTimeoutMs: 1000, redisOptions: { lazyConnect: true, connectTimeout: 1000, username: 'nobody', password: 'hunter2' } });
+    const began = Date.now();
+    const err = await fc.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoNodeError);
+    expect(String((err as Error).message)).toMatch(/credentials|WRONGPASS|NOAUTH/);
+    expect(String((err as Error).message)).not.toContain('hunter2');
+    expect(Date.now() - began).toBeLessThan(3000);
+    expect(fc.status).toBe('end');
+  });
+
   it('unreachable seeds: NoNodeError within connectTimeout + commandTimeoutMs', async () => {
     const port = await freePort();
     const fc = new FailoverCluster({ nodes: [`127.0.0.1:${port}`], commandTimeoutMs: 500, redisOptions: { lazyConnect: true, connectTimeout: 500 } });

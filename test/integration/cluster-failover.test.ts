@@ -12,6 +12,7 @@ const hostPort = (a: string) => ({ host: a.slice(0, a.lastIndexOf(':')), port: N
 let cluster: Cluster;
 let fc: FailoverCluster;
 const failovers: FailoverEvent[] = [];
+const nodesDown: string[] = [];
 
 /** A key of each initial shard. */
 function keysByShard(prefix: string): string[] {
@@ -93,6 +94,7 @@ beforeAll(async () => {
   fc = new FailoverCluster({ nodes: cluster.masters, failover: { downAfterMs: 1000 }, commandTimeoutMs: 15_000 });
   fc.on('error', () => {});
   fc.on('failover', (e) => failovers.push(e));
+  fc.on('node-down', (e) => nodesDown.push(e.address));
   await fc.connect();
 });
 afterAll(async () => {
@@ -127,6 +129,7 @@ describe('FailoverCluster through shard failovers', () => {
       expect(t.maybeApplied).toBe(0);
     }
     expect(failovers.some((e) => e.from === victim.master && e.to === victim.replicas[0])).toBe(true);
+    expect(nodesDown).toContain(victim.master);
     const shard = fc.topology().shards[0]!;
     expect(shard.master?.address).toBe(victim.replicas[0]);
 
