@@ -11,6 +11,8 @@ import { parseClusterShards, parseClusterSlots, type ClusterShardEntry } from '.
 import { assembleClusterTopology, type ClusterTopology } from './topology.js';
 
 const debug = createDebug('redis-failover:topology');
+/** While a shard has trouble: the promotion must be seen within a few tens of ms. */
+const FAST_POLL_MS = 20;
 
 export interface WatcherHost {
   /** A new picture (every poll); the host diffs and acts. */
@@ -100,7 +102,7 @@ export class ClusterWatcher {
     return this.#polling;
   }
 
-  /** Poll every 50 ms (an outage: see the promotion at once) or at `refreshIntervalMs`. */
+  /** Poll every FAST_POLL_MS (an outage: see the promotion at once) or at `refreshIntervalMs`. */
   setFast(fast: boolean): void {
     if (fast === this.#fast) return;
     this.#fast = fast;
@@ -127,7 +129,7 @@ export class ClusterWatcher {
       this.#pollTimer = null;
       this.refresh()
         .catch((error: Error) => debug('cluster poll failed: %s', error.message))
-        .finally(() => this.#schedule(this.#fast ? 50 : this.#s.refreshIntervalMs));
+        .finally(() => this.#schedule(this.#fast ? FAST_POLL_MS : this.#s.refreshIntervalMs));
     }, ms);
     this.#pollTimer.unref();
   }
@@ -135,13 +137,20 @@ export class ClusterWatcher {
   /** Who to ask for CLUSTER SHARDS: the nodes known (masters that answer first), then the seeds. */
   #sources(): Address[] {
     const t = this.#topology;
+    const ready = (a: Address): boolean => this.#control.get(a)?.status === 'ready';
+    const usable = (a: Address): boolean => ready(a) && !this.#silent.has(a);
+    // The replicas of a shard whose master is lost know of their promotion first; then the
+    // other masters; nodes not connected last (they would make the round wait).
+    const troubled = t?.shards.filter((s) => s.master !== null && s.slots.length > 0 && !usable(s.master.address)) ?? [];
     const known = t
-      ? [...t.shards.flatMap((s) => (s.master?.up && !this.#silent.has(s.master.address) ? [s.master.address] : [])), ...t.shards.flatMap((s) => s.replicas.filter((r) => r.up).map((r) => r.address))]
+      ? [
+          ...troubled.flatMap((s) => s.replicas.map((r) => r.address)),
+          ...t.shards.flatMap((s) => (s.master ? [s.master.address] : [])),
+          ...t.shards.flatMap((s) => s.replicas.map((r) => r.address)),
+        ]
       : [];
     const all = [...new Set([...known, ...this.#s.seeds.map((s) => formatAddress(s.host, s.port))])];
-    // Connected ones first: a dead node's connection would make the round wait.
-    const ready = (a: Address): number => (this.#control.get(a)?.status === 'ready' ? 0 : 1);
-    return all.sort((a, b) => ready(a) - ready(b));
+    return all.sort((a, b) => Number(!usable(a)) - Number(!usable(b)));
   }
 
   async #read(): Promise<ClusterTopology> {
