@@ -86,6 +86,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #assisted = new Set<Address>();
   #silent = new Set<Address>();
   #lastStale = -Infinity;
+  #discoveryError: Error | null = null;
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
@@ -177,7 +178,8 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     const deadline = performance.now() + budget;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NoNodeError(`the cluster was not ready within ${budget} ms (connectTimeout + commandTimeoutMs)`)), budget);
+      // The last reason discovery gave (uncovered slots, say) says more than the time it took.
+      timer = setTimeout(() => reject(this.#discoveryError ?? new NoNodeError(`the cluster was not ready within ${budget} ms (connectTimeout + commandTimeoutMs)`)), budget);
     });
     try {
       await Promise.race([this.#discover(deadline), late]);
@@ -214,7 +216,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
         const topology = await this.#watcher.refresh();
         const gaps = uncoveredRanges(slotTable(topology));
         if (gaps.length === 0) return;
-        lastError = new NoMasterError(`the cluster does not cover every slot: no master serves ${gaps.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')}`);
+        lastError = this.#discoveryError = new NoMasterError(`the cluster does not cover every slot: no master serves ${gaps.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')}`);
       } catch (error) {
         if (!(error instanceof NoNodeError) || error.constructor !== NoNodeError || isAuthError(error)) throw error;
         lastError = error;

@@ -218,6 +218,22 @@ describe('FailoverCluster bad input', () => {
     }
   });
 
+  it('slots no master serves: NoMasterError naming them, within connectTimeout + commandTimeoutMs', async () => {
+    const small = await startCluster({ shards: 1, replicasPerShard: 0 });
+    try {
+      await direct(small.masters[0]!).call('CLUSTER', 'DELSLOTSRANGE', 100, 199);
+      const fc = new FailoverCluster({ nodes: small.masters, commandTimeoutMs: 500, redisOptions: { lazyConnect: true, connectTimeout: 500 } });
+      const began = Date.now();
+      const err = await fc.connect().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_NO_MASTER' });
+      expect(String((err as Error).message)).toMatch(/100-199/);
+      expect(Date.now() - began).toBeLessThan(3000);
+      expect(fc.status).toBe('end');
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('wrong credentials: NoNodeError that says so, within connectTimeout + commandTimeoutMs', async () => {
     const fc = new FailoverCluster({ nodes: [cluster.masters[0]!], commandTimeoutMs: 1000, redisOptions: { lazyConnect: true, connectTimeout: 1000, username: 'nobody', password: 'hunter2' } });
     const began = Date.now();
