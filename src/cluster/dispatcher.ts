@@ -188,8 +188,6 @@ export class ClusterDispatcher {
 
   /** A shard master changed: connections to the old one are closed, so whatever hung on it settles. */
   retire(address: Address): void {
-    const conn = this.#s.pool.getInstanceByKey(address);
-    debug('retire %s: connection %s, down %s, silent %s', address, conn?.status, this.#down.has(address), this.#silent.has(address));
     if (this.#down.has(address) || this.#silent.has(address)) this.#destroy(address);
   }
 
@@ -211,7 +209,7 @@ export class ClusterDispatcher {
   send(cmd: Command, slot: number, view: ViewRoute): Promise<unknown> {
     const a = new ClusterAttempt(this, cmd, classOf(cmd), slot, view);
     if (this.#closed) a.fail(this.#closed);
-    else if (!this.tryAttempt(a)) this.#hold(a);
+    else if (!this.tryAttempt(a)) this.hold(a);
     return cmd.promise;
   }
 
@@ -312,10 +310,6 @@ export class ClusterDispatcher {
     this.#s.stale(reason, address);
   }
 
-  #hold(a: ClusterAttempt): void {
-    this.#queue.hold(a);
-  }
-
   #write(a: ClusterAttempt, conn: Redis, address: Address, atMaster: boolean, asking: boolean): void {
     const cmd = a.cmd;
     const progress = this.#s.progress;
@@ -370,7 +364,7 @@ export class ClusterDispatcher {
       const { host, port } = this.#s.reach(redirect[3]!);
       a.redirect = { address: `${host}:${port}`, asking: redirect[1] === 'ASK' };
       if (redirect[1] === 'MOVED') this.#s.stale(`MOVED ${redirect[2]} ${redirect[3]}`);
-      if (!this.tryAttempt(a)) this.#hold(a);
+      if (!this.tryAttempt(a)) this.hold(a);
       return;
     }
     a.redirect = null;
@@ -378,7 +372,7 @@ export class ClusterDispatcher {
       // Not applied. Held and tried again shortly (bounded by commandTimeoutMs).
       a.reason = 'cluster-down';
       a.retryAt = performance.now() + CLUSTER_RETRY_MS - 1;
-      this.#hold(a);
+      this.hold(a);
       this.#retrySoon();
       this.#s.stale(m.split(' ')[0]!);
       return;
@@ -389,16 +383,16 @@ export class ClusterDispatcher {
     }
     switch (judge(error, a)) {
       case 'resend-read':
-        if (!this.tryAttempt(a)) this.#hold(a);
+        if (!this.tryAttempt(a)) this.hold(a);
         return;
       case 'resend-on-master':
         a.policy = MASTER;
-        if (!this.tryAttempt(a)) this.#hold(a);
+        if (!this.tryAttempt(a)) this.hold(a);
         return;
       case 'hold-for-master':
         a.notAt = at;
         this.#s.stale('READONLY', at);
-        this.#hold(a);
+        this.hold(a);
         return;
       case 'maybe-applied':
         a.reject(new MaybeAppliedError(a.name, at, { cause: error }));
