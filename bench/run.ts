@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Settings } from './harness.js';
+import { cluster } from './cluster.js';
 import { memory } from './memory.js';
 import { hung, outage } from './outage.js';
 import { overhead } from './overhead.js';
@@ -23,6 +24,7 @@ const SECTIONS: Record<string, (settings: Settings) => Promise<SectionResult>> =
   switchover: switchoverSection,
   memory,
   partition,
+  cluster,
 };
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only <section>[,<section>…]]

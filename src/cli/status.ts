@@ -1,4 +1,5 @@
 import { assessHealth } from '../topology/health.js';
+import { clusterStatus, isClusterTarget } from './cluster-status.js';
 import { COMMON_OPTIONS, CONNECTION_OPTIONS, parse } from './args.js';
 import { healthLimits, openClient, readTopology, targetFor, UnreachableError, type CommandContext } from './context.js';
 import { HELP } from './help.js';
@@ -23,6 +24,7 @@ export async function status(argv: readonly string[], ctx: CommandContext): Prom
   const json = values['json'] === true;
   const target = targetFor(values, ctx, { seeds: positionals, promote: 'manual' });
   const limits = healthLimits(values);
+  if (await isClusterTarget(target)) return clusterStatus(target, ctx, json, limits.lagBytes ?? 1_048_576);
   const client = openClient(target, ctx);
   try {
     let topology;

@@ -1,0 +1,445 @@
+import createDebug from 'debug';
+import { EventEmitter } from 'eventemitter3';
+import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOptions, type Redis, type RedisCommander, type RedisOptions } from 'ioredis';
+import { installCommands } from '../commands.js';
+import { classOf, type ViewRoute } from '../dispatch/attempt.js';
+import { ClosedError, FailoverRedisError, InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
+import type { FailoverEvent, NodeEvent } from '../events.js';
+import { isAuthError } from '../failover/signals.js';
+import type { DurabilitySettings, ReadFrom } from '../options-types.js';
+import { FailoverPipeline, type PipelineHost } from '../pipeline.js';
+import { splitAddress, type HostPort } from '../topology/address.js';
+import type { Address } from '../topology/types.js';
+import { asCallback, noop } from '../util.js';
+import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from '../view.js';
+import { sendBatch } from './batch.js';
+import { ClusterDispatcher, type NodeConnections } from './dispatcher.js';
+import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
+import { ClusterProgress } from './progress.js';
+import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
+import { assistCandidate, slotTable, uncoveredRanges, type ClusterTopology } from './topology.js';
+import { ClusterWatcher } from './watcher.js';
+import { slotOf } from './slot.js';
+import { firstKeyOnly } from '../routing/classify.js';
+
+const debug = createDebug('redis-failover:failover');
+
+export type FailoverClusterStatus = 'wait' | 'connecting' | 'ready' | 'close' | 'end';
+
+export interface FailoverClusterEvents {
+  ready: [];
+  connect: [];
+  error: [error: Error];
+  close: [];
+  end: [];
+  topology: [topology: ClusterTopology];
+  failover: [event: FailoverEvent];
+  'node-up': [event: NodeEvent];
+  'node-down': [event: NodeEvent];
+  message: [channel: string, message: string];
+  messageBuffer: [channel: Buffer, message: Buffer];
+  pmessage: [pattern: string, channel: string, message: string];
+  pmessageBuffer: [pattern: Buffer, channel: Buffer, message: Buffer];
+  smessage: [channel: string, message: string];
+  smessageBuffer: [channel: Buffer, message: Buffer];
+}
+
+const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'smessage', 'smessageBuffer'] as const;
+
+type Callback<T> = (err: Error | null, result?: T) => void;
+
+// Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface FailoverCluster extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {
+  /** ioredis `defineCommand`: a Lua script as a command method (`readOnly` scripts are reads). */
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void;
+}
+
+/**
+ * A Redis Cluster client with FailoverRedis's promises per shard: reads on the shard's replicas
+ * by the read policy with read-your-writes, writes held (not failed) through the cluster's own
+ * failover, typed errors. Built on ioredis's `Cluster` (its slot map refresh, its connections,
+ * pipelines and pub/sub); single-key commands are routed here, so that each shard gets the
+ * promises FailoverRedis keeps for one master.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class FailoverCluster extends EventEmitter<FailoverClusterEvents> implements PipelineHost {
+  readonly options: RedisOptions;
+  readonly scriptsSet: Record<string, unknown> = {};
+  readonly addedBuiltinSet = new Set<string>();
+  readonly isCluster = true;
+
+  #input: string | FailoverClusterOptions;
+  #extra: FailoverClusterOptions | undefined;
+  #opts: ResolvedClusterOptions;
+  #route: ViewRoute;
+  #status: FailoverClusterStatus = 'wait';
+  #io: IoCluster;
+  #watcher: ClusterWatcher;
+  #progress: ClusterProgress | null;
+  #dispatcher: ClusterDispatcher;
+  #views: ViewHost;
+  #topology: ClusterTopology | null = null;
+  #connecting: Promise<void> | null = null;
+  /** Shard master → when this client first saw it unreachable or silent. */
+  #downSince = new Map<Address, number>();
+  #assisted = new Set<Address>();
+  #silent = new Set<Address>();
+  #lastStale = -Infinity;
+  #discoveryError: Error | null = null;
+
+  constructor(url: string, options?: FailoverClusterOptions);
+  constructor(options: FailoverClusterOptions);
+  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions) {
+    super();
+    this.#input = input;
+    this.#extra = extra;
+    this.#opts = resolveClusterOptions(input, extra);
+    const base = this.#opts.base;
+    if (base.redisOptions.db !== undefined && base.redisOptions.db !== 0) {
+      throw new InvalidOptionError('redisOptions.db', 'a cluster has only database 0');
+    }
+    this.#route = Object.freeze({ policy: base.readFrom, durability: base.durability });
+    // Our commands carry the prefix (ioredis's methods apply it); ioredis's connections must not add it again.
+    const { keyPrefix, ...nodeOptions } = base.redisOptions;
+    this.options = { ...base.redisOptions, enableAutoPipelining: false };
+    const reach = (address: Address): HostPort => base.natMap.get(address) ?? splitAddress(address);
+    this.#io = new IoCluster(
+      this.#opts.seeds.map((s) => ({ host: s.host, port: s.port })),
+      {
+        // A function, not 'master': ioredis then opens replica connections with READONLY, and
+        // still sends what it routes itself (pipelines, keyless commands) to the masters.
+        scaleReads: ((nodes: Redis[]) => nodes[0]) as ClusterOptions['scaleReads'],
+        redisOptions: { ...nodeOptions, connectionName: nodeOptions.connectionName ?? 'redis-failover:data' },
+        natMap: Object.fromEntries([...base.natMap].map(([k, v]) => [k, { host: v.host, port: v.port }])),
+        lazyConnect: true,
+        shardedSubscribers: true,
+        slotsRefreshTimeout: Math.max(200, Math.floor(base.failover.downAfterMs / 2)),
+      } as ClusterOptions,
+    );
+    void keyPrefix;
+    this.#io.on('error', (error: Error) => debug('ioredis Cluster: %s', error.message));
+    for (const event of FORWARDED) this.#io.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
+    const probeTimeoutMs = Math.max(100, Math.floor(base.failover.downAfterMs / 2));
+    this.#watcher = new ClusterWatcher(
+      { seeds: this.#opts.seeds, redisOptions: nodeOptions, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
+      { observed: (t) => this.#observed(t), silence: (address, silent) => this.#silence(address, silent) },
+    );
+    this.#progress =
+      base.consistency === 'read-your-writes' || base.maxReplicaLag.bytes !== null || base.maxReplicaLag.ms !== null
+        ? new ClusterProgress({ control: (a) => this.#watcher.control(a), probeTimeoutMs, lag: base.maxReplicaLag, onProgress: () => this.#dispatcher.progressed() })
+        : null;
+    if (this.#progress && base.consistency !== 'read-your-writes') {
+      // Only the lag bound is wanted: writes are not remembered.
+      this.#progress.sending = noop;
+      this.#progress.settled = noop;
+    }
+    this.#dispatcher = new ClusterDispatcher({
+      // The pool is private in ioredis's typings; it is the one place this client reaches into.
+      pool: (this.#io as unknown as { connectionPool: NodeConnections }).connectionPool,
+      progress: this.#progress,
+      reach: (a) => reach(a),
+      timeoutMs: base.commandTimeoutMs,
+      maxQueued: base.maxQueuedCommands,
+      stale: (reason, address) => this.#stale(reason, address),
+    });
+    this.#views = {
+      client: this,
+      options: this.options,
+      scriptsSet: this.scriptsSet,
+      addedBuiltinSet: this.addedBuiltinSet,
+      dispatchWith: (command, route) => this.#dispatch(command, route),
+      execPipelineWith: (commands, transaction, route) => this.execPipeline(commands, transaction, route),
+      viewReadsFromReplicas: () => this.#dispatcher.readsFromReplicas(),
+    };
+    if (base.readFrom.name !== 'master') this.#dispatcher.readsFromReplicas();
+    if (!base.redisOptions.lazyConnect) this.connect().catch(noop);
+  }
+
+  get status(): FailoverClusterStatus {
+    return this.#status;
+  }
+
+  /**
+   * Discover the cluster and connect. Rejects with a typed error (not a cluster member, no node
+   * answered, slots not covered, wrong password) within `connectTimeout` + `commandTimeoutMs`;
+   * then the client is closed: no endless reconnect loop.
+   */
+  connect(callback?: Callback<void>): Promise<void> {
+    if (this.#status === 'end' || this.#status === 'close') return asCallback(Promise.reject(new ClosedError()), callback);
+    this.#connecting ??= this.#connect();
+    return asCallback(this.#connecting, callback);
+  }
+
+  async #connect(): Promise<void> {
+    this.#status = 'connecting';
+    const base = this.#opts.base;
+    const budget = (base.redisOptions.connectTimeout ?? 10_000) + (base.commandTimeoutMs ?? 10_000);
+    const deadline = performance.now() + budget;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      // The last reason discovery gave (uncovered slots, say) says more than the time it took.
+      timer = setTimeout(() => reject(this.#discoveryError ?? new NoNodeError(`the cluster was not ready within ${budget} ms (connectTimeout + commandTimeoutMs)`)), budget);
+    });
+    try {
+      await Promise.race([this.#discover(deadline), late]);
+      await Promise.race([this.#ioReady(), late]);
+    } catch (error) {
+      const coded = error instanceof FailoverRedisError ? error : isAuthError(error) ? new NoNodeError(`the cluster refused the credentials: ${(error as Error).message}`, { cause: error }) : new NoNodeError((error as Error).message, { cause: error });
+      if (this.listenerCount('error') > 0) this.emit('error', coded);
+      await this.#close(false);
+      throw coded;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#watcher.start();
+    this.#status = 'ready';
+    this.emit('connect');
+    this.emit('ready');
+  }
+
+  /** ioredis's Cluster ready (a keyless command may have started its connect already). */
+  #ioReady(): Promise<void> {
+    const io = this.#io;
+    if (io.status === 'ready') return Promise.resolve();
+    if (io.status === 'wait') return io.connect();
+    return new Promise((resolve, reject) => {
+      io.once('ready', resolve);
+      io.once('end', () => reject(new NoNodeError('the ioredis Cluster connection ended before it was ready')));
+    });
+  }
+
+  async #discover(deadline: number): Promise<void> {
+    let lastError: unknown;
+    while (performance.now() < deadline && this.#status === 'connecting') {
+      try {
+        const topology = await this.#watcher.refresh();
+        const gaps = uncoveredRanges(slotTable(topology));
+        if (gaps.length === 0) return;
+        lastError = this.#discoveryError = new NoMasterError(`the cluster does not cover every slot: no master serves ${gaps.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')}`);
+      } catch (error) {
+        if (!(error instanceof NoNodeError) || error.constructor !== NoNodeError || isAuthError(error)) throw error;
+        lastError = error;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw lastError ?? new NoNodeError('no cluster node answered');
+  }
+
+  /** The current picture: shards with their slots, master and replicas. A copy. */
+  topology(): ClusterTopology {
+    return this.#topology === null ? { source: 'cluster', shards: [] } : structuredClone(this.#topology);
+  }
+
+  async refreshTopology(): Promise<ClusterTopology> {
+    await this.#watcher.refresh();
+    return this.topology();
+  }
+
+  /** ioredis `Cluster#nodes(role)`: the node connections. */
+  nodes(role: 'all' | 'master' | 'slave' = 'all'): Redis[] {
+    return this.#io.nodes(role);
+  }
+
+  /**
+   * A planned handover in one shard: `CLUSTER FAILOVER` on the replica `to` (the cluster's own
+   * manual failover, which waits for the replica to catch up), that shard's writes held meanwhile.
+   */
+  async switchover(options: ClusterSwitchoverOptions): Promise<ClusterSwitchoverResult> {
+    const shard = this.#topology?.shards.find((s) => s.replicas.some((r) => r.address === options.to));
+    const from = shard?.master?.address ?? null;
+    if (from === null) {
+      throw new NoNodeError(`${options.to} is not a replica of any shard of this cluster`);
+    }
+    this.#dispatcher.switching(from, true);
+    try {
+      const result = await clusterSwitchover(this.#watcher, from, options);
+      await this.#watcher.refresh().catch(noop);
+      await new Promise<void>((resolve) => this.#io.refreshSlotsCache(() => resolve()));
+      this.emit('failover', { from, to: result.to, reason: 'switchover', durationMs: result.durationMs });
+      return result;
+    } finally {
+      this.#dispatcher.switching(from, false);
+    }
+  }
+
+  withReadFrom(readFrom: ReadFrom): FailoverRedisView {
+    return new FailoverView(this.#views, withPolicy(this.#route, readFrom)) as unknown as FailoverRedisView;
+  }
+
+  withDurability(durability: DurabilitySettings): FailoverRedisView {
+    return new FailoverView(this.#views, withDurability(this.#route, durability)) as unknown as FailoverRedisView;
+  }
+
+  pipeline(commands?: unknown[][]): ChainableCommander {
+    const pipeline = new FailoverPipeline(this, false);
+    if (commands) pipeline.addBatch(commands);
+    return pipeline as unknown as ChainableCommander;
+  }
+
+  multi(commands?: unknown[][]): ChainableCommander {
+    const pipeline = new FailoverPipeline(this, true);
+    if (commands) pipeline.addBatch(commands);
+    return pipeline as unknown as ChainableCommander;
+  }
+
+  /**
+   * @internal a batch whose keys share one slot goes through the cluster dispatcher (held and
+   * judged like a single command); keyless or cross-slot batches through ioredis's cluster
+   * pipeline, which reports them as ioredis does.
+   */
+  execPipeline(commands: Command[], transaction: boolean, route: ViewRoute = this.#route): Promise<unknown> {
+    if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
+    if (this.#status === 'wait') this.connect().catch(noop);
+    const slots = new Set(commands.map((c) => c.getSlot()).filter((s) => s !== null));
+    if (slots.size === 1) return sendBatch(this.#dispatcher, commands, transaction, [...slots][0]!, route);
+    const pipeline = transaction ? this.#io.multi() : this.#io.pipeline();
+    const sink = pipeline as unknown as { sendCommand(c: Command): unknown };
+    for (const c of commands) sink.sendCommand(c);
+    return pipeline.exec();
+  }
+
+  sendCommand(command: Command): Promise<unknown> {
+    return this.#dispatch(command, this.#route);
+  }
+
+  duplicate(override?: FailoverClusterOptions): FailoverCluster {
+    return new FailoverCluster(this.#input as never, override ? { ...this.#extra, ...override } : this.#extra);
+  }
+
+  quit(callback?: Callback<'OK'>): Promise<'OK'> {
+    return asCallback(this.#close(true).then(() => 'OK' as const), callback);
+  }
+
+  disconnect(): void {
+    this.#close(false).catch(noop);
+  }
+
+  // ----------------------------------------------------------------
+
+  #dispatch(cmd: Command, route: ViewRoute): Promise<unknown> {
+    if (this.#status === 'end' || this.#status === 'close') {
+      cmd.reject(new ClosedError());
+      return cmd.promise;
+    }
+    if (this.#status === 'wait') this.connect().catch(noop);
+    const kind = classOf(cmd).kind;
+    // GET, SET, HGET…: the slot of the first argument, without asking the command table for keys.
+    const slot = kind !== 'read' && kind !== 'write' ? null : firstKeyOnly(cmd.name) && cmd.args.length > 0 ? slotOf(cmd.args[0] as string | Buffer) : cmd.getSlot();
+    if (slot === null) return this.#io.sendCommand(cmd) as Promise<unknown>;
+    return this.#dispatcher.send(cmd, slot, route);
+  }
+
+  #stale(reason: string, address?: Address): void {
+    debug('picture may be stale: %s %s', reason, address ?? '');
+    if (address !== undefined && this.#isMaster(address)) this.#downSince.set(address, this.#downSince.get(address) ?? performance.now());
+    this.#watcher.setFast(true);
+    // Many commands meet the same sign at once (CLUSTERDOWN, MOVED): one read of the cluster serves them all.
+    const now = performance.now();
+    if (now - this.#lastStale < 20) return;
+    this.#lastStale = now;
+    this.#watcher.refresh().catch(noop);
+    if (reason.startsWith('MOVED')) this.#io.refreshSlotsCache();
+  }
+
+  #silence(address: Address, silent: boolean): void {
+    if (silent) {
+      this.#silent.add(address);
+      this.#downSince.set(address, this.#downSince.get(address) ?? performance.now() - this.#opts.base.failover.downAfterMs / 2);
+      this.#watcher.setFast(true);
+    } else {
+      this.#silent.delete(address);
+    }
+    this.#dispatcher.silence(address, silent);
+  }
+
+  #isMaster(address: Address): boolean {
+    return this.#topology?.shards.some((s) => s.master?.address === address) ?? false;
+  }
+
+  /** A poll's picture: the failovers it shows, nodes up and down, then routing and assistance. */
+  #observed(topology: ClusterTopology): void {
+    const prev = this.#topology;
+    this.#topology = topology;
+    const now = performance.now();
+    if (prev !== null) {
+      const before = new Map(prev.shards.flatMap((s) => [s.master, ...s.replicas]).flatMap((n) => (n ? [[n.address, n] as const] : [])));
+      for (const shard of topology.shards) {
+        const first = shard.slots[0]?.[0];
+        const old = first === undefined ? undefined : prev.shards.find((s) => s.slots.some(([a, b]) => a <= first && first <= b));
+        const from = old?.master?.address ?? null;
+        const to = shard.master?.address ?? null;
+        if (first !== undefined && from !== to) {
+          const since = from === null ? undefined : this.#downSince.get(from);
+          if (from !== null) {
+            this.#dispatcher.retire(from);
+            this.#downSince.delete(from);
+            this.#assisted.delete(from);
+          }
+          this.#io.refreshSlotsCache();
+          this.emit('failover', { from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
+        }
+        for (const n of [shard.master, ...shard.replicas]) {
+          if (!n) continue;
+          const was = before.get(n.address);
+          if (was && was.up !== n.up) this.emit(n.up ? 'node-up' : 'node-down', { address: n.address, role: n.role });
+        }
+      }
+    }
+    this.#dispatcher.update(topology);
+    let trouble = this.#dispatcher.held > 0;
+    for (const shard of topology.shards) {
+      const master = shard.master;
+      if (shard.slots.length === 0) continue;
+      if (master === null) {
+        trouble = true;
+        continue;
+      }
+      const unreachable = !master.up || this.#dispatcher.isDown(master.address) || this.#silent.has(master.address);
+      if (!unreachable) {
+        this.#downSince.delete(master.address);
+        continue;
+      }
+      trouble = true;
+      const since = this.#downSince.get(master.address) ?? now;
+      this.#downSince.set(master.address, since);
+      if (this.#opts.assist && now - since >= this.#opts.base.failover.downAfterMs && !this.#assisted.has(master.address)) this.#assist(master.address, shard);
+    }
+    this.#watcher.setFast(trouble);
+    this.emit('topology', structuredClone(topology));
+  }
+
+  /** `failover.assist`: CLUSTER FAILOVER FORCE on the witness replica, once per outage; never TAKEOVER. */
+  #assist(master: Address, shard: ClusterTopology['shards'][number]): void {
+    const candidate = assistCandidate(shard);
+    if (candidate === null) return;
+    this.#assisted.add(master);
+    debug('assist: CLUSTER FAILOVER FORCE on %s (master %s unreachable)', candidate.address, master);
+    this.#watcher
+      .control(candidate.address)
+      .call('CLUSTER', 'FAILOVER', 'FORCE')
+      .catch((error: Error) => {
+        debug('assist on %s failed: %s', candidate.address, error.message);
+        this.#assisted.delete(master);
+      });
+  }
+
+  async #close(quit: boolean): Promise<void> {
+    if (this.#status === 'end') return;
+    const wasOpen = this.#status !== 'close';
+    this.#status = 'close';
+    this.#dispatcher.close(new ClosedError());
+    this.#watcher.stop();
+    this.#progress?.stop();
+    if (quit && this.#io.status === 'ready') await this.#io.quit().catch(noop);
+    else this.#io.disconnect();
+    this.#status = 'end';
+    if (wasOpen) {
+      this.emit('close');
+      this.emit('end');
+    }
+  }
+}
+
+installCommands(FailoverCluster.prototype, ['multi', 'pipeline', 'exec']);
+

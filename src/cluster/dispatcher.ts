@@ -1,0 +1,445 @@
+import createDebug from 'debug';
+import { Command, type Redis } from 'ioredis';
+import { MaybeAppliedError, NoMasterError, NotReplicatedError, ClosedError } from '../errors.js';
+import { classOf, waitError, type ViewRoute } from '../dispatch/attempt.js';
+import { HoldQueue, type Holdable } from '../dispatch/hold-queue.js';
+import { judge, type AttemptFacts } from '../dispatch/judge.js';
+import { isConnectionLoss } from '../failover/signals.js';
+import type { CommandClass } from '../routing/classify.js';
+import { parseReadFrom, type ReadPolicy } from '../routing/read-policy.js';
+import { route, routeTarget, type RouteDecision, type RouteTarget, type RoutingState, type WaitReason } from '../routing/route.js';
+import type { HostPort } from '../topology/address.js';
+import type { Address } from '../topology/types.js';
+import { noop } from '../util.js';
+import type { ClusterProgress } from './progress.js';
+import { readableReplicas, slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
+
+const debug = createDebug('redis-failover:router');
+const MASTER: ReadPolicy = parseReadFrom('master');
+const NO_TOPOLOGY: RouteDecision = Object.freeze({ kind: 'wait', reason: 'no-topology' });
+const NO_MASTER: RouteDecision = Object.freeze({ kind: 'wait', reason: 'no-master' });
+/** MOVED/ASK followed for one command before its error is passed on (ioredis: 16). */
+const MAX_REDIRECTS = 5;
+/** CLUSTERDOWN/TRYAGAIN: nothing was applied; try again after this long. */
+const CLUSTER_RETRY_MS = 50;
+
+/** ioredis Cluster's connection pool (private in its typings): one connection per node, by `host:port`. */
+export interface NodeConnections {
+  getInstanceByKey(key: string): Redis | undefined;
+  findOrCreate(node: { host: string; port: number }, readOnly: boolean): Redis;
+}
+
+export interface DispatchSettings {
+  pool: NodeConnections;
+  progress: ClusterProgress | null;
+  reach(address: Address): HostPort;
+  timeoutMs: number | null;
+  maxQueued: number;
+  /** The picture may be stale (a connection lost, MOVED, READONLY): read it again now. */
+  stale(reason: string, address?: Address): void;
+}
+
+interface ShardRoute {
+  state: RoutingState;
+  master: Address | null;
+}
+
+/** One command on its way through the cluster: plain fields, judged by `judge()`. */
+class ClusterAttempt implements Holdable, AttemptFacts {
+  readonly name: string;
+  readonly pinned = false;
+  policy: ReadPolicy;
+  atMaster = false;
+  tries = 0;
+  redirects = 0;
+  /** MOVED/ASK: the next send goes there (ASK: after ASKING). */
+  redirect: { address: Address; asking: boolean } | null = null;
+  /** -READONLY from this node: wait for a master that is another one. */
+  notAt: Address | null = null;
+  sentTo: Address | null = null;
+  reason: WaitReason | 'cluster-down' | null = null;
+  tracked = false;
+  /** CLUSTERDOWN/TRYAGAIN: not before this time (performance.now()). */
+  retryAt = 0;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+
+  constructor(
+    readonly d: ClusterDispatcher,
+    readonly cmd: Command,
+    readonly cls: CommandClass,
+    readonly slot: number,
+    readonly view: ViewRoute,
+  ) {
+    this.name = cmd.name;
+    this.policy = view.policy;
+    this.resolve = cmd.resolve;
+    this.reject = cmd.reject;
+  }
+
+  get readOnly(): boolean {
+    return this.cls.readOnly;
+  }
+  retry(): boolean {
+    return this.d.tryAttempt(this);
+  }
+  fail(error: Error): void {
+    this.reject(error);
+  }
+  waitCause(): Error | undefined {
+    if (this.reason === 'cluster-down') return new NoMasterError(`the cluster reports CLUSTERDOWN for slot ${this.slot}`);
+    return waitError(this.reason, this.sentTo, null);
+  }
+}
+
+/**
+ * Sends single-key commands of a FailoverCluster: the slot's shard from `CLUSTER SHARDS`, the node
+ * by `route()` (the same decision FailoverRedis makes, per shard), the connection from ioredis's
+ * pool, and every failed attempt judged by `judge()`. Commands wait in a `HoldQueue` while their
+ * shard has no usable master. MOVED and ASK are followed here, because ioredis's own retry loop
+ * resends a write whose connection closed (it may then apply twice) and gives up after
+ * `maxRedirections` with `Too many Cluster redirections`.
+ */
+export class ClusterDispatcher {
+  #s: DispatchSettings;
+  #queue: HoldQueue;
+  #table: Uint16Array = new Uint16Array(0);
+  #shards: ShardRoute[] = [];
+  #down = new Set<Address>();
+  #silent = new Set<Address>();
+  #switching = new Set<Address>();
+  #watched = new WeakSet<Redis>();
+  #retryTimer: NodeJS.Timeout | null = null;
+  #closed: Error | null = null;
+  /** Read-your-writes remembers writes only once some reads may go to replicas. */
+  #trackWrites = false;
+
+  constructor(settings: DispatchSettings) {
+    this.#s = settings;
+    this.#queue = new HoldQueue({ limit: settings.maxQueued, timeoutMs: settings.timeoutMs });
+  }
+
+  get held(): number {
+    return this.#queue.size;
+  }
+
+  /** A fresh picture: rebuild each shard's routing state, then try what waits. */
+  update(topology: ClusterTopology): void {
+    const progress = this.#s.progress;
+    for (const shard of topology.shards) for (const n of [shard.master, ...shard.replicas]) if (n?.up) this.#down.delete(n.address);
+    this.#table = slotTable(topology);
+    this.#shards = topology.shards.map((shard) => {
+      const master = shard.master && routeTarget(shard.master, true);
+      const replicas = shard.master ? readableReplicas(shard).map((r) => routeTarget(r, false)) : [];
+      return {
+        master: shard.master?.address ?? null,
+        state: { known: true, master, replicas, gate: null, pinned: null, fatal: null, turn: 0 },
+      };
+    });
+    progress?.setShards(this.#shards.flatMap((s, i) => (s.state.master && topology.shards[i]!.slots.length > 0 ? [{ master: s.state.master.node, replicas: s.state.replicas.map((r) => r.node) }] : [])));
+    this.progressed();
+  }
+
+  /** Offsets were sampled: replicas may have caught up. */
+  progressed(): void {
+    const progress = this.#s.progress;
+    if (progress !== null) {
+      for (const { state, master } of this.#shards) {
+        for (const r of state.replicas) {
+          r.reached = progress.reachedSeq(master!, r.address);
+          r.fresh = progress.withinLag(master!, r.address);
+        }
+      }
+    }
+    this.#queue.drain();
+  }
+
+  /** The heartbeat says a master is silent (or answers again): its shard's writes wait meanwhile. */
+  silence(address: Address, silent: boolean): void {
+    debug('%s %s', address, silent ? 'silent' : 'answers again');
+    if (silent) this.#silent.add(address);
+    else this.#silent.delete(address);
+    // A silent replica gets no reads, and the reads stuck on it go elsewhere (a hung master's
+    // wait for the cluster's failover: its writes could not go anywhere else).
+    if (silent && !this.#shards.some((s) => s.master === address)) this.#destroy(address);
+    this.#queue.drain();
+  }
+
+  /** A switchover of the shard of `master` runs: its writes wait. */
+  switching(master: Address, on: boolean): void {
+    if (on) this.#switching.add(master);
+    else this.#switching.delete(master);
+    this.#queue.drain();
+  }
+
+  /** The client or one of its views reads from replicas: writes must be remembered from now on. */
+  readsFromReplicas(): void {
+    this.#trackWrites = true;
+  }
+
+  isDown(address: Address): boolean {
+    return this.#down.has(address);
+  }
+
+  /** Nodes whose loss this client saw and that no poll has shown back. */
+  get down(): ReadonlySet<Address> {
+    return this.#down;
+  }
+
+  /** A shard master changed: connections to the old one are closed, so whatever hung on it settles. */
+  retire(address: Address): void {
+    if (this.#down.has(address) || this.#silent.has(address)) this.#destroy(address);
+  }
+
+  #destroy(address: Address): void {
+    const conn = this.#s.pool.getInstanceByKey(address);
+    if (conn === undefined) return;
+    // disconnect() alone ends the socket gracefully, which waits on a hung peer; destroying it
+    // settles the commands stuck there at once (writes as ERR_MAYBE_APPLIED: they may have run).
+    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    conn.disconnect();
+  }
+
+  /** The shard index of a slot, or -1. */
+  shardOf(slot: number): number {
+    const i = this.#table[slot];
+    return i === undefined || i === UNCOVERED ? -1 : i;
+  }
+
+  send(cmd: Command, slot: number, view: ViewRoute): Promise<unknown> {
+    const a = new ClusterAttempt(this, cmd, classOf(cmd), slot, view);
+    if (this.#closed) a.fail(this.#closed);
+    else if (!this.tryAttempt(a)) this.hold(a);
+    return cmd.promise;
+  }
+
+  close(error: Error = new ClosedError()): void {
+    this.#closed = error;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#queue.failAll(error);
+  }
+
+  /** Route `a` and send it now; false when it must wait. */
+  tryAttempt(a: ClusterAttempt): boolean {
+    if (this.#closed) {
+      a.fail(this.#closed);
+      return true;
+    }
+    if (a.redirect !== null) {
+      const conn = this.#connection(a.redirect.address, false);
+      if (conn === null) return false;
+      this.#write(a, conn, a.redirect.address, true, a.redirect.asking);
+      return true;
+    }
+    if (a.retryAt > performance.now()) return false;
+    const { decision, master } = this.decide(a.slot, a.cls, a.policy, () => this.#s.progress?.needed(a.cmd) ?? 0);
+    if (decision.kind === 'fail') {
+      a.fail(decision.error);
+      return true;
+    }
+    if (decision.kind === 'wait') {
+      a.reason = decision.reason;
+      a.sentTo = master;
+      return false;
+    }
+    const target: RouteTarget = decision.target;
+    const atMaster = target.address === master;
+    if (atMaster && a.notAt === master) {
+      a.reason = 'no-master';
+      return false;
+    }
+    const conn = this.#s.pool.getInstanceByKey(target.address) as Redis;
+    this.#write(a, conn, target.address, atMaster, false);
+    return true;
+  }
+
+  /**
+   * The one routing decision, for single commands and batches alike: the slot's shard, the
+   * readiness of its nodes and its write gate, then `route()`. `need` is asked only for reads
+   * that may go to a replica (read-your-writes).
+   */
+  decide(slot: number, cls: CommandClass, policy: ReadPolicy, need: () => number): { decision: RouteDecision; master: Address | null } {
+    const i = this.shardOf(slot);
+    if (i < 0) return { decision: this.#table.length === 0 ? NO_TOPOLOGY : NO_MASTER, master: null };
+    const state = this.#shards[i]!.state;
+    const master = state.master!;
+    master.ready = this.#ready(master.address, false);
+    const replicaRead = cls.readOnly && policy.name !== 'master';
+    // Replicas matter only to reads routed by a policy that may use them.
+    if (replicaRead) for (const r of state.replicas) r.ready = !this.#silent.has(r.address) && this.#ready(r.address, true);
+    state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
+    const decision = route(cls, state, policy, replicaRead && cls.kind === 'read' && this.#s.progress !== null ? need() : 0);
+    if (decision.kind === 'send' && decision.target !== master) state.turn++;
+    return { decision, master: master.address };
+  }
+
+  /** The connection of a node routing chose (ready: `decide()` checked it). */
+  connectionOf(address: Address): Redis {
+    return this.#s.pool.getInstanceByKey(address)!;
+  }
+
+  /** A ready connection to a node named by MOVED/ASK, or null while it connects. */
+  redirectConnection(address: Address): Redis | null {
+    return this.#connection(address, false);
+  }
+
+  /** Wait for a sign of change (bounded by commandTimeoutMs and maxQueuedCommands). */
+  hold(item: Holdable): void {
+    this.#queue.hold(item);
+  }
+
+  /** A connection died under a command: the node counts as down until a poll shows it back. */
+  lost(address: Address): void {
+    this.#markDown(address);
+  }
+
+  /** CLUSTERDOWN/TRYAGAIN: try what waits again shortly. */
+  retrySoon(): void {
+    this.#retrySoon();
+  }
+
+  get progress(): ClusterProgress | null {
+    return this.#s.progress;
+  }
+
+  get trackWrites(): boolean {
+    return this.#trackWrites && this.#s.progress !== null;
+  }
+
+  stale(reason: string, address?: Address): void {
+    this.#s.stale(reason, address);
+  }
+
+  #write(a: ClusterAttempt, conn: Redis, address: Address, atMaster: boolean, asking: boolean): void {
+    const cmd = a.cmd;
+    const progress = this.#s.progress;
+    const durability = a.cls.writesData ? a.view.durability : null;
+    a.tries++;
+    a.atMaster = atMaster;
+    a.sentTo = address;
+    a.reason = null;
+    a.tracked = a.cls.writesData && progress !== null && this.#trackWrites;
+    if (a.tracked) progress!.sending(cmd);
+    let reply: { value: unknown } | null = null;
+    let acks: number | null = null;
+    const finish = (): void => {
+      if (reply === null || (durability !== null && acks === null)) return;
+      if (a.tracked) progress!.settled(cmd, true);
+      if (durability !== null && acks! < durability.replicas) a.reject(new NotReplicatedError(a.name, acks!, durability.replicas, durability.timeoutMs));
+      else a.resolve(reply.value);
+    };
+    cmd.resolve = (value: unknown) => {
+      reply = { value };
+      finish();
+    };
+    cmd.reject = (error: Error) => {
+      if (a.tracked) progress!.settled(cmd, false);
+      this.#failed(a, error);
+    };
+    if (asking) conn.asking().catch(noop);
+    conn.sendCommand(cmd);
+    if (durability !== null) {
+      // WAIT on the same connection, right behind the write: it counts the replicas that have it.
+      const wait = new Command('wait', [durability.replicas, durability.timeoutMs]);
+      conn.sendCommand(wait);
+      wait.promise.then(
+        (n) => {
+          acks = Number(n);
+          finish();
+        },
+        () => {
+          acks = 0;
+          finish();
+        },
+      );
+    }
+  }
+
+  #failed(a: ClusterAttempt, error: Error): void {
+    const m = error.message;
+    const redirect = /^(MOVED|ASK) (\d+) (\S+)$/.exec(m);
+    if (redirect && a.redirects < MAX_REDIRECTS) {
+      // Nothing was applied: follow it now, and read the picture again.
+      a.redirects++;
+      const { host, port } = this.#s.reach(redirect[3]!);
+      a.redirect = { address: `${host}:${port}`, asking: redirect[1] === 'ASK' };
+      if (redirect[1] === 'MOVED') this.#s.stale(`MOVED ${redirect[2]} ${redirect[3]}`);
+      if (!this.tryAttempt(a)) this.hold(a);
+      return;
+    }
+    a.redirect = null;
+    if ((m.startsWith('CLUSTERDOWN') || m.startsWith('TRYAGAIN')) && a.tries <= 1000) {
+      // Not applied. Held and tried again shortly (bounded by commandTimeoutMs).
+      a.reason = 'cluster-down';
+      a.retryAt = performance.now() + CLUSTER_RETRY_MS - 1;
+      this.hold(a);
+      this.#retrySoon();
+      this.#s.stale(m.split(' ')[0]!);
+      return;
+    }
+    const at = a.sentTo ?? '?';
+    if (isConnectionLoss(error)) {
+      this.#markDown(at);
+    }
+    switch (judge(error, a)) {
+      case 'resend-read':
+        if (!this.tryAttempt(a)) this.hold(a);
+        return;
+      case 'resend-on-master':
+        a.policy = MASTER;
+        if (!this.tryAttempt(a)) this.hold(a);
+        return;
+      case 'hold-for-master':
+        a.notAt = at;
+        this.#s.stale('READONLY', at);
+        this.hold(a);
+        return;
+      case 'maybe-applied':
+        a.reject(new MaybeAppliedError(a.name, at, { cause: error }));
+        return;
+      case 'pass-through':
+        a.reject(error);
+        return;
+    }
+  }
+
+  #retrySoon(): void {
+    if (this.#retryTimer !== null) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      // Let the cluster-down attempts route again.
+      this.#queue.drain();
+    }, CLUSTER_RETRY_MS);
+    this.#retryTimer.unref();
+  }
+
+  #markDown(address: Address): void {
+    if (this.#down.has(address)) return;
+    debug('%s lost', address);
+    this.#down.add(address);
+    this.#s.stale('connection lost', address);
+  }
+
+  /** A ready data connection from ioredis's pool, or null (then it is being connected). */
+  #connection(address: Address, readOnly: boolean): Redis | null {
+    return this.#ready(address, readOnly) ? (this.#s.pool.getInstanceByKey(address) as Redis) : null;
+  }
+
+  #ready(address: Address, readOnly: boolean): boolean {
+    if (this.#down.has(address)) return false;
+    const pool = this.#s.pool;
+    let conn = pool.getInstanceByKey(address) as Redis | undefined;
+    if (conn === undefined) {
+      const { host, port } = this.#s.reach(address);
+      conn = pool.findOrCreate({ host, port }, readOnly) as Redis;
+    }
+    if (!this.#watched.has(conn)) {
+      this.#watched.add(conn);
+      conn.on('ready', () => this.#queue.drain());
+      conn.once('end', () => this.#markDown(address));
+    }
+    if (conn.status === 'ready') return true;
+    if (conn.status === 'wait') conn.connect().catch(noop);
+    return false;
+  }
+}

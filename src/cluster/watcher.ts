@@ -1,0 +1,244 @@
+import createDebug from 'debug';
+import { Redis, type RedisOptions } from 'ioredis';
+import { NoNodeError } from '../errors.js';
+import { isAuthError } from '../failover/signals.js';
+import { parseInfoReplication, type ReplicationInfo } from '../topology/info-parser.js';
+import { formatAddress, type HostPort } from '../topology/address.js';
+import type { Address } from '../topology/types.js';
+import { noAnswer, noop, withTimeout } from '../util.js';
+import { NotClusterError } from './errors.js';
+import { parseClusterShards, parseClusterSlots, type ClusterShardEntry } from './shards.js';
+import { assembleClusterTopology, type ClusterTopology } from './topology.js';
+
+const debug = createDebug('redis-failover:topology');
+/** While a shard has trouble: the promotion must be seen within a few tens of ms. */
+const FAST_POLL_MS = 20;
+
+export interface WatcherHost {
+  /** A new picture (every poll); the host diffs and acts. */
+  observed(topology: ClusterTopology): void;
+  /** A master's heartbeat went silent (`silent: true`) or answered again. */
+  silence(address: Address, silent: boolean): void;
+}
+
+export interface WatcherSettings {
+  seeds: HostPort[];
+  redisOptions: RedisOptions;
+  /** Reachable address of an announced one. */
+  reach(address: Address): HostPort;
+  probeTimeoutMs: number;
+  downAfterMs: number;
+  refreshIntervalMs: number;
+}
+
+/**
+ * Reads the cluster: `CLUSTER SHARDS` (or `CLUSTER SLOTS`) from one node, `INFO replication`
+ * from every node, on control connections of its own (so a slow data connection never delays
+ * what the client learns), and a heartbeat `PING` to each shard master. Only observes: the host
+ * decides what a change means.
+ */
+export class ClusterWatcher {
+  #s: WatcherSettings;
+  #host: WatcherHost;
+  #control = new Map<Address, Redis>();
+  #topology: ClusterTopology | null = null;
+  #pollTimer: NodeJS.Timeout | null = null;
+  #beatTimer: NodeJS.Timeout | null = null;
+  #polling: Promise<ClusterTopology> | null = null;
+  #again = false;
+  #fast = false;
+  #lastAnswer = new Map<Address, number>();
+  #silent = new Set<Address>();
+  #stopped = false;
+
+  constructor(settings: WatcherSettings, host: WatcherHost) {
+    this.#s = settings;
+    this.#host = host;
+  }
+
+  get topology(): ClusterTopology | null {
+    return this.#topology;
+  }
+
+  /** The control connection of a node (made on first use). */
+  control(address: Address): Redis {
+    let conn = this.#control.get(address);
+    if (conn === undefined) {
+      const { host, port } = this.#s.reach(address);
+      conn = new Redis({
+        ...this.#s.redisOptions,
+        host,
+        port,
+        connectionName: 'redis-failover:control',
+        // Queued until connected (every wait is bounded by a timeout here); flushed by each
+        // failed reconnect, so a dead node's queue does not grow.
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: 0,
+        enableAutoPipelining: false,
+        keyPrefix: undefined,
+        readOnly: false,
+        // Keep trying: a node that comes back must be seen again, at a modest pace.
+        retryStrategy: () => 200,
+      });
+      conn.on('error', noop);
+      this.#control.set(address, conn);
+    }
+    return conn;
+  }
+
+  /** Read the cluster now (concurrent calls share one read; one asked during a read runs after it). */
+  refresh(): Promise<ClusterTopology> {
+    if (this.#polling) {
+      this.#again = true;
+      return this.#polling;
+    }
+    this.#polling = this.#read().finally(() => {
+      this.#polling = null;
+      if (this.#again && !this.#stopped) {
+        this.#again = false;
+        this.refresh().catch(noop);
+      }
+    });
+    return this.#polling;
+  }
+
+  /** Poll every FAST_POLL_MS (an outage: see the promotion at once) or at `refreshIntervalMs`. */
+  setFast(fast: boolean): void {
+    if (fast === this.#fast) return;
+    this.#fast = fast;
+    if (fast) this.#schedule(0);
+  }
+
+  start(): void {
+    this.#schedule(this.#s.refreshIntervalMs);
+    this.#beat();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
+    if (this.#beatTimer) clearTimeout(this.#beatTimer);
+    for (const conn of this.#control.values()) conn.disconnect();
+    this.#control.clear();
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
+    this.#pollTimer = setTimeout(() => {
+      this.#pollTimer = null;
+      this.refresh()
+        .catch((error: Error) => debug('cluster poll failed: %s', error.message))
+        .finally(() => this.#schedule(this.#fast ? FAST_POLL_MS : this.#s.refreshIntervalMs));
+    }, ms);
+    this.#pollTimer.unref();
+  }
+
+  /** Who to ask for CLUSTER SHARDS: the nodes known (masters that answer first), then the seeds. */
+  #sources(): Address[] {
+    const t = this.#topology;
+    const ready = (a: Address): boolean => this.#control.get(a)?.status === 'ready';
+    const usable = (a: Address): boolean => ready(a) && !this.#silent.has(a);
+    // The replicas of a shard whose master is lost know of their promotion first; then the
+    // other masters; nodes not connected last (they would make the round wait).
+    const troubled = t?.shards.filter((s) => s.master !== null && s.slots.length > 0 && !usable(s.master.address)) ?? [];
+    const known = t
+      ? [
+          ...troubled.flatMap((s) => s.replicas.map((r) => r.address)),
+          ...t.shards.flatMap((s) => (s.master ? [s.master.address] : [])),
+          ...t.shards.flatMap((s) => s.replicas.map((r) => r.address)),
+        ]
+      : [];
+    const all = [...new Set([...known, ...this.#s.seeds.map((s) => formatAddress(s.host, s.port))])];
+    return all.sort((a, b) => Number(!usable(a)) - Number(!usable(b)));
+  }
+
+  async #read(): Promise<ClusterTopology> {
+    const timeout = this.#s.probeTimeoutMs;
+    let shards: ClusterShardEntry[] | null = null;
+    let lastError: Error | null = null;
+    for (const address of this.#sources()) {
+      if (this.#stopped) break;
+      try {
+        shards = await this.#shardsOf(address, timeout);
+        if (shards.length > 0) break;
+      } catch (error) {
+        // Not a cluster, a wrong password: the same from every node; say so at once.
+        if (error instanceof NotClusterError || isAuthError(error)) throw error;
+        lastError = error as Error;
+      }
+    }
+    if (shards === null || shards.length === 0) {
+      throw new NoNodeError(`no cluster node answered CLUSTER SHARDS (tried ${this.#sources().join(', ')})`, { cause: lastError ?? undefined });
+    }
+    const nodes = shards.flatMap((s) => [...(s.master ? [s.master] : []), ...s.replicas]);
+    const infos = new Map<Address, { info: ReplicationInfo; latencyMs: number } | null>();
+    await Promise.all(
+      nodes.map(async (n) => {
+        const conn = this.control(n.address);
+        // A node whose control connection is down, or that stopped answering the heartbeat, is
+        // not waited for: during an outage each round must be quick to show the promotion.
+        if (this.#silent.has(n.address) || (this.#topology !== null && conn.status !== 'ready')) {
+          infos.set(n.address, null);
+          return;
+        }
+        const began = performance.now();
+        try {
+          const text = await withTimeout(conn.info('replication') as Promise<string>, timeout, noAnswer(n.address, timeout));
+          infos.set(n.address, { info: parseInfoReplication(text), latencyMs: performance.now() - began });
+          this.#lastAnswer.set(n.address, performance.now());
+        } catch {
+          infos.set(n.address, null);
+        }
+      }),
+    );
+    const topology = assembleClusterTopology(shards, infos);
+    if (this.#stopped) return topology;
+    this.#topology = topology;
+    this.#host.observed(topology);
+    return topology;
+  }
+
+  async #shardsOf(address: Address, timeout: number): Promise<ClusterShardEntry[]> {
+    const conn = this.control(address);
+    const { host } = this.#s.reach(address);
+    try {
+      return parseClusterShards(await withTimeout(conn.call('CLUSTER', 'SHARDS'), timeout, noAnswer(address, timeout)), host);
+    } catch (error) {
+      const m = (error as Error).message;
+      if (/cluster support disabled/i.test(m)) throw new NotClusterError(address, error);
+      if (!/unknown subcommand|unknown command/i.test(m)) throw error;
+    }
+    // Before Redis 7.
+    return parseClusterSlots(await withTimeout(conn.call('CLUSTER', 'SLOTS'), timeout, noAnswer(address, timeout)), host);
+  }
+
+  /**
+   * Heartbeat: PING every node every `downAfterMs / 4`. One silent for `downAfterMs / 2` (a
+   * SIGSTOPped process keeps its TCP connection: only silence shows it) is reported, and again
+   * when it answers.
+   */
+  #beat(): void {
+    if (this.#stopped) return;
+    const every = Math.max(25, Math.floor(this.#s.downAfterMs / 4));
+    const silentAfter = this.#s.downAfterMs / 2;
+    const now = performance.now();
+    for (const node of this.#topology?.shards.flatMap((s) => [...(s.master ? [s.master] : []), ...s.replicas]) ?? []) {
+      const address = node.address;
+      if (!this.#lastAnswer.has(address)) this.#lastAnswer.set(address, now);
+      const conn = this.control(address);
+      if (conn.status === 'ready') {
+        conn.ping().then(() => {
+          this.#lastAnswer.set(address, performance.now());
+          if (this.#silent.delete(address)) this.#host.silence(address, false);
+        }, noop);
+      }
+      if (now - this.#lastAnswer.get(address)! > silentAfter && !this.#silent.has(address)) {
+        this.#silent.add(address);
+        this.#host.silence(address, true);
+      }
+    }
+    this.#beatTimer = setTimeout(() => this.#beat(), every);
+    this.#beatTimer.unref();
+  }
+}
