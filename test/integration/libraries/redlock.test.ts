@@ -1,0 +1,142 @@
+import { createRequire } from 'node:module';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import type { FailoverRedis } from '../../../src/index.js';
+import { killMaster, sharedSet, MODES, sleep, unexpected } from '../../helpers/libraries.js';
+import { resources } from '../../helpers/resources.js';
+import { waitFor } from '../../helpers/writer.js';
+
+// redlock 4 is CommonJS without typings: the part of its API used here.
+interface Lock {
+  value: string;
+  expiration: number;
+  unlock(): Promise<void>;
+  extend(ttl: number): Promise<Lock>;
+}
+interface RedlockInstance {
+  lock(resource: string, ttl: number): Promise<Lock>;
+  on(event: 'clientError', listener: (error: unknown) => void): void;
+}
+type RedlockClass = new (clients: unknown[], options: Record<string, number>) => RedlockInstance;
+const Redlock = createRequire(import.meta.url)('redlock') as RedlockClass;
+
+const res = resources();
+const TTL = 1000;
+
+interface Tally {
+  acquired: number;
+  extended: number;
+  extendFailed: number;
+  unlocked: number;
+  unlockFailed: number;
+  /** Two holders at once, both locks still valid: `lost` if the first was taken on the dead master and the second on the new one. */
+  overlaps: { lost: boolean }[];
+  /** The raw client errors redlock reports (`clientError`), each a command's rejection. */
+  clientErrors: unknown[];
+}
+
+/**
+ * `workers` lock loops on one resource, one Redlock per client (as separate processes would be):
+ * lock (TTL 1 s), hold ~15 ms, extend, hold ~15 ms, unlock. A holder is checked against the
+ * others at every acquisition: two in their critical section with unexpired locks is an overlap.
+ */
+function lockLoops(clients: (Redis | FailoverRedis)[], resource: string, deadAt: () => number) {
+  const tally: Tally = { acquired: 0, extended: 0, extendFailed: 0, unlocked: 0, unlockFailed: 0, overlaps: [], clientErrors: [] };
+  const holding = new Map<number, { validUntil: number; takenAt: number }>();
+  let running = true;
+  const loops = clients.map(async (client, w) => {
+    const redlock = new Redlock([client], { retryCount: -1, retryDelay: 20, retryJitter: 10 });
+    redlock.on('clientError', (e) => tally.clientErrors.push(e));
+    while (running) {
+      const lock = await redlock.lock(resource, TTL);
+      const takenAt = performance.now();
+      const now = Date.now();
+      for (const [other, h] of holding) {
+        if (other !== w && h.validUntil > now) tally.overlaps.push({ lost: h.takenAt <= deadAt() && takenAt > deadAt() });
+      }
+      tally.acquired++;
+      holding.set(w, { validUntil: lock.expiration, takenAt });
+      await sleep(15);
+      let valid = true;
+      try {
+        await lock.extend(TTL);
+        tally.extended++;
+        holding.set(w, { validUntil: lock.expiration, takenAt });
+      } catch {
+        tally.extendFailed++;
+        valid = false; // stop using it: its validity is the first lock's
+      }
+      if (valid) await sleep(15);
+      holding.delete(w);
+      try {
+        await lock.unlock();
+        tally.unlocked++;
+      } catch {
+        tally.unlockFailed++;
+      }
+      await sleep(5);
+    }
+  });
+  return {
+    tally,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return tally;
+    },
+  };
+}
+
+describe.each(MODES)('redlock 4 on one replica set, %s mode', (mode) => {
+  const shared = sharedSet(res, mode);
+
+  it('control, plain ioredis then FailoverRedis on the same master, no failover: 3 workers, 20 acquisitions, every extend and unlock succeeds, never two holders', async () => {
+    const ms = await shared();
+    const [host, port] = ms.set.master.split(':');
+    const plain = [0, 1, 2].map(() => new Redis({ host, port: Number(port) }));
+    try {
+      for (const clients of [plain, [0, 1, 2].map(() => res.client(ms.options()))]) {
+        const loops = lockLoops(clients, `ctl-${mode}-${clients === plain ? 'plain' : 'failover'}`, () => Infinity);
+        await waitFor('20 acquisitions', () => loops.tally.acquired >= 20 || undefined);
+        const t = await loops.stop();
+        expect(t.overlaps).toEqual([]);
+        expect(t.clientErrors).toEqual([]);
+        expect([t.extendFailed, t.unlockFailed]).toEqual([0, 0]);
+        expect(t.unlocked).toBe(t.acquired);
+      }
+    } finally {
+      for (const c of plain) c.disconnect();
+    }
+  });
+
+  it('kill -9 of the master between acquisitions: locks go on being taken, extended and released on the new master; no two holders at once except a lock lost with the old master (async replication, counted); only ERR_MAYBE_APPLIED fails', async () => {
+    const ms = await shared();
+    const clients = [0, 1, 2].map(() => res.client(ms.options()));
+    await Promise.all(clients.map((c) => c.connect()));
+    let deadAt = Infinity;
+    const loops = lockLoops(clients, `res-${mode}`, () => deadAt);
+    await waitFor('20 acquisitions', () => loops.tally.acquired >= 20 || undefined);
+    const before = loops.tally.acquired;
+    const t0 = performance.now();
+    ({ deadAt } = await killMaster(ms, clients[0]!));
+    const failoverMs = Math.round(performance.now() - t0);
+    await waitFor('20 acquisitions on the new master', () => loops.tally.acquired >= before + 20 || undefined, 20_000).catch((e: Error) => {
+      throw new Error(`${e.message}; tally ${JSON.stringify({ ...loops.tally, clientErrors: loops.tally.clientErrors.map(String) })}; masters ${clients.map((c) => c.topology().master?.address).join(' ')}`);
+    });
+    const resumedMs = Math.round(performance.now() - t0);
+    const t = await loops.stop();
+    const lost = t.overlaps.filter((o) => o.lost).length;
+    console.log(
+      `redlock ${mode}: new master after ${failoverMs} ms, 20 more locks by ${resumedMs} ms; acquired ${t.acquired} (${before} before the kill), extended ${t.extended} (failed ${t.extendFailed}), ` +
+        `unlocked ${t.unlocked} (failed ${t.unlockFailed}), overlaps ${t.overlaps.length} (lost with the old master ${lost}), ` +
+        `client errors ${t.clientErrors.length}: ${[...new Set(t.clientErrors.map((e) => (e as { code?: string }).code))].join(', ')}`,
+    );
+
+    expect(unexpected(t.clientErrors)).toEqual([]);
+    // Known Redis limit: a lock taken (or extended) on the master and not yet replicated dies with
+    // it, so a second holder may get it on the new master. Only that kind of overlap is allowed.
+    expect(t.overlaps.filter((o) => !o.lost)).toEqual([]);
+    // Each worker has at most one extend or unlock in flight at the kill.
+    expect(t.extendFailed + t.unlockFailed).toBeLessThanOrEqual(clients.length);
+  });
+});
