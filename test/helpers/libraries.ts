@@ -81,3 +81,17 @@ export function sharedSet(res: ReturnType<typeof resources>, mode: FailoverMode)
   let started: Promise<ModeSet> | null = null;
   return () => (started ??= modeSet(res, mode));
 }
+
+/** What each client and each Sentinel takes for the master, for a failure message. */
+export async function whoIsMaster(ms: ModeSet, clients: readonly FailoverRedis[]): Promise<string> {
+  const seen = clients.map((c) => `${c.status}:${c.topology().master?.address ?? 'none'}`);
+  const sentinels: string[] = [];
+  for (const s of ms.set.sentinels) {
+    sentinels.push(
+      await withDirect(s, async (c) => ((await c.call('SENTINEL', 'get-master-addr-by-name', ms.set.name)) as string[]).join(':'), { connectTimeout: 500, maxRetriesPerRequest: 0 }).catch(
+        (e: Error) => `error ${e.message}`,
+      ),
+    );
+  }
+  return `clients ${seen.join(' ')}; sentinels ${sentinels.join(' ') || '-'}; killed ${ms.set.master}`;
+}
