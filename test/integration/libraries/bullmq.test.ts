@@ -55,24 +55,32 @@ describe.each(MODES)('BullMQ 6 Queue + Worker, %s mode', (mode) => {
   // One set per mode: the control runs first on it, then the failover test kills its master.
   const shared = sharedSet(res, mode);
 
-  it('control, plain ioredis on the master: 50 jobs added, each processed once and completed', async () => {
+  it('control, no failover, plain ioredis then FailoverRedis on the same set: 50 jobs added, each processed once and completed', async () => {
     const ms = await shared();
     const at = ms.set.master.split(':');
     const opts = { host: at[0], port: Number(at[1]), maxRetriesPerRequest: null };
-    const qc = new Redis(opts);
-    const wc = new Redis(opts);
-    const { queue, worker, runs } = queueAndWorker(`control-${mode}`, qc, wc);
-    try {
-      const ids: string[] = [];
-      for (let i = 0; i < 50; i++) ids.push((await queue.add('j', { i })).id!);
-      await waitFor('50 completed', async () => (await completedIds(ms.set.master, `control-${mode}`)).size === 50 || undefined);
-      expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
-      expect([...runs.keys()].sort()).toEqual([...ids].sort());
-    } finally {
-      await worker.close();
-      await queue.close();
-      qc.disconnect();
-      wc.disconnect();
+    const pairs: [string, Redis | FailoverRedis, Redis | FailoverRedis][] = [
+      ['plain', new Redis(opts), new Redis(opts)],
+      ['failover', res.client(ms.options()), res.client(ms.options({ maxRetriesPerRequest: null }))],
+    ];
+    for (const [kind, qc, wc] of pairs) {
+      const name = `control-${kind}-${mode}`;
+      const { queue, worker, runs, workerErrors } = queueAndWorker(name, qc, wc);
+      try {
+        const ids: string[] = [];
+        for (let i = 0; i < 50; i++) ids.push((await queue.add('j', { i })).id!);
+        await waitFor(`50 completed (${kind})`, async () => (await completedIds(ms.set.master, name)).size === 50 || undefined);
+        expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
+        expect([...runs.keys()].sort()).toEqual([...ids].sort());
+        expect(workerErrors).toEqual([]);
+      } finally {
+        await worker.close();
+        await queue.close();
+        for (const c of [qc, wc]) {
+          if (c instanceof Redis) c.disconnect();
+          else await c.quit();
+        }
+      }
     }
   });
 

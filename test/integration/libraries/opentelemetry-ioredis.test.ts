@@ -38,7 +38,7 @@ function spans(): { name: string; port: number; statement: string; error: boolea
 describe.each(MODES)('@opentelemetry/instrumentation-ioredis registered first, %s mode', (mode) => {
   const shared = sharedSet(res, mode);
 
-  it('control, plain ioredis: 50 SETs and GETs make 100 spans named set/get on the master port', async () => {
+  it('control, no failover: 50 SETs and GETs make 100 spans (plain ioredis: all on the master; FailoverRedis: SETs on the master, GETs on the nodes that served them)', async () => {
     const ms = await shared();
     const [host, port] = ms.set.master.split(':');
     // Connected first: a command queued offline is sent (and traced) a second time once connected.
@@ -52,6 +52,20 @@ describe.each(MODES)('@opentelemetry/instrumentation-ioredis registered first, %
       }
       const mine = spans().filter((s) => s.port === Number(port) && (s.name === 'set' || s.name === 'get') && s.statement.includes('plain:'));
       expect(mine.length).toBe(100);
+
+      // The same through FailoverRedis: SETs on the master's connection, GETs wherever read-your-writes sends them.
+      const redis = res.client(ms.options());
+      await redis.connect();
+      exporter.reset();
+      for (let i = 0; i < 50; i++) {
+        await redis.set(`fr:${i}`, 'v');
+        expect(await redis.get(`fr:${i}`)).toBe('v');
+      }
+      const ours = spans().filter((s) => s.statement.includes('fr:'));
+      const ports = new Set(ms.set.nodes.map((n) => Number(n.split(':')[1])));
+      expect(ours.filter((s) => s.name === 'set' && s.port === Number(port)).length).toBe(50);
+      expect(ours.filter((s) => s.name === 'get' && ports.has(s.port)).length).toBe(50);
+      await redis.quit();
     } finally {
       plain.disconnect();
     }

@@ -46,7 +46,9 @@ describe.each(MODES)('rate-limiter-flexible RateLimiterRedis (defineCommand + EV
     const plain = new Redis({ host, port: Number(port) });
     try {
       const a = await steadyState(plain, `ctl-plain-${mode}`);
-      const b = await steadyState(res.client(ms.options()), `ctl-failover-${mode}`);
+      const ours = res.client(ms.options());
+      const b = await steadyState(ours, `ctl-failover-${mode}`);
+      await ours.quit();
       for (const t of [a, b]) {
         expect(t.errors).toEqual([]);
         expect(t.rejected).toBe(30);

@@ -114,7 +114,8 @@ describe.each(MODES)('redlock 4 on one replica set, %s mode', (mode) => {
     const [host, port] = ms.set.master.split(':');
     const plain = [0, 1, 2].map(() => new Redis({ host, port: Number(port) }));
     try {
-      for (const clients of [plain, [0, 1, 2].map(() => res.client(ms.options()))]) {
+      const ours = [0, 1, 2].map(() => res.client(ms.options()));
+      for (const clients of [plain, ours]) {
         const loops = lockLoops(clients, `ctl-${mode}-${clients === plain ? 'plain' : 'failover'}`, () => Infinity);
         await waitFor('20 acquisitions', () => loops.tally.acquired >= 20 || undefined);
         const t = await loops.stop();
@@ -123,6 +124,7 @@ describe.each(MODES)('redlock 4 on one replica set, %s mode', (mode) => {
         expect([t.lockGaveUp, t.extendFailed, t.unlockFailed]).toEqual([0, 0, 0]);
         expect(t.unlocked).toBe(t.acquired);
       }
+      await Promise.all(ours.map((c) => c.quit()));
     } finally {
       for (const c of plain) c.disconnect();
     }
