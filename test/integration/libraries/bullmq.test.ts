@@ -164,14 +164,14 @@ describe.each(MODES)('BullMQ 6 Queue + Worker, %s mode', (mode) => {
           `processor reruns ${reruns.length}, worker errors ${workerErrors.length} (${maybeApplied} ERR_MAYBE_APPLIED)`,
       );
 
-      expect(unexpected(addErrors)).toEqual([]);
+      expect(unexpected(addErrors), 'add errors').toEqual([]);
       // The Worker re-emits its connections' 'error' events: the lost sockets (as a plain ioredis
       // client emits them) and the one command in flight at the kill.
-      expect(unexpected(workerErrors).filter((e) => !/^(ECONNRESET|ECONNREFUSED|EPIPE):/.test(e))).toEqual([]);
+      expect(unexpected(workerErrors).filter((e) => !/^(ECONNRESET|ECONNREFUSED|EPIPE):/.test(e)), 'worker errors').toEqual([]);
       expect(addErrors.length).toBeLessThanOrEqual(1);
-      expect(lostBeforeSync).toEqual([]);
+      expect(lostBeforeSync, 'acknowledged jobs neither completed nor failed').toEqual([]);
       // Failed only where completing it was in flight at the kill (see MAYBE_APPLIED_REASON).
-      expect([...failed.keys()]).toEqual(failedMaybeApplied);
+      expect([...failed].map(([id, reason]) => `${id}: ${reason}`), 'failed jobs, by reason').toEqual(failedMaybeApplied.map((id) => `${id}: ${failed.get(id)}`));
       expect(failedMaybeApplied.length).toBeLessThanOrEqual(4); // concurrency 4
       // A processor run twice only where its completion was in flight at the kill (at-least-once).
       expect(reruns.length).toBeLessThanOrEqual(maybeApplied);
