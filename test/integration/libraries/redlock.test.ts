@@ -31,8 +31,8 @@ interface Tally {
   extendFailed: number;
   unlocked: number;
   unlockFailed: number;
-  /** Two holders at once, both locks still valid: `lost` if the first was taken on the dead master and the second on the new one. */
-  overlaps: { lost: boolean }[];
+  /** Two holders at once, both locks still valid: `lost` if the first was taken on the killed master and the second on another. */
+  overlaps: { lost: boolean; masters: string[] }[];
   /** The raw client errors redlock reports (`clientError`), each a command's rejection. */
   clientErrors: unknown[];
 }
@@ -42,9 +42,10 @@ interface Tally {
  * lock (TTL 1 s), hold ~15 ms, extend, hold ~15 ms, unlock. A holder is checked against the
  * others at every acquisition: two in their critical section with unexpired locks is an overlap.
  */
-function lockLoops(clients: (Redis | FailoverRedis)[], resource: string, deadAt: () => number) {
+function lockLoops(clients: (Redis | FailoverRedis)[], resource: string, oldMaster: () => string | null) {
   const tally: Tally = { lockGaveUp: 0, acquired: 0, extended: 0, extendFailed: 0, unlocked: 0, unlockFailed: 0, overlaps: [], clientErrors: [] };
-  const holding = new Map<number, { validUntil: number; takenAt: number }>();
+  const holding = new Map<number, { validUntil: number; master: string }>();
+  const masterOf = (c: Redis | FailoverRedis) => ('topology' in c ? (c.topology().master?.address ?? 'none') : 'plain');
   /** What each worker is doing now, for a failure message. */
   const phase = clients.map(() => 'start');
   let running = true;
@@ -62,20 +63,24 @@ function lockLoops(clients: (Redis | FailoverRedis)[], resource: string, deadAt:
         tally.lockGaveUp++;
         continue;
       }
-      const takenAt = performance.now();
       const now = Date.now();
       for (const [other, h] of holding) {
-        if (other !== w && h.validUntil > now) tally.overlaps.push({ lost: h.takenAt <= deadAt() && takenAt > deadAt() });
+        // Classified by where each lock was taken (the client's master at that moment), not by time:
+        // redlock resolves on bluebird's scheduler, after the I/O callbacks of the same turn, so a
+        // lock the old master granted just before it died may resolve after the kill was seen.
+        const here = masterOf(client);
+        if (other !== w && h.validUntil > now) tally.overlaps.push({ lost: h.master === oldMaster() && here !== oldMaster(), masters: [h.master, here] });
       }
       tally.acquired++;
-      holding.set(w, { validUntil: lock.expiration, takenAt });
+      const master = masterOf(client);
+      holding.set(w, { validUntil: lock.expiration, master });
       await sleep(15);
       let valid = true;
       phase[w] = 'extend';
       try {
         await lock.extend(TTL);
         tally.extended++;
-        holding.set(w, { validUntil: lock.expiration, takenAt });
+        holding.set(w, { validUntil: lock.expiration, master });
       } catch {
         tally.extendFailed++;
         valid = false; // stop using it: its validity is the first lock's
@@ -116,7 +121,7 @@ describe.each(MODES)('redlock 4 on one replica set, %s mode', (mode) => {
     try {
       const ours = [0, 1, 2].map(() => res.client(ms.options()));
       for (const clients of [plain, ours]) {
-        const loops = lockLoops(clients, `ctl-${mode}-${clients === plain ? 'plain' : 'failover'}`, () => Infinity);
+        const loops = lockLoops(clients, `ctl-${mode}-${clients === plain ? 'plain' : 'failover'}`, () => null);
         await waitFor('20 acquisitions', () => loops.tally.acquired >= 20 || undefined);
         const t = await loops.stop();
         expect(t.overlaps).toEqual([]);
@@ -133,15 +138,16 @@ describe.each(MODES)('redlock 4 on one replica set, %s mode', (mode) => {
   it('kill -9 of the master between acquisitions: locks go on being taken, extended and released on the new master; no two holders at once except a lock lost with the old master (async replication, counted); only ERR_MAYBE_APPLIED fails', async () => {
     const ms = await shared();
     const clients = [0, 1, 2].map(() => res.client(ms.options()));
+    const failovers: string[] = [];
+    clients.forEach((c, i) => c.on('failover', (e) => failovers.push(`client ${i}: ${e.from} -> ${e.to} (${e.reason})`)));
     await Promise.all(clients.map((c) => c.connect()));
-    let deadAt = Infinity;
-    const loops = lockLoops(clients, `res-${mode}`, () => deadAt);
+    const loops = lockLoops(clients, `res-${mode}`, () => ms.set.master);
     await waitFor('20 acquisitions', () => loops.tally.acquired >= 20 || undefined);
     const before = loops.tally.acquired;
     const t0 = performance.now();
-    ({ deadAt } = await killMaster(ms, clients[0]!).catch(async (e: Error) => {
+    await killMaster(ms, clients[0]!).catch(async (e: Error) => {
       throw new Error(`${e.message}; ${await whoIsMaster(ms, clients)}`);
-    }));
+    });
     const failoverMs = Math.round(performance.now() - t0);
     await waitFor('20 acquisitions on the new master', () => loops.tally.acquired >= before + 20 || undefined, 20_000).catch(async (e: Error) => {
       throw new Error(`${e.message}; tally ${JSON.stringify({ ...loops.tally, clientErrors: loops.tally.clientErrors.map(String) })}; ${await whoIsMaster(ms, clients)}`);
@@ -158,7 +164,7 @@ describe.each(MODES)('redlock 4 on one replica set, %s mode', (mode) => {
     expect(unexpected(t.clientErrors)).toEqual([]);
     // Known Redis limit: a lock taken (or extended) on the master and not yet replicated dies with
     // it, so a second holder may get it on the new master. Only that kind of overlap is allowed.
-    expect(t.overlaps.filter((o) => !o.lost)).toEqual([]);
+    expect(t.overlaps.filter((o) => !o.lost), `overlaps not explained by the kill; failovers: ${failovers.join('; ')}`).toEqual([]);
     // Each worker has at most one extend or unlock in flight at the kill (an extend or unlock held
     // through a failover longer than the TTL finds its lock expired: redlock reports it failed).
     expect(t.extendFailed + t.unlockFailed).toBeLessThanOrEqual(clients.length);
