@@ -66,21 +66,25 @@ export class CommandTimeoutError extends FailoverRedisError {
 }
 
 /**
- * The write was sent but the connection died before the reply came: Redis may or may not have
- * applied it. It is never resent on its own, since a resend could apply it twice.
+ * The write was sent but the connection died before the reply: Redis may or may not have
+ * applied it. It is never resent on its own, since a resend could apply it twice. The message is
+ * ioredis's for a command lost with its connection, `Connection is closed.`, which libraries
+ * compare to decide on their own retries (BullMQ retries its idempotent scripts on it); `code`,
+ * `command` and `address` say what happened.
  */
 export class MaybeAppliedError extends FailoverRedisError {
   readonly command: string;
   readonly address: string;
 
   constructor(command: string, address: string, options?: { cause?: unknown }) {
-    super(
-      'ERR_MAYBE_APPLIED',
-      `${command.toUpperCase()} was sent to ${address} but the connection was lost before its reply: it may have been applied`,
-      options,
-    );
+    super('ERR_MAYBE_APPLIED', 'Connection is closed.', options);
     this.command = command;
     this.address = address;
+  }
+
+  /** What happened, in words, for logs. */
+  get detail(): string {
+    return `${this.command.toUpperCase()} was sent to ${this.address} but the connection was lost before its reply: it may have been applied`;
   }
 }
 

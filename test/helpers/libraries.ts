@@ -1,3 +1,5 @@
+import diagnostics_channel from 'node:diagnostics_channel';
+import { BATCH_CHANNEL, COMMAND_CHANNEL } from '../../src/index.js';
 import type { FailoverRedis, FailoverRedisOptions } from '../../src/index.js';
 import type { ReplicaSet } from '../../src/testing/index.js';
 import type { resources } from './resources.js';
@@ -57,6 +59,27 @@ export async function killMaster(ms: ModeSet, redis: FailoverRedis, timeoutMs = 
 /** The one error a command in flight at the kill may end with. */
 export function isMaybeApplied(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'ERR_MAYBE_APPLIED';
+}
+
+/**
+ * Counts the commands of every FailoverRedis in this process that rejected with ERR_MAYBE_APPLIED,
+ * from the client's own tracing channels — also those a library caught and retried itself.
+ */
+export function countMaybeApplied(): { readonly count: number; stop(): void } {
+  let n = 0;
+  const onError = (context: unknown) => {
+    if (isMaybeApplied((context as { error?: unknown }).error)) n++;
+  };
+  const channels = [COMMAND_CHANNEL, BATCH_CHANNEL].map((name) => diagnostics_channel.channel(`tracing:${name}:error`));
+  for (const c of channels) c.subscribe(onError);
+  return {
+    get count() {
+      return n;
+    },
+    stop() {
+      for (const c of channels) c.unsubscribe(onError);
+    },
+  };
 }
 
 /** Errors that are not ERR_MAYBE_APPLIED, as `code: message` strings (for a readable assertion). */
