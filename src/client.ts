@@ -9,7 +9,7 @@ import type { FailoverRedisEvents } from './events.js';
 import type { HandoverOptions, SwitchoverResult } from './failover/switchover.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { DurabilitySettings, FailoverRedisOptions, ReadFrom } from './options-types.js';
-import { FailoverPipeline, type PipelineHost } from './pipeline.js';
+import { newPipeline, type PipelineHost } from './pipeline.js';
 import type { ConnectionFactory } from './pool/node-pool.js';
 import type { Topology } from './topology/types.js';
 import { asCallback, noop } from './util.js';
@@ -247,9 +247,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   pipeline(commands?: unknown[][]): ChainableCommander {
-    const pipeline = new FailoverPipeline(this, false);
-    if (commands) pipeline.addBatch(commands);
-    return pipeline as unknown as ChainableCommander;
+    return newPipeline(this, false, commands);
   }
 
   multi(options: { pipeline: false }): Promise<'OK'>;
@@ -258,9 +256,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (commands && !Array.isArray(commands) && commands.pipeline === false) {
       return this.sendCommand(new Command('multi', [], { replyEncoding: 'utf8' })) as Promise<'OK'>;
     }
-    const pipeline = new FailoverPipeline(this, true);
-    if (Array.isArray(commands)) pipeline.addBatch(commands);
-    return pipeline as unknown as ChainableCommander;
+    return newPipeline(this, true, Array.isArray(commands) ? commands : undefined);
   }
 
   /**

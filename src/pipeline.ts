@@ -1,4 +1,4 @@
-import { Command } from 'ioredis';
+import { Command, type ChainableCommander } from 'ioredis';
 import { asCallback } from './util.js';
 import { installCommands } from './commands.js';
 
@@ -88,6 +88,13 @@ export class FailoverPipeline {
 }
 
 installCommands(FailoverPipeline.prototype, ['multi', 'exec']);
+
+/** `pipeline(commands?)` / `multi(commands?)` of a client or view: ioredis's batch forms included. */
+export function newPipeline(host: PipelineHost, transaction: boolean, commands?: unknown[][]): ChainableCommander {
+  const pipeline = new FailoverPipeline(host, transaction);
+  if (commands) pipeline.addBatch(commands);
+  return pipeline as unknown as ChainableCommander;
+}
 
 /**
  * MULTI or EXEC written inside a pipeline: sent as ioredis's pipeline sends them (`multi()` /

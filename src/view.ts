@@ -3,7 +3,7 @@ import { installCommands } from './commands.js';
 import type { ViewRoute } from './dispatch/attempt.js';
 import { InvalidOptionError } from './errors.js';
 import type { DurabilitySettings, ReadFrom } from './options-types.js';
-import { FailoverPipeline, type PipelineHost } from './pipeline.js';
+import { newPipeline, type PipelineHost } from './pipeline.js';
 import { parseReadFrom } from './routing/read-policy.js';
 
 /** A view with another read policy or durability over the same connections. */
@@ -78,15 +78,11 @@ export class FailoverView implements PipelineHost {
   }
 
   pipeline(commands?: unknown[][]): ChainableCommander {
-    const pipeline = new FailoverPipeline(this, false);
-    if (commands) pipeline.addBatch(commands);
-    return pipeline as unknown as ChainableCommander;
+    return newPipeline(this, false, commands);
   }
 
   multi(commands?: unknown[][]): ChainableCommander {
-    const pipeline = new FailoverPipeline(this, true);
-    if (commands) pipeline.addBatch(commands);
-    return pipeline as unknown as ChainableCommander;
+    return newPipeline(this, true, commands);
   }
 
   withReadFrom(readFrom: ReadFrom): FailoverRedisView {

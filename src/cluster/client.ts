@@ -7,7 +7,7 @@ import { ClosedError, FailoverRedisError, InvalidOptionError, NoMasterError, NoN
 import type { FailoverEvent, NodeEvent } from '../events.js';
 import { isAuthError } from '../failover/signals.js';
 import type { DurabilitySettings, ReadFrom } from '../options-types.js';
-import { FailoverPipeline, type PipelineHost } from '../pipeline.js';
+import { newPipeline, type PipelineHost } from '../pipeline.js';
 import { splitAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { asCallback, noop } from '../util.js';
@@ -272,15 +272,11 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   }
 
   pipeline(commands?: unknown[][]): ChainableCommander {
-    const pipeline = new FailoverPipeline(this, false);
-    if (commands) pipeline.addBatch(commands);
-    return pipeline as unknown as ChainableCommander;
+    return newPipeline(this, false, commands);
   }
 
   multi(commands?: unknown[][]): ChainableCommander {
-    const pipeline = new FailoverPipeline(this, true);
-    if (commands) pipeline.addBatch(commands);
-    return pipeline as unknown as ChainableCommander;
+    return newPipeline(this, true, commands);
   }
 
   /**
