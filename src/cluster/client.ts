@@ -321,7 +321,8 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     if (this.#status === 'wait') this.connect().catch(noop);
     const kind = classOf(cmd).kind;
     // GET, SET, HGET…: the slot of the first argument, without asking the command table for keys.
-    const slot = kind !== 'read' && kind !== 'write' ? null : firstKeyOnly(cmd.name) && cmd.args.length > 0 ? slotOf(cmd.args[0] as string | Buffer) : cmd.getSlot();
+    // Blocking commands (BLPOP, XREAD BLOCK) too, on the node's connection as ioredis Cluster sends them.
+    const slot = kind !== 'read' && kind !== 'write' && kind !== 'blocking' ? null : firstKeyOnly(cmd.name) && cmd.args.length > 0 ? slotOf(cmd.args[0] as string | Buffer) : cmd.getSlot();
     if (slot === null) return this.#io.sendCommand(cmd) as Promise<unknown>;
     return this.#dispatcher.send(cmd, slot, route);
   }

@@ -93,7 +93,7 @@ class ClusterAttempt implements Holdable, AttemptFacts {
 }
 
 /**
- * Sends single-key commands of a FailoverCluster: the slot's shard from `CLUSTER SHARDS`, the node
+ * Sends the keyed commands of a FailoverCluster (blocking ones too): the slot's shard from `CLUSTER SHARDS`, the node
  * by `route()` (the same decision FailoverRedis makes, per shard), the connection from ioredis's
  * pool, and every failed attempt judged by `judge()`. Commands wait in a `HoldQueue` while their
  * shard has no usable master. MOVED and ASK are followed here, because ioredis's own retry loop
@@ -268,7 +268,7 @@ export class ClusterDispatcher {
     // Replicas matter only to reads routed by a policy that may use them.
     if (replicaRead) for (const r of state.replicas) r.ready = !this.#silent.has(r.address) && this.#ready(r.address, true);
     state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
-    const decision = route(cls, state, policy, replicaRead && cls.kind === 'read' && this.#s.progress !== null ? need() : 0);
+    const decision = route(cls, state, policy, replicaRead && this.#s.progress !== null ? need() : 0);
     if (decision.kind === 'send' && decision.target !== master) state.turn++;
     return { decision, master: master.address };
   }
