@@ -13,7 +13,7 @@ import type { Address } from '../topology/types.js';
 import { asCallback, noop } from '../util.js';
 import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from '../view.js';
 import { sendBatch } from './batch.js';
-import { ClusterDispatcher, type NodeConnections } from './dispatcher.js';
+import { ANY_SLOT, ClusterDispatcher, type NodeConnections } from './dispatcher.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { ClusterProgress } from './progress.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
@@ -280,15 +280,23 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   }
 
   /**
-   * @internal a batch whose keys share one slot goes through the cluster dispatcher (held and
-   * judged like a single command); keyless or cross-slot batches through ioredis's cluster
-   * pipeline, which reports them as ioredis does.
+   * @internal a batch whose keys share one slot, or that has no keys, goes through the cluster
+   * dispatcher (held and judged like a single command); cross-slot batches, and batches with
+   * commands ioredis keeps (subscriptions, WATCH…), through ioredis's cluster pipeline, which
+   * reports them as ioredis does.
    */
   execPipeline(commands: Command[], transaction: boolean, route: ViewRoute = this.#route): Promise<unknown> {
     if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
     if (this.#status === 'wait') this.connect().catch(noop);
-    const slots = new Set(commands.map((c) => c.getSlot()).filter((s) => s !== null));
-    if (slots.size === 1) return sendBatch(this.#dispatcher, commands, transaction, [...slots][0]!, route);
+    const slots = new Set<number>();
+    let ours = true;
+    for (const c of commands) {
+      const slot = this.#slotOf(c);
+      if (slot === null) ours &&= c.name === 'multi' || c.name === 'exec'; // MULTI/EXEC inside a pipeline
+      else if (slot !== ANY_SLOT) slots.add(slot);
+    }
+    // Keys in one slot: that shard; no keys at all: any shard's master.
+    if (ours && slots.size <= 1) return sendBatch(this.#dispatcher, commands, transaction, slots.size === 0 ? ANY_SLOT : [...slots][0]!, route);
     const pipeline = transaction ? this.#io.multi() : this.#io.pipeline();
     const sink = pipeline as unknown as { sendCommand(c: Command): unknown };
     for (const c of commands) sink.sendCommand(c);
@@ -319,12 +327,26 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       return cmd.promise;
     }
     if (this.#status === 'wait') this.connect().catch(noop);
-    const kind = classOf(cmd).kind;
-    // GET, SET, HGET…: the slot of the first argument, without asking the command table for keys.
-    // Blocking commands (BLPOP, XREAD BLOCK) too, on the node's connection as ioredis Cluster sends them.
-    const slot = kind !== 'read' && kind !== 'write' && kind !== 'blocking' ? null : firstKeyOnly(cmd.name) && cmd.args.length > 0 ? slotOf(cmd.args[0] as string | Buffer) : cmd.getSlot();
+    const slot = this.#slotOf(cmd);
     if (slot === null) return this.#io.sendCommand(cmd) as Promise<unknown>;
     return this.#dispatcher.send(cmd, slot, route);
+  }
+
+  /**
+   * The slot the cluster dispatcher sends `cmd` by: its keys' slot (GET, SET, HGET…: the first
+   * argument's, without asking the command table), ANY_SLOT for a keyless command (any shard's
+   * master), or null for what ioredis Cluster keeps: subscriptions (its subscriber connections),
+   * WATCH/MULTI/EXEC and SELECT (connection state), keyless blocking commands, HIMPORT (ioredis
+   * coordinates it across the masters). Blocking commands go on the node's connection, as ioredis
+   * Cluster sends them.
+   */
+  #slotOf(cmd: Command): number | null {
+    const kind = classOf(cmd).kind;
+    if (kind !== 'read' && kind !== 'write' && kind !== 'blocking') return null;
+    if (firstKeyOnly(cmd.name) && cmd.args.length > 0) return slotOf(cmd.args[0] as string | Buffer);
+    const slot = cmd.getSlot();
+    if (slot !== null) return slot;
+    return kind === 'blocking' || cmd.name === 'himport' ? null : ANY_SLOT;
   }
 
   #stale(reason: string, address?: Address): void {

@@ -23,6 +23,12 @@ const MAX_REDIRECTS = 5;
 /** CLUSTERDOWN/TRYAGAIN: nothing was applied; try again after this long. */
 const CLUSTER_RETRY_MS = 50;
 
+/**
+ * The "slot" of a keyless command (PING, INFO, PUBLISH, FLUSHALL, a script with no keys): any
+ * shard's master that can take it now, in turn.
+ */
+export const ANY_SLOT = -1;
+
 /** ioredis Cluster's connection pool (private in its typings): one connection per node, by `host:port`. */
 export interface NodeConnections {
   getInstanceByKey(key: string): Redis | undefined;
@@ -113,6 +119,8 @@ export class ClusterDispatcher {
   #closed: Error | null = null;
   /** Read-your-writes remembers writes only once some reads may go to replicas. */
   #trackWrites = false;
+  /** Where the search for a keyless command's shard starts next. */
+  #anyTurn = 0;
 
   constructor(settings: DispatchSettings) {
     this.#s = settings;
@@ -202,8 +210,25 @@ export class ClusterDispatcher {
 
   /** The shard index of a slot, or -1. */
   shardOf(slot: number): number {
+    if (slot === ANY_SLOT) return this.#anyShard();
     const i = this.#table[slot];
     return i === undefined || i === UNCOVERED ? -1 : i;
+  }
+
+  /**
+   * For a keyless command: the next shard, in turn, whose master is ready and takes writes (not
+   * lost, silent or switching over); -1 while none does (the command waits).
+   */
+  #anyShard(): number {
+    const n = this.#shards.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.#anyTurn + k) % n;
+      const master = this.#shards[i]!.master;
+      if (master === null || this.#silent.has(master) || this.#switching.has(master) || !this.#ready(master, false)) continue;
+      this.#anyTurn = i + 1;
+      return i;
+    }
+    return -1;
   }
 
   send(cmd: Command, slot: number, view: ViewRoute): Promise<unknown> {

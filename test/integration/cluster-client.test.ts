@@ -97,6 +97,22 @@ describe('FailoverCluster on a 3×1 cluster', () => {
     expect(Object.values(await commandCalls(cluster.masters, 'get')).reduce((a, b) => a + b, 0)).toBe(60);
   });
 
+  it('keyless commands and batches go to the masters, in turn (INFO commandstats), with any read policy', async () => {
+    const fc = client({ readFrom: 'replica' });
+    await fc.connect();
+    // The first ones go to the masters already connected; they connect the others meanwhile.
+    await Promise.all(Array.from({ length: 6 }, () => fc.ping()));
+    await new Promise((r) => setTimeout(r, 200));
+    await resetStats(cluster.nodes);
+    await Promise.all(Array.from({ length: 60 }, () => fc.dbsize()));
+    const batch = await fc.pipeline().dbsize().time().exec();
+    expect(batch?.map(([error]) => error)).toEqual([null, null]);
+    const onMasters = await commandCalls(cluster.masters, 'dbsize');
+    for (const m of cluster.masters) expect(onMasters[m]).toBeGreaterThan(5);
+    expect(Object.values(onMasters).reduce((a, b) => a + b, 0)).toBe(61);
+    expect(Object.values(await commandCalls(cluster.replicas, 'dbsize')).reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
   it('read-your-writes: 0 stale reads, awaited and not awaited, with reads still on the replicas', async () => {
     const fc = client({ readFrom: 'replicaPreferred' });
     await fc.connect();
