@@ -2,7 +2,8 @@ import type { Command, Redis } from 'ioredis';
 import { classOf, cloneCommand, pipelineConnectionLoss, waitError, type ViewRoute } from '../dispatch/attempt.js';
 import type { Holdable } from '../dispatch/hold-queue.js';
 import { judge, type AttemptFacts } from '../dispatch/judge.js';
-import { MaybeAppliedError, NoMasterError } from '../errors.js';
+import { MaybeAppliedError, NoMasterError, NotReplicatedError } from '../errors.js';
+import type { DurabilitySettings } from '../options-types.js';
 import { READ, WRITE, type CommandClass } from '../routing/classify.js';
 import type { ReadPolicy } from '../routing/read-policy.js';
 import type { WaitReason } from '../routing/route.js';
@@ -31,6 +32,8 @@ class ClusterBatch implements Holdable, AttemptFacts {
   retryAt = 0;
   reason: WaitReason | 'cluster-down' | null = null;
   sentTo: Address | null = null;
+  /** `durability` of the client or view, for a batch that writes: one WAIT right behind it. */
+  readonly durability: DurabilitySettings | null;
 
   constructor(
     readonly d: ClusterDispatcher,
@@ -44,6 +47,7 @@ class ClusterBatch implements Holdable, AttemptFacts {
     this.name = transaction ? 'exec' : 'pipeline';
     this.cls = !transaction && commands.every((c) => classOf(c).kind === 'read') ? READ : WRITE;
     this.policy = view.policy;
+    this.durability = this.cls.readOnly ? null : view.durability;
   }
 
   get readOnly(): boolean {
@@ -105,14 +109,17 @@ function tryBatch(b: ClusterBatch): boolean {
   for (const w of writes) d.progress!.sending(w);
   const real = (b.transaction ? conn.multi() : conn.pipeline()) as unknown as { sendCommand(c: Command): void; exec(): Promise<unknown> };
   for (const c of batch) real.sendCommand(c);
-  real.exec().then(
-    (result) => settled(b, result, writes, null),
-    (error: Error) => settled(b, null, writes, error),
+  const executed = real.exec();
+  // Counted on the same connection, right behind the batch: the replicas that have all of it.
+  const waited = b.durability === null ? null : conn.call('WAIT', b.durability.replicas, b.durability.timeoutMs).then(Number, () => 0);
+  executed.then(
+    (result) => settled(b, result, writes, null, waited),
+    (error: Error) => settled(b, null, writes, error, null),
   );
   return true;
 }
 
-function settled(b: ClusterBatch, result: unknown, writes: Command[], error: Error | null): void {
+function settled(b: ClusterBatch, result: unknown, writes: Command[], error: Error | null, waited: Promise<number> | null): void {
   const d = b.d;
   const lost = error !== null && pipelineConnectionLoss([[error]]) !== null ? error : pipelineConnectionLoss(result);
   const first = firstError(result) ?? error;
@@ -151,7 +158,11 @@ function settled(b: ClusterBatch, result: unknown, writes: Command[], error: Err
     }
   }
   if (error !== null) b.reject(error);
-  else b.resolve(result);
+  else if (b.durability === null || waited === null) b.resolve(result);
+  else {
+    const { replicas, timeoutMs } = b.durability;
+    void waited.then((acks) => (acks < replicas ? b.reject(new NotReplicatedError(b.name, acks, replicas, timeoutMs)) : b.resolve(result)));
+  }
 }
 
 /** The first error among a pipeline's results, or null. */

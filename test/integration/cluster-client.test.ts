@@ -167,6 +167,15 @@ describe('FailoverCluster on a 3×1 cluster', () => {
     const waits = await commandCalls(cluster.masters, 'wait');
     expect(waits[cluster.masters[shardOfKey('durable:1')]!]).toBe(1);
     await expect(fc.withDurability({ replicas: 2, timeoutMs: 50 }).set('durable:2', 'x')).rejects.toMatchObject({ code: 'ERR_NOT_REPLICATED' });
+    // Batches: one WAIT behind a pipeline or transaction that writes, none behind one of reads.
+    const master = cluster.masters[shardOfKey('{durable}')]!;
+    await resetStats(cluster.masters);
+    expect(await fc.pipeline().set('{durable}a', '1').incr('{durable}b').exec()).toEqual([[null, 'OK'], [null, 1]]);
+    expect(await fc.multi().set('{durable}a', '2').incr('{durable}b').exec()).toEqual([[null, 'OK'], [null, 2]]);
+    expect(await fc.withReadFrom('master').pipeline().get('{durable}a').get('{durable}b').exec()).toEqual([[null, '2'], [null, '2']]);
+    expect((await commandCalls(cluster.masters, 'wait'))[master]).toBe(2);
+    await expect(fc.withDurability({ replicas: 2, timeoutMs: 50 }).pipeline().set('{durable}a', '3').exec()).rejects.toMatchObject({ code: 'ERR_NOT_REPLICATED' });
+    expect(await fc.withReadFrom('master').get('{durable}a')).toBe('3');
   });
 
   it('follows MOVED and ASK during a slot migration without an error to the caller', async () => {
