@@ -7,6 +7,7 @@ export type FailoverErrorCode =
   | 'ERR_NO_MASTER'
   | 'ERR_NO_REPLICA'
   | 'ERR_NO_NODE'
+  | 'ERR_NOT_CLUSTER'
   | 'ERR_QUEUE_FULL'
   | 'ERR_COMMAND_TIMEOUT'
   | 'ERR_MAYBE_APPLIED'
@@ -100,8 +101,8 @@ export class ClosedError extends FailoverRedisError {
 
 /** Discovery reached no member of the replica set (nor any Sentinel): nothing answered. */
 export class NoNodeError extends FailoverRedisError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_NO_NODE', message, options);
+  constructor(message: string, options?: { cause?: unknown }, code: 'ERR_NO_NODE' | 'ERR_NOT_CLUSTER' = 'ERR_NO_NODE') {
+    super(code, message, options);
   }
 }
 

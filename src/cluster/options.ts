@@ -90,14 +90,17 @@ export function resolveClusterOptions(input: string | FailoverClusterOptions | u
       fail('url', `a FailoverCluster URL is redis+cluster://host:port[,host:port…] or rediss+cluster://…${scheme ? `, not ${scheme}://` : ''}`);
     }
     let parsed: Record<string, unknown>;
+    let urlAssist: boolean | undefined;
     try {
-      parsed = parseRedisUrl(`${m[1]!.toLowerCase()}://${input.slice(m[0].length)}`) as Record<string, unknown>;
+      const { rest, assist } = takeAssist(input.slice(m[0].length));
+      urlAssist = assist;
+      parsed = parseRedisUrl(`${m[1]!.toLowerCase()}://${rest}`) as Record<string, unknown>;
     } catch (error) {
       throw scrub(error, urlSecrets(input));
     }
     // URL query parameters are parsed as FailoverRedis options; `failover.promote` cannot come from a cluster URL.
     try {
-      return resolveObject(parsed, extra, true);
+      return resolveObject(parsed, extra, true, urlAssist);
     } catch (error) {
       throw scrub(error, urlSecrets(input));
     }
@@ -105,12 +108,35 @@ export function resolveClusterOptions(input: string | FailoverClusterOptions | u
   return resolveObject(input, extra, false);
 }
 
-function resolveObject(input: unknown, extra: unknown, fromUrl: boolean): ResolvedClusterOptions {
+/**
+ * `?assist=true|false`, the one query parameter only a cluster URL has (`failover.assist`), taken
+ * out before the rest is read as a FailoverRedis URL. The query starts at the first "?" after the
+ * credentials.
+ */
+function takeAssist(rest: string): { rest: string; assist: boolean | undefined } {
+  const q = rest.indexOf('?', rest.lastIndexOf('@') + 1);
+  if (q < 0) return { rest, assist: undefined };
+  let assist: boolean | undefined;
+  const kept = rest
+    .slice(q + 1)
+    .split('&')
+    .filter((param) => {
+      const eq = param.indexOf('=');
+      if ((eq < 0 ? param : param.slice(0, eq)) !== 'assist') return true;
+      const value = eq < 0 ? '' : decodeURIComponent(param.slice(eq + 1));
+      if (value !== 'true' && value !== 'false') fail('assist', `must be true or false, got ${JSON.stringify(value)}`);
+      assist = value === 'true';
+      return false;
+    });
+  return { rest: kept.length > 0 ? `${rest.slice(0, q)}?${kept.join('&')}` : rest.slice(0, q), assist };
+}
+
+function resolveObject(input: unknown, extra: unknown, fromUrl: boolean, urlAssist?: boolean): ResolvedClusterOptions {
   if (input !== undefined && input !== null && !isPlainObject(input)) {
     fail('options', `expected a redis+cluster:// URL or an options object, got ${describeType(input)}`);
   }
   const parts = [input, extra].filter(isPlainObject);
-  let assist: unknown;
+  let assist: unknown = urlAssist;
   const cleaned = parts.map((o, i) => {
     checkKeys(o, OPTION_KEYS, '', fromUrl && i === 0);
     const copy: Record<string, unknown> = { ...o };

@@ -236,6 +236,8 @@ describe('FailoverCluster bad input', () => {
       const fc = new FailoverCluster({ nodes: [`127.0.0.1:${port}`], redisOptions: { lazyConnect: true } });
       const err = await fc.connect().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NotClusterError);
+      expect(err).toBeInstanceOf(NoNodeError);
+      expect(err).toMatchObject({ code: 'ERR_NOT_CLUSTER' });
       expect(String(err)).toMatch(/FailoverRedis/);
       expect(fc.status).toBe('end');
     } finally {

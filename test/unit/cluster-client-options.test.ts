@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveClusterOptions } from '../../src/cluster/options.js';
 import { InvalidOptionError } from '../../src/errors.js';
+import { resolveOptions } from '../../src/options.js';
 
 function optionOf(fn: () => unknown): string | undefined {
   try {
@@ -55,5 +56,17 @@ describe('resolveClusterOptions', () => {
 
   it('failover.assist', () => {
     expect(resolveClusterOptions({ nodes: ['h:1'], failover: { assist: true, downAfterMs: 300 } })).toMatchObject({ assist: true, base: { failover: { downAfterMs: 300 } } });
+  });
+
+  it('?assist= in a cluster URL, overridden by the options object', () => {
+    expect(resolveClusterOptions('redis+cluster://h1:7000,h2:7001?assist=true&downAfterMs=500')).toMatchObject({ assist: true, base: { failover: { downAfterMs: 500 } } });
+    expect(resolveClusterOptions('redis+cluster://h1:7000?readFrom=replica&assist=true')).toMatchObject({ assist: true, base: { readFrom: { name: 'replica' } } });
+    expect(resolveClusterOptions('redis+cluster://h1:7000?assist=false').assist).toBe(false);
+    expect(resolveClusterOptions('redis+cluster://h1:7000?assist=true', { failover: { assist: false } }).assist).toBe(false);
+    // A "?" in the password is not the query's start.
+    expect(resolveClusterOptions('redis+cluster://:p%3Fw@h1:7000?assist=true')).toMatchObject({ assist: true, base: { redisOptions: { password: 'p?w' } } });
+    expect(optionOf(() => resolveClusterOptions('redis+cluster://h1:7000?assist=yes'))).toBe('assist');
+    // Only cluster URLs have it.
+    expect(optionOf(() => resolveOptions('redis://h1:7000?assist=true'))).toBe('assist');
   });
 });
