@@ -15,7 +15,7 @@ export type { NodeState, NodeRole, LinkStatus, Topology, TopologySource, Address
 export type { TopologyChange } from './topology/diff.js';
 export type { ConnectionFactory, ConnectionPurpose } from './pool/node-pool.js';
 export { COMMAND_CHANNEL, BATCH_CHANNEL, FAILOVER_CHANNEL, TOPOLOGY_CHANNEL } from './observability/channels.js';
-export type { CommandContext, BatchContext, TopologyMessage } from './observability/channels.js';
+export type { CommandContext, BatchContext, TopologyMessage, ClusterTopologyMessage } from './observability/channels.js';
 export type { FailoverRedisStats, NodeStats } from './observability/stats.js';
 export {
   FailoverRedisError,
@@ -42,6 +42,7 @@ export { FailoverCluster } from './cluster/client.js';
 export type { FailoverClusterEvents, FailoverClusterStatus } from './cluster/client.js';
 export type { FailoverClusterOptions, ClusterFailoverSettings } from './cluster/options.js';
 export type { ClusterTopology, ClusterShardState } from './cluster/topology.js';
+export type { FailoverClusterStats } from './cluster/stats.js';
 export { NotClusterError } from './cluster/errors.js';
 export { ClusterSwitchoverError } from './cluster/switchover.js';
 export type { ClusterSwitchoverOptions, ClusterSwitchoverResult } from './cluster/switchover.js';

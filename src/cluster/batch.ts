@@ -3,6 +3,7 @@ import { classOf, cloneCommand, pipelineConnectionLoss, waitError, type ViewRout
 import type { Holdable } from '../dispatch/hold-queue.js';
 import { judge, type AttemptFacts } from '../dispatch/judge.js';
 import { MaybeAppliedError, NoMasterError, NotReplicatedError } from '../errors.js';
+import { batchChannel, BatchTrace, traceBatch } from '../observability/channels.js';
 import type { DurabilitySettings } from '../options-types.js';
 import { READ, WRITE, type CommandClass } from '../routing/classify.js';
 import type { ReadPolicy } from '../routing/read-policy.js';
@@ -34,6 +35,7 @@ class ClusterBatch implements Holdable, AttemptFacts {
   sentTo: Address | null = null;
   /** `durability` of the client or view, for a batch that writes: one WAIT right behind it. */
   readonly durability: DurabilitySettings | null;
+  trace: BatchTrace | null = null;
 
   constructor(
     readonly d: ClusterDispatcher,
@@ -67,10 +69,15 @@ class ClusterBatch implements Holdable, AttemptFacts {
 
 /** Send a one-slot batch through the cluster dispatcher; resolves with ioredis's `exec()` result. */
 export function sendBatch(d: ClusterDispatcher, commands: Command[], transaction: boolean, slot: number, view: ViewRoute): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const b = new ClusterBatch(d, commands, transaction, slot, view, resolve, reject);
-    if (!tryBatch(b)) d.hold(b);
-  });
+  const run = (trace: BatchTrace | null): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const b = new ClusterBatch(d, commands, transaction, slot, view, resolve, reject);
+      b.trace = trace;
+      if (!tryBatch(b)) d.hold(b);
+    });
+  if (!batchChannel.hasSubscribers) return run(null);
+  const trace = new BatchTrace(transaction, commands, view.policy.name);
+  return traceBatch(trace, () => run(trace));
 }
 
 function tryBatch(b: ClusterBatch): boolean {
@@ -103,6 +110,8 @@ function tryBatch(b: ClusterBatch): boolean {
   b.tries++;
   b.sentTo = address;
   b.reason = null;
+  d.countSent(address);
+  b.trace?.sent(address, b.atMaster, b.tries);
   // A fresh copy per send: a command object settles once.
   const batch = b.commands.map(cloneCommand);
   const writes = d.trackWrites ? batch.filter((c) => classOf(c).writesData) : [];
@@ -123,6 +132,7 @@ function settled(b: ClusterBatch, result: unknown, writes: Command[], error: Err
   const d = b.d;
   const lost = error !== null && pipelineConnectionLoss([[error]]) !== null ? error : pipelineConnectionLoss(result);
   const first = firstError(result) ?? error;
+  if (first !== null) d.countError(b.sentTo ?? '?');
   const applied = lost === null && !(first !== null && /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|EXECABORT)/.test(first.message) && !partlyApplied(result));
   for (const w of writes) d.progress!.settled(w, applied);
   const m = first?.message ?? '';

@@ -4,7 +4,8 @@ import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOpt
 import { installCommands } from '../commands.js';
 import { classOf, type ViewRoute } from '../dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
-import type { FailoverEvent, NodeEvent } from '../events.js';
+import type { FailoverEvent, NodeEvent, RoleChangeEvent } from '../events.js';
+import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '../observability/channels.js';
 import { isAuthError } from '../failover/signals.js';
 import type { DurabilitySettings, ReadFrom } from '../options-types.js';
 import { newPipeline, type PipelineHost } from '../pipeline.js';
@@ -15,9 +16,12 @@ import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type 
 import { sendBatch } from './batch.js';
 import { ANY_SLOT, ClusterDispatcher, type NodeConnections } from './dispatcher.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
+import { clusterChanges } from './changes.js';
 import { ClusterProgress } from './progress.js';
+import { buildClusterStats, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
-import { assistCandidate, slotTable, uncoveredRanges, type ClusterTopology } from './topology.js';
+import { ShardOutages } from './outages.js';
+import { slotTable, uncoveredRanges, type ClusterTopology } from './topology.js';
 import { ClusterWatcher } from './watcher.js';
 import { slotOf } from './slot.js';
 import { firstKeyOnly } from '../routing/classify.js';
@@ -36,6 +40,7 @@ export interface FailoverClusterEvents {
   failover: [event: FailoverEvent];
   'node-up': [event: NodeEvent];
   'node-down': [event: NodeEvent];
+  'role-change': [event: RoleChangeEvent];
   message: [channel: string, message: string];
   messageBuffer: [channel: Buffer, message: Buffer];
   pmessage: [pattern: string, channel: string, message: string];
@@ -81,12 +86,11 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #views: ViewHost;
   #topology: ClusterTopology | null = null;
   #connecting: Promise<void> | null = null;
-  /** Shard master → when this client first saw it unreachable or silent. */
-  #downSince = new Map<Address, number>();
-  #assisted = new Set<Address>();
-  #silent = new Set<Address>();
+  #outages: ShardOutages;
   #lastStale = -Infinity;
   #discoveryError: Error | null = null;
+  #failovers = 0;
+  #lastFailoverDurationMs: number | null = null;
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
@@ -120,6 +124,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     void keyPrefix;
     this.#io.on('error', (error: Error) => debug('ioredis Cluster: %s', error.message));
     for (const event of FORWARDED) this.#io.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
+    this.#outages = new ShardOutages({ downAfterMs: base.failover.downAfterMs, assist: this.#opts.assist });
     const probeTimeoutMs = Math.max(100, Math.floor(base.failover.downAfterMs / 2));
     this.#watcher = new ClusterWatcher(
       { seeds: this.#opts.seeds, redisOptions: nodeOptions, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
@@ -236,6 +241,17 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     return this.topology();
   }
 
+  /** A snapshot for a metrics exporter: per node commands sent and errors, held commands, failovers. */
+  stats(): FailoverClusterStats {
+    return buildClusterStats({
+      topology: this.#topology,
+      counters: this.#dispatcher.counters,
+      held: this.#dispatcher.held,
+      failovers: this.#failovers,
+      lastFailoverDurationMs: this.#lastFailoverDurationMs,
+    });
+  }
+
   /** ioredis `Cluster#nodes(role)`: the node connections. */
   nodes(role: 'all' | 'master' | 'slave' = 'all'): Redis[] {
     return this.#io.nodes(role);
@@ -256,7 +272,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       const result = await clusterSwitchover(this.#watcher, from, options);
       await this.#watcher.refresh().catch(noop);
       await new Promise<void>((resolve) => this.#io.refreshSlotsCache(() => resolve()));
-      this.emit('failover', { from, to: result.to, reason: 'switchover', durationMs: result.durationMs });
+      this.#failedOver({ from, to: result.to, reason: 'switchover', durationMs: result.durationMs });
       return result;
     } finally {
       this.#dispatcher.switching(from, false);
@@ -351,7 +367,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   #stale(reason: string, address?: Address): void {
     debug('picture may be stale: %s %s', reason, address ?? '');
-    if (address !== undefined && this.#isMaster(address)) this.#downSince.set(address, this.#downSince.get(address) ?? performance.now());
+    if (address !== undefined && this.#isMaster(address)) this.#outages.suspect(address, performance.now());
     this.#watcher.setFast(true);
     // Many commands meet the same sign at once (CLUSTERDOWN, MOVED): one read of the cluster serves them all.
     const now = performance.now();
@@ -362,13 +378,8 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   }
 
   #silence(address: Address, silent: boolean): void {
-    if (silent) {
-      this.#silent.add(address);
-      this.#downSince.set(address, this.#downSince.get(address) ?? performance.now() - this.#opts.base.failover.downAfterMs / 2);
-      this.#watcher.setFast(true);
-    } else {
-      this.#silent.delete(address);
-    }
+    this.#outages.silence(address, silent, performance.now());
+    if (silent) this.#watcher.setFast(true);
     this.#dispatcher.silence(address, silent);
   }
 
@@ -382,64 +393,42 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#topology = topology;
     const now = performance.now();
     if (prev !== null) {
-      const before = new Map(prev.shards.flatMap((s) => [s.master, ...s.replicas]).flatMap((n) => (n ? [[n.address, n] as const] : [])));
-      for (const shard of topology.shards) {
-        const first = shard.slots[0]?.[0];
-        const old = first === undefined ? undefined : prev.shards.find((s) => s.slots.some(([a, b]) => a <= first && first <= b));
-        const from = old?.master?.address ?? null;
-        const to = shard.master?.address ?? null;
-        if (first !== undefined && from !== to) {
-          const since = from === null ? undefined : this.#downSince.get(from);
-          if (from !== null) {
-            this.#dispatcher.retire(from);
-            this.#downSince.delete(from);
-            this.#assisted.delete(from);
-          }
-          this.#io.refreshSlotsCache();
-          this.emit('failover', { from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
-        }
-        for (const n of [shard.master, ...shard.replicas]) {
-          if (!n) continue;
-          const was = before.get(n.address);
-          if (was && was.up !== n.up) this.emit(n.up ? 'node-up' : 'node-down', { address: n.address, role: n.role });
-        }
+      const changes = clusterChanges(prev, topology);
+      for (const { from, to } of changes.failovers) {
+        const since = from === null ? undefined : this.#outages.replaced(from);
+        if (from !== null) this.#dispatcher.retire(from);
+        this.#io.refreshSlotsCache();
+        this.#failedOver({ from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
       }
+      for (const e of changes.nodesDown) this.emit('node-down', e);
+      for (const e of changes.nodesUp) this.emit('node-up', e);
+      for (const e of changes.roles) this.emit('role-change', e);
     }
     this.#dispatcher.update(topology);
-    let trouble = this.#dispatcher.held > 0;
-    for (const shard of topology.shards) {
-      const master = shard.master;
-      if (shard.slots.length === 0) continue;
-      if (master === null) {
-        trouble = true;
-        continue;
-      }
-      const unreachable = !master.up || this.#dispatcher.isDown(master.address) || this.#silent.has(master.address);
-      if (!unreachable) {
-        this.#downSince.delete(master.address);
-        continue;
-      }
-      trouble = true;
-      const since = this.#downSince.get(master.address) ?? now;
-      this.#downSince.set(master.address, since);
-      if (this.#opts.assist && now - since >= this.#opts.base.failover.downAfterMs && !this.#assisted.has(master.address)) this.#assist(master.address, shard);
-    }
-    this.#watcher.setFast(trouble);
+    const verdict = this.#outages.review(topology, (a) => this.#dispatcher.isDown(a), now);
+    for (const { master, replica } of verdict.assist) this.#assist(master, replica);
+    this.#watcher.setFast(verdict.trouble || this.#dispatcher.held > 0);
     this.emit('topology', structuredClone(topology));
+    if (topologyChannel.hasSubscribers) topologyChannel.publish({ topology: structuredClone(topology), changes: [] } satisfies ClusterTopologyMessage);
+  }
+
+  /** A shard's master changed: counted for `stats()`, published on `redis-failover:failover`, emitted. */
+  #failedOver(event: FailoverEvent): void {
+    this.#failovers++;
+    this.#lastFailoverDurationMs = event.durationMs;
+    if (failoverChannel.hasSubscribers) failoverChannel.publish(event);
+    this.emit('failover', event);
   }
 
   /** `failover.assist`: CLUSTER FAILOVER FORCE on the witness replica, once per outage; never TAKEOVER. */
-  #assist(master: Address, shard: ClusterTopology['shards'][number]): void {
-    const candidate = assistCandidate(shard);
-    if (candidate === null) return;
-    this.#assisted.add(master);
-    debug('assist: CLUSTER FAILOVER FORCE on %s (master %s unreachable)', candidate.address, master);
+  #assist(master: Address, replica: Address): void {
+    debug('assist: CLUSTER FAILOVER FORCE on %s (master %s unreachable)', replica, master);
     this.#watcher
-      .control(candidate.address)
+      .control(replica)
       .call('CLUSTER', 'FAILOVER', 'FORCE')
       .catch((error: Error) => {
-        debug('assist on %s failed: %s', candidate.address, error.message);
-        this.#assisted.delete(master);
+        debug('assist on %s failed: %s', replica, error.message);
+        this.#outages.assistFailed(master);
       });
   }
 

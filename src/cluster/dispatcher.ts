@@ -10,6 +10,8 @@ import { parseReadFrom, type ReadPolicy } from '../routing/read-policy.js';
 import { route, routeTarget, type RouteDecision, type RouteTarget, type RoutingState, type WaitReason } from '../routing/route.js';
 import type { HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
+import { commandChannel, traceCommand, type CommandTrace } from '../observability/channels.js';
+import type { NodeCounters } from '../observability/stats.js';
 import { noop } from '../util.js';
 import type { ClusterProgress } from './progress.js';
 import { readableReplicas, slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
@@ -67,6 +69,8 @@ class ClusterAttempt implements Holdable, AttemptFacts {
   tracked = false;
   /** CLUSTERDOWN/TRYAGAIN: not before this time (performance.now()). */
   retryAt = 0;
+  /** Its context on `redis-failover:command`, when that channel has subscribers. */
+  trace: CommandTrace | null = null;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
 
@@ -121,6 +125,8 @@ export class ClusterDispatcher {
   #trackWrites = false;
   /** Where the search for a keyless command's shard starts next. */
   #anyTurn = 0;
+  /** Application commands (and batches) sent to each node, and those that failed there. */
+  readonly counters = new Map<Address, NodeCounters>();
 
   constructor(settings: DispatchSettings) {
     this.#s = settings;
@@ -234,9 +240,14 @@ export class ClusterDispatcher {
   send(cmd: Command, slot: number, view: ViewRoute): Promise<unknown> {
     const a = new ClusterAttempt(this, cmd, classOf(cmd), slot, view);
     if (this.#closed) a.fail(this.#closed);
+    else if (commandChannel.hasSubscribers) traceCommand(a, this.#begin);
     else if (!this.tryAttempt(a)) this.hold(a);
     return cmd.promise;
   }
+
+  #begin = (a: ClusterAttempt): void => {
+    if (!this.tryAttempt(a)) this.hold(a);
+  };
 
   close(error: Error = new ClosedError()): void {
     this.#closed = error;
@@ -309,8 +320,23 @@ export class ClusterDispatcher {
   }
 
   /** Wait for a sign of change (bounded by commandTimeoutMs and maxQueuedCommands). */
-  hold(item: Holdable): void {
+  hold(item: Holdable & { trace: CommandTrace | null }): void {
+    item.trace?.held();
     this.#queue.hold(item);
+  }
+
+  /** `stats()`: an application command (or batch) was handed to a connection to `address`. */
+  countSent(address: Address): void {
+    const c = this.counters.get(address);
+    if (c === undefined) this.counters.set(address, { sent: 1, errors: 0 });
+    else c.sent++;
+  }
+
+  /** `stats()`: one failed there (a reply error, a lost connection). */
+  countError(address: Address): void {
+    const c = this.counters.get(address);
+    if (c === undefined) this.counters.set(address, { sent: 0, errors: 1 });
+    else c.errors++;
   }
 
   /** A connection died under a command: the node counts as down until a poll shows it back. */
@@ -343,6 +369,8 @@ export class ClusterDispatcher {
     a.atMaster = atMaster;
     a.sentTo = address;
     a.reason = null;
+    this.countSent(address);
+    a.trace?.sent(address, atMaster, a.tries);
     a.tracked = a.cls.writesData && progress !== null && this.#trackWrites;
     if (a.tracked) progress!.sending(cmd);
     let reply: { value: unknown } | null = null;
@@ -382,6 +410,7 @@ export class ClusterDispatcher {
 
   #failed(a: ClusterAttempt, error: Error): void {
     const m = error.message;
+    if (a.sentTo !== null) this.countError(a.sentTo);
     const redirect = /^(MOVED|ASK) (\d+) (\S+)$/.exec(m);
     if (redirect && a.redirects < MAX_REDIRECTS) {
       // Nothing was applied: follow it now, and read the picture again.

@@ -1,4 +1,5 @@
 import diagnostics_channel from 'node:diagnostics_channel';
+import type { ClusterTopology } from '../cluster/topology.js';
 import type { FailoverEvent } from '../events.js';
 import type { TopologyChange } from '../topology/diff.js';
 import type { Address, Topology } from '../topology/types.js';
@@ -25,6 +26,12 @@ export const topologyChannel = diagnostics_channel.channel(TOPOLOGY_CHANNEL);
 export interface TopologyMessage {
   topology: Topology;
   changes: TopologyChange[];
+}
+
+/** What a `FailoverCluster` publishes there: its `topology` event's picture (`source: 'cluster'`). */
+export interface ClusterTopologyMessage {
+  topology: ClusterTopology;
+  changes: [];
 }
 
 /** What an attempt tells its trace: plain fields of `Attempt`. */

@@ -1,5 +1,5 @@
 import type { FailoverEvent } from '../events.js';
-import type { Address, NodeRole, Topology } from '../topology/types.js';
+import type { Address, NodeRole, NodeState, Topology } from '../topology/types.js';
 
 /** Counts one node's application commands; kept by the pool across reconnects and removals. */
 export interface NodeCounters {
@@ -48,10 +48,31 @@ export interface StatsInput {
 
 /** The snapshot: every node of the topology, then any other node that has counts, by address. */
 export function buildStats(input: StatsInput): FailoverRedisStats {
-  const { topology, counters } = input;
+  const { topology } = input;
+  const members = topology === null ? [] : [...(topology.master ? [topology.master] : []), ...topology.replicas];
+  const { nodes, commandsSent, errors } = nodeStats(members, input.counters);
+  return {
+    master: topology?.master?.address ?? null,
+    nodes,
+    held: input.held,
+    failovers: input.failovers,
+    lastFailoverDurationMs: input.lastFailoverDurationMs,
+    readYourWritesRedirects: input.readYourWritesRedirects,
+    commandsSent,
+    errors,
+  };
+}
+
+/**
+ * Each member's counts, then any other node that has counts (by address, role `unknown`), and the
+ * totals. FailoverRedis and FailoverCluster build their snapshots on it.
+ */
+export function nodeStats(
+  members: readonly NodeState[],
+  counters: ReadonlyMap<Address, NodeCounters>,
+): { nodes: NodeStats[]; commandsSent: number; errors: number } {
   const nodes: NodeStats[] = [];
   const seen = new Set<Address>();
-  const members = topology === null ? [] : [...(topology.master ? [topology.master] : []), ...topology.replicas];
   for (const n of members) {
     if (seen.has(n.address)) continue;
     seen.add(n.address);
@@ -63,22 +84,13 @@ export function buildStats(input: StatsInput): FailoverRedisStats {
     const c = counters.get(address)!;
     nodes.push({ address, role: 'unknown', up: false, commandsSent: c.sent, errors: c.errors, latencyMs: null });
   }
-  let sent = 0;
+  let commandsSent = 0;
   let errors = 0;
   for (const c of counters.values()) {
-    sent += c.sent;
+    commandsSent += c.sent;
     errors += c.errors;
   }
-  return {
-    master: topology?.master?.address ?? null,
-    nodes,
-    held: input.held,
-    failovers: input.failovers,
-    lastFailoverDurationMs: input.lastFailoverDurationMs,
-    readYourWritesRedirects: input.readYourWritesRedirects,
-    commandsSent: sent,
-    errors,
-  };
+  return { nodes, commandsSent, errors };
 }
 
 /** Where the collector reads the live parts; the core passes them in. */

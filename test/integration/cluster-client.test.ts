@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailoverCluster, InvalidOptionError, NoNodeError, NotClusterError } from '../../src/index.js';
+import diagnostics_channel from 'node:diagnostics_channel';
+import { BATCH_CHANNEL, COMMAND_CHANNEL, FailoverCluster, InvalidOptionError, NoNodeError, NotClusterError, TOPOLOGY_CHANNEL } from '../../src/index.js';
+import type { BatchContext, ClusterTopologyMessage, CommandContext } from '../../src/index.js';
 import { slotOf } from '../../src/cluster/slot.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
 import { commandCalls, direct as plain, resetStats } from '../helpers/redis.js';
@@ -158,6 +160,48 @@ describe('FailoverCluster on a 3×1 cluster', () => {
       for await (const batch of node.scanStream({ match: 'scan:*' })) keys.push(...(batch as string[]));
     }
     expect(keys).toEqual(['scan:{s}:1']);
+  });
+
+  it('redis-failover:command, :batch and :topology channels, and stats(), as FailoverRedis', async () => {
+    const contexts: CommandContext[] = [];
+    const batches: BatchContext[] = [];
+    const pictures: ClusterTopologyMessage[] = [];
+    const command = diagnostics_channel.tracingChannel<CommandContext, CommandContext>(COMMAND_CHANNEL);
+    const batch = diagnostics_channel.tracingChannel<BatchContext, BatchContext>(BATCH_CHANNEL);
+    const onCommand = { asyncEnd: (t: CommandContext) => void contexts.push({ ...t }) };
+    const onBatch = { asyncEnd: (t: BatchContext) => void batches.push({ ...t }) };
+    const onTopology = (m: unknown): void => void pictures.push(m as ClusterTopologyMessage);
+    command.subscribe(onCommand as never);
+    batch.subscribe(onBatch as never);
+    diagnostics_channel.subscribe(TOPOLOGY_CHANNEL, onTopology);
+    try {
+      const fc = client({ readFrom: 'replica', consistency: 'eventual', refreshIntervalMs: 100 });
+      await fc.connect();
+      const key = 'obs:{c}';
+      const master = cluster.shards[shardOfKey(key)]!.master;
+      const replica = cluster.shards[shardOfKey(key)]!.replicas[0]!;
+      await fc.set(key, 'v');
+      await direct(master).wait(1, 2000);
+      await fc.get(key);
+      await fc.pipeline().set(key, '1').incr(key).exec();
+      await new Promise((r) => setTimeout(r, 250));
+      expect(contexts.find((c) => c.command === 'set')).toMatchObject({ node: master, role: 'master', attempts: 1, argsCount: 2, readFrom: 'replica' });
+      expect(contexts.find((c) => c.command === 'get')).toMatchObject({ node: replica, role: 'replica', attempts: 1 });
+      expect(batches).toEqual([expect.objectContaining({ command: 'pipeline', count: 2, node: master, role: 'master' })]);
+      // None of this client's own commands (CLUSTER SHARDS, INFO, ROLE, PING) on the channel.
+      expect(contexts.map((c) => c.command).sort()).toEqual(['get', 'set']);
+      expect(pictures.length).toBeGreaterThan(0);
+      expect(pictures.at(-1)!.topology.source).toBe('cluster');
+      const stats = fc.stats();
+      expect(stats.masters.sort()).toEqual([...cluster.masters].sort());
+      expect(stats.nodes.find((n) => n.address === master)).toMatchObject({ role: 'master', up: true, commandsSent: 2, errors: 0 });
+      expect(stats.nodes.find((n) => n.address === replica)).toMatchObject({ role: 'replica', commandsSent: 1 });
+      expect(stats).toMatchObject({ commandsSent: 3, errors: 0, held: 0, failovers: 0, lastFailoverDurationMs: null });
+    } finally {
+      command.unsubscribe(onCommand as never);
+      batch.unsubscribe(onBatch as never);
+      diagnostics_channel.unsubscribe(TOPOLOGY_CHANNEL, onTopology);
+    }
   });
 
   it('durability: WAIT on the shard master', async () => {

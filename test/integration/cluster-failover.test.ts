@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInfo } from '../../src/topology/info-parser.js';
 import { FailoverCluster } from '../../src/index.js';
-import type { FailoverEvent } from '../../src/index.js';
+import type { FailoverEvent, RoleChangeEvent } from '../../src/index.js';
 import { slotOf } from '../../src/cluster/slot.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
 
@@ -13,6 +13,7 @@ let cluster: Cluster;
 let fc: FailoverCluster;
 const failovers: FailoverEvent[] = [];
 const nodesDown: string[] = [];
+const roles: RoleChangeEvent[] = [];
 
 /** A key of each initial shard. */
 function keysByShard(prefix: string): string[] {
@@ -95,6 +96,7 @@ beforeAll(async () => {
   fc.on('error', () => {});
   fc.on('failover', (e) => failovers.push(e));
   fc.on('node-down', (e) => nodesDown.push(e.address));
+  fc.on('role-change', (e) => roles.push(e));
   await fc.connect();
 });
 afterAll(async () => {
@@ -132,6 +134,15 @@ describe('FailoverCluster through shard failovers', () => {
     expect(nodesDown).toContain(victim.master);
     const shard = fc.topology().shards[0]!;
     expect(shard.master?.address).toBe(victim.replicas[0]);
+    expect(roles).toContainEqual({ address: victim.replicas[0], from: 'replica', to: 'master' });
+    const stats = fc.stats();
+    expect(stats.failovers).toBeGreaterThanOrEqual(1);
+    expect(stats.masters).toContain(victim.replicas[0]);
+    expect(stats.nodes.find((n) => n.address === victim.replicas[0])).toMatchObject({ role: 'master', up: true });
+    expect(stats.nodes.find((n) => n.address === victim.replicas[0])!.commandsSent).toBeGreaterThan(0);
+    // The writes in flight at the kill failed there.
+    expect(stats.nodes.find((n) => n.address === victim.master)!.errors).toBeGreaterThanOrEqual(tallies[0]!.maybeApplied);
+    expect(stats.commandsSent).toBeGreaterThan(tallies.reduce((n, t) => n + t.ok, 0) - 1);
 
     await cluster.restart(victim.master);
     for (let i = 0; i < 100; i++) {
@@ -142,6 +153,7 @@ describe('FailoverCluster through shard failovers', () => {
     const after = fc.topology().shards[0]!;
     expect(after.master?.address).toBe(victim.replicas[0]);
     expect(after.replicas.map((r) => r.address)).toContain(victim.master);
+    expect(roles).toContainEqual({ address: victim.master, from: 'master', to: 'replica' });
     // Never written to: a write sent to a cluster replica would be answered MOVED, and counted there.
     const old = new Redis({ ...hostPort(victim.master), maxRetriesPerRequest: 0 });
     old.on('error', () => {});
