@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { FailoverCluster } from '../cluster/client.js';
-import { assessClusterHealth } from '../cluster/health.js';
+import { assessClusterHealth, type ClusterHealth } from '../cluster/health.js';
+import type { FailoverClusterOptions } from '../cluster/options.js';
 import type { ClusterTopology } from '../cluster/topology.js';
 import { resolveOptions } from '../options.js';
 import type { Target } from './args.js';
@@ -32,18 +33,31 @@ export async function isClusterTarget(target: Target): Promise<boolean> {
   return false;
 }
 
-/** `status` of a cluster: one table per shard (slots, master, replicas, link, offset, lag) and what is wrong. */
-export async function clusterStatus(target: Target, ctx: CommandContext, json: boolean, lagBytes: number): Promise<number> {
+/**
+ * A FailoverCluster for the target that only reads: every command to the masters, no
+ * read-your-writes bookkeeping; the cluster elects, this client never asks it to. Errors surface
+ * through the calls that fail.
+ */
+export function openCluster(target: Target, ctx: CommandContext, extra: FailoverClusterOptions = {}): FailoverCluster {
+  for (const secret of target.secrets) ctx.out.addSecret(secret);
   const o = resolveOptions(target.input, target.extra);
-  const { out } = ctx;
   const client = new FailoverCluster({
     nodes: o.seeds.map((s) => `${s.host}:${s.port}`),
     readFrom: 'master',
     consistency: 'eventual',
     redisOptions: { ...o.redisOptions, lazyConnect: true },
     commandTimeoutMs: 2000,
+    failover: { assist: false },
+    ...extra,
   });
   client.on('error', () => undefined);
+  return client;
+}
+
+/** `status` of a cluster: one table per shard (slots, master, replicas, link, offset, lag) and what is wrong. */
+export async function clusterStatus(target: Target, ctx: CommandContext, json: boolean, lagBytes: number): Promise<number> {
+  const { out } = ctx;
+  const client = openCluster(target, ctx);
   try {
     try {
       await client.connect();
@@ -64,13 +78,18 @@ export async function clusterStatus(target: Target, ctx: CommandContext, json: b
       out.out(style.dim(`${target.label} · CLUSTER SHARDS, INFO replication of every node`));
       for (const line of shardTables(topology, style)) out.out(line);
       out.out();
-      if (health.status === 'healthy') out.out(style.green(`healthy: ${topology.shards.length} shard(s), every slot served`));
-      else for (const p of health.problems) out.out(style.yellow(`! ${p}`));
+      for (const line of clusterSummary(topology, health, style)) out.out(line);
     }
     return health.status === 'healthy' ? 0 : 1;
   } finally {
     client.disconnect();
   }
+}
+
+/** `healthy: …`, or one `! problem` line each. */
+export function clusterSummary(topology: ClusterTopology, health: ClusterHealth, style: Style): string[] {
+  if (health.status === 'healthy') return [style.green(`healthy: ${topology.shards.length} shard(s), every slot served`)];
+  return health.problems.map((p) => style.yellow(`! ${p}`));
 }
 
 export function shardTables(topology: ClusterTopology, style: Style): string[] {

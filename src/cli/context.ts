@@ -73,6 +73,19 @@ export function healthLimits(values: Values): HealthLimits {
   return { lagBytes: intOption(values, 'max-lag-bytes', 1_048_576), lagSeconds: intOption(values, 'max-lag-seconds', 10) };
 }
 
+/** Resolves on Ctrl-C (SIGINT) or SIGTERM: how `watch` ends (with exit 0). */
+export function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
 /** `14:03:07.512`, local time. */
 export function clock(date = new Date()): string {
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');

@@ -19,8 +19,9 @@ export const MAIN_HELP = `redis-failover — look after a Redis master with repl
 Usage: redis-failover <command> [options]
 
 Commands:
-  status       one table of every node (role, link, offset, lag, …) and what is wrong
-  watch        the same table, live, with a timeline of failover events
+  status       one table of every node (role, link, offset, lag, …) and what is wrong;
+               one per shard for a Redis Cluster node
+  watch        the same table(s), live, with a timeline of failover events
   promote      make a replica the master and repoint the others (when the master is dead)
   switchover   hand the master over to a replica on purpose, losing no acknowledged write
   demote       make a node (an old master back) a replica of the current master
@@ -48,6 +49,12 @@ connected replicas. Then what is wrong: no master, two masters, a replica follow
 is not the master, a replica lagging, syncing or with its link down, a node down.
 The master's row says master*.
 
+Given a Redis Cluster node (INFO cluster says cluster_enabled:1), it reads the whole cluster
+(CLUSTER SHARDS, then INFO replication of every node) and prints one table per shard (its
+slots, its master and replicas: up/down, link, offset, lag in bytes), then what is wrong: slots
+no master serves, a shard master or replica down, a shard with no replica, a replica whose link
+is down, syncing or lagging. --max-lag-seconds does not apply there.
+
 Options:
   --json                    the same content as JSON, for scripts
   --max-lag-bytes <n>       a replica further behind the master is lagging (default 1048576)
@@ -63,6 +70,7 @@ Examples:
   REDIS_PASSWORD=… redis-failover status 10.0.0.1:6379 10.0.0.2:6379
   redis-failover status --sentinel 10.0.0.5:26379 10.0.0.6:26379 --name mymaster
   redis-failover status 10.0.0.1:6379 --json | jq '.warnings[].message'
+  redis-failover status 10.0.0.1:7000       # any node of a Redis Cluster: a table per shard
   redis-failover status --user ops rediss://10.0.0.1:6380 || echo "needs a look"`,
 
   watch: `Usage: redis-failover watch <host:port>... [options]
@@ -71,8 +79,12 @@ Examples:
 The status table, refreshed live, with a timeline of what happens: nodes going down and coming
 back, the master confirmed down by its replicas, promotions, replicas repointed, old masters
 demoted, failovers and how long they took. It only watches: it never promotes or repoints.
-On a terminal the screen is redrawn; otherwise the timeline is printed line by line.
-Ctrl-C ends it.
+On a Redis Cluster node: the shard tables of status, live, with a timeline of shard failovers
+(old master → new, and how long after the old master was seen down), nodes down and back (and
+for how long), old masters rejoining as replicas, problems appearing and clearing. The cluster
+elects its masters; watch never asks it to. --max-lag-seconds does not apply there.
+On a terminal the screen is redrawn; otherwise the timeline is printed line by line (and the
+tables at the start and after each failover). Ctrl-C ends it.
 
 Options:
   --interval <ms>           how often to re-read every node (default 1000)
@@ -82,12 +94,13 @@ ${OUTPUT}
 
 ${CONNECTION}
 
-Exit codes: 0 when ended with Ctrl-C, 2 for a usage error.
+Exit codes: 0 when ended with Ctrl-C, 2 when no node answers at the start, or a usage error.
 
 Examples:
   redis-failover watch 10.0.0.1:6379
   redis-failover watch --sentinel 10.0.0.5:26379 --name mymaster --interval 500
-  redis-failover watch 10.0.0.1:6379 --no-color > failover.log`,
+  redis-failover watch 10.0.0.1:6379 --no-color > failover.log
+  redis-failover watch 10.0.0.1:7000        # any node of a Redis Cluster`,
 
   promote: `Usage: redis-failover promote <host:port> [--nodes <host:port>,...] [options]
 

@@ -2,7 +2,9 @@ import type { FailoverEvent, WarningEvent } from '../events.js';
 import { assessHealth, replicationChanges, type ReplicationChange } from '../topology/health.js';
 import type { Address, Topology } from '../topology/types.js';
 import { COMMON_OPTIONS, CONNECTION_OPTIONS, intOption, parse } from './args.js';
-import { clock, healthLimits, openClient, readTopology, targetFor, type CommandContext } from './context.js';
+import { clusterWatch } from './cluster-watch.js';
+import { isClusterTarget } from './cluster-status.js';
+import { clock, healthLimits, openClient, readTopology, targetFor, untilInterrupted, type CommandContext } from './context.js';
 import { HELP } from './help.js';
 import { describeChanges, duration, healthSummary, healthTable } from './render.js';
 
@@ -20,6 +22,7 @@ const TIMELINE_LINES = 14;
 /**
  * `watch`: the status table, live, and a timeline of events. Its client never promotes or
  * repoints (`promote: 'manual'`, or Sentinel mode): it only reads. Ends on Ctrl-C (exit 0).
+ * A Redis Cluster node is watched per shard (`clusterWatch`).
  */
 export async function watch(argv: readonly string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS);
@@ -31,6 +34,7 @@ export async function watch(argv: readonly string[], ctx: CommandContext): Promi
   const target = targetFor(values, ctx, { seeds: positionals, promote: 'manual' });
   const intervalMs = intOption(values, 'interval', 1000, 100);
   const limits = healthLimits(values);
+  if (await isClusterTarget(target)) return clusterWatch(target, ctx, { intervalMs, lagBytes: limits.lagBytes ?? 1_048_576 });
   const client = openClient(target, ctx, { refreshIntervalMs: intervalMs });
   const { style } = out;
 
@@ -142,10 +146,7 @@ export async function watch(argv: readonly string[], ctx: CommandContext): Promi
       .finally(() => (polling = false));
   }, intervalMs);
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilInterrupted();
   clearInterval(timer);
   await client.quit().catch(() => undefined);
   if (out.interactive) out.raw('\n');
