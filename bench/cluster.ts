@@ -2,14 +2,14 @@ import { Cluster as IoCluster } from 'ioredis';
 import { FailoverCluster } from '../src/index.js';
 import { slotOf } from '../src/cluster/slot.js';
 import { startCluster, type Cluster, type ClusterOptions } from '../src/testing/index.js';
-import { errorLabel, hostPort, interleaved, isMaster, sleep, waitFor, type Settings } from './harness.js';
-import { compare, cpuCell, getSet, loops, type KV } from './overhead.js';
-import { fmtMs, fmtOps, fmtRatio, targetCell, type SectionResult, type Target } from './report.js';
-import { longestGap, median, tally, type WriteSample } from './stats.js';
+import { CallCounter, errorLabel, hostPort, interleaved, isMaster, sleep, waitFor, withDirect, type Settings } from './harness.js';
+import { compare, CONCURRENCY, cpuCell, getSet, loops, type KV } from './overhead.js';
+import { fmtMs, fmtOps, fmtPct, fmtRatio, targetCell, type SectionResult, type Target } from './report.js';
+import { longestGap, median, sum, tally, type WriteSample } from './stats.js';
 
 /**
  * Redis Cluster: FailoverCluster against ioredis `Cluster` on the same embedded cluster —
- * throughput with `readFrom: 'master'`, then the outage after `kill -9` of a shard master, then
+ * throughput with `readFrom: 'master'`, replica reads spread per shard, then the outage after `kill -9` of a shard master, then
  * the assisted failover at the default node-timeout (15 s). Contenders take turns on fresh
  * clusters; nothing runs in parallel.
  */
@@ -60,6 +60,45 @@ export async function overheadPart(settings: Settings) {
       const r = await interleaved(settings.rounds, () => loops(settings.roundMs, getSet(io)), () => loops(settings.roundMs, getSet(fc)));
       return compare(r.a, r.b);
     } finally {
+      io.disconnect();
+      fc.disconnect();
+    }
+  });
+}
+
+/**
+ * Replica reads: 50 awaited GET loops over keys of every shard, ioredis `Cluster` with
+ * `scaleReads: 'slave'` against FailoverCluster `readFrom: 'replica'`; GETs per node counted by
+ * the servers (INFO commandstats) around the FailoverCluster rounds.
+ */
+export async function spreadPart(settings: Settings) {
+  return withCluster({ shards: 3, replicasPerShard: 1 }, async (cluster) => {
+    const keys = Array.from({ length: CONCURRENCY }, (_, i) => `bench:cspread:${i}`);
+    const io = new IoCluster(cluster.masters.map(hostPort), { scaleReads: 'slave' });
+    io.on('error', () => undefined);
+    const fc = new FailoverCluster({ nodes: cluster.masters, readFrom: 'replica', consistency: 'eventual' });
+    fc.on('error', () => undefined);
+    const counter = new CallCounter(cluster.nodes);
+    try {
+      await Promise.all(keys.map((k) => fc.set(k, 'v'.repeat(32))));
+      for (const m of cluster.masters) await withDirect(m, (c) => c.wait(1, 5000));
+      const reads = (c: { get(key: string): Promise<unknown> }) => async (i: number): Promise<number> => {
+        await c.get(keys[i]!);
+        return 1;
+      };
+      const ioGets: Record<string, number> = Object.fromEntries(cluster.nodes.map((n) => [n, 0]));
+      const fcGets: Record<string, number> = { ...ioGets };
+      const r = await interleaved(
+        settings.rounds,
+        () => counter.around('get', ioGets, () => loops(settings.roundMs, reads(io))),
+        () => counter.around('get', fcGets, () => loops(settings.roundMs, reads(fc as unknown as KV))),
+      );
+      // Each shard's reads should all be on its replica; the keys spread over the shards as their slots do.
+      const onMasters = sum(cluster.masters.map((m) => fcGets[m]!));
+      const perReplica = Object.fromEntries(cluster.replicas.map((x) => [x, fcGets[x]!]));
+      return { ...compare(r.a, r.b), onMasters, perReplica, ioOnMasters: sum(cluster.masters.map((m) => ioGets[m]!)), total: sum(Object.values(fcGets)) };
+    } finally {
+      counter.close();
       io.disconnect();
       fc.disconnect();
     }
@@ -148,6 +187,15 @@ export async function cluster(settings: Settings): Promise<SectionResult> {
   const overheadTarget: Target = { text: '≥ 0.97×', met: o.ratio >= 0.97 };
   if (!overheadTarget.met) misses.push(`cluster overhead: FailoverCluster at ${fmtRatio(o.ratio)} of ioredis Cluster (target ≥ 0.97×)`);
   rows.push(['throughput, 50 loops SET+GET, readFrom master', `${fmtOps(o.aOps)} → ${fmtOps(o.bOps)} (${fmtRatio(o.ratio)}, ${o.spread})`, cpuCell(o), targetCell(overheadTarget)]);
+  const sp = await spreadPart(settings);
+  const spreadTarget: Target = { text: 'every read on its shard replica, none on a master', met: sp.onMasters === 0 && Object.values(sp.perReplica).every((n) => n > 0) };
+  if (!spreadTarget.met) misses.push(`cluster spread: ${sp.onMasters} GETs on masters, per replica ${Object.values(sp.perReplica).join(' / ')} (target ${spreadTarget.text})`);
+  rows.push([
+    "replica reads, 50 GET loops: ioredis scaleReads 'slave' → readFrom 'replica'",
+    `${fmtOps(sp.aOps)} → ${fmtOps(sp.bOps)} (${fmtRatio(sp.ratio)}, ${sp.spread}); GETs per replica ${Object.values(sp.perReplica).map((n) => fmtPct(n / Math.max(sp.total, 1))).join(' / ')}, on masters ${sp.onMasters} (ioredis: ${sp.ioOnMasters})`,
+    cpuCell(sp),
+    targetCell(spreadTarget),
+  ]);
 
   const runs: OutageRun[] = [];
   for (let i = 0; i < settings.runs; i++) {
@@ -176,11 +224,12 @@ export async function cluster(settings: Settings): Promise<SectionResult> {
       rows,
       notes: [
         'Throughput: ioredis Cluster → FailoverCluster, median of interleaved rounds, with the middle half of the pair ratios.',
+        "Replica reads: GETs per node counted by the servers (INFO commandstats) around the rounds; the per-replica shares follow how the 50 keys fall on the shards' slots. ioredis's own `scaleReads: 'slave'` rounds are the baseline (no read-your-writes there; `consistency: 'eventual'` here).",
         `Outage runs: 8 INCR loops per shard; the victim's replica is polled (INFO replication, every 5 ms) for role:master. Median first write after promotion (FailoverCluster): ${fmtMs(median(runs.filter((r) => r.contender === 'FailoverCluster').map((r) => r.firstWriteAfterPromotionMs ?? NaN)))}.`,
       ],
     },
     misses,
-    data: { overhead: o, runs, assist },
+    data: { overhead: o, spread: sp, runs, assist },
     durationMs: performance.now() - began,
   };
 }
