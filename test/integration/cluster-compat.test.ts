@@ -51,7 +51,7 @@ async function steps(c: Client, p: string, of: Client): Promise<Record<string, u
     r['crossslot'] = await outcome(c.mget(`{${p}a}x`, `{${p}b}y`));
     r['exists'] = await outcome(c.exists(k('m1'), k('m2'), k('none')));
     r['expire/ttl'] = await outcome(c.expire(k('m1'), 100).then(() => c.ttl(k('m1'))));
-    r['zadd/zrange'] = await outcome(c.zadd(k('z'), '1', 'a', '2', 'b').then(() => c.zrange(k('z'), 0, -1, 'WITHSCORES')));
+    r['zadd/zrange'] = await outcome(c.zadd(k('z'), '1', 'a', '2', 'b').then(() => c.zrange(k('z'), '0', '-1', 'WITHSCORES')));
     r['xadd/xlen'] = await outcome(c.xadd(k('x'), '*', 'f', 'v').then(() => c.xlen(k('x'))));
     r['blpop timeout'] = await outcome(c.blpop(k('q'), 0.1));
     // Key names in replies differ by client: `{io}:q`, `{fc}:q` → `{*}:q`.
