@@ -5,7 +5,7 @@ import type { FailoverClusterOptions } from '../cluster/options.js';
 import type { ClusterTopology } from '../cluster/topology.js';
 import { resolveOptions } from '../options.js';
 import type { Target } from './args.js';
-import type { CommandContext } from './context.js';
+import { warnPasswordOnCommandLine, type CommandContext } from './context.js';
 import { table, type Style } from './output.js';
 
 const NONE = '-';
@@ -57,6 +57,7 @@ export function openCluster(target: Target, ctx: CommandContext, extra: Failover
 /** `status` of a cluster: one table per shard (slots, master, replicas, link, offset, lag) and what is wrong. */
 export async function clusterStatus(target: Target, ctx: CommandContext, json: boolean, lagBytes: number): Promise<number> {
   const { out } = ctx;
+  warnPasswordOnCommandLine(target, ctx);
   const client = openCluster(target, ctx);
   try {
     try {

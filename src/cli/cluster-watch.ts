@@ -6,7 +6,8 @@ import type { FailoverEvent, NodeEvent } from '../events.js';
 import type { Address, NodeState } from '../topology/types.js';
 import type { Target } from './args.js';
 import { clusterSummary, openCluster, shardTables } from './cluster-status.js';
-import { clock, UnreachableError, untilInterrupted, type CommandContext } from './context.js';
+import { clock, UnreachableError, untilInterrupted, warnPasswordOnCommandLine, type CommandContext } from './context.js';
+import type { Style } from './output.js';
 import { duration } from './render.js';
 
 export interface ClusterWatchSettings {
@@ -55,6 +56,39 @@ export function problemChanges(before: readonly string[], after: readonly string
   return { appeared: after.filter((p) => !before.includes(p)), cleared: before.filter((p) => !after.includes(p)) };
 }
 
+/** The timeline line of a shard failover, with the shard's slots when `topology` shows `to` heading one. Pure. */
+export function failoverLine(e: FailoverEvent, topology: ClusterTopology, style: Style): string {
+  const shard = topology.shards.find((s) => e.to !== null && s.master?.address === e.to);
+  const to = e.to === null ? style.red('no new master') : style.bold(e.to);
+  const took = e.durationMs > 0 ? ` in ${duration(e.durationMs)}` : '';
+  return `${style.bold('failover')} ${e.from ?? 'none'} → ${to}${took} (${e.reason}${shard ? `, ${slotsText(shard)}` : ''})`;
+}
+
+/** `127.0.0.1:7000 down (master of slots 0-5460)`. Pure. */
+export function nodeDownLine(address: Address, topology: ClusterTopology, style: Style): string {
+  const where = placeOf(topology, address);
+  return `${style.red(`${address} down`)}${where ? ` (${where})` : ''}`;
+}
+
+/** `127.0.0.1:7000 up again after 1.2 s down (…)`; `downMs` null when it was not seen going down. Pure. */
+export function nodeUpLine(address: Address, downMs: number | null, topology: ClusterTopology, style: Style): string {
+  const where = placeOf(topology, address);
+  return `${style.green(`${address} up again`)}${downMs !== null ? ` after ${duration(downMs)} down` : ''}${where ? ` (${where})` : ''}`;
+}
+
+/** The timeline line of an old master back as a replica (`rejoined` gives them). Pure. */
+export function rejoinLine(r: { address: Address; master: Address | null }, style: Style): string {
+  return style.green(`${r.address} rejoined as a replica of ${r.master ?? 'no master'}`);
+}
+
+/** The timeline lines for the problems of `after` (`now`) against those before: new ones, cleared ones, and healthy again when the last one cleared. Pure. */
+export function problemLines(before: readonly string[], now: readonly string[], after: ClusterTopology, style: Style): string[] {
+  const { appeared, cleared } = problemChanges(before, now);
+  const lines = [...appeared.map((p) => style.yellow(`! ${p}`)), ...cleared.map((p) => style.green(`cleared: ${p}`))];
+  if (cleared.length > 0 && now.length === 0) lines.push(style.green(`healthy again: ${after.shards.length} shard(s), every slot served`));
+  return lines;
+}
+
 /**
  * `watch` of a Redis Cluster: the shard tables, live, their problems, and a timeline of shard
  * failovers, nodes down and up, old masters rejoining and problems appearing and clearing. The
@@ -65,6 +99,8 @@ export async function clusterWatch(target: Target, ctx: CommandContext, settings
   const { out } = ctx;
   const { style } = out;
   const { intervalMs, lagBytes } = settings;
+  // Once, not per attempt: openCluster is called again each interval while the cluster is not ready.
+  warnPasswordOnCommandLine(target, ctx);
   const timeline: string[] = [];
   const downSince = new Map<Address, number>();
   // Every node seen as a master since the start, until it is seen replicating.
@@ -124,15 +160,10 @@ export async function clusterWatch(target: Target, ctx: CommandContext, settings
     last = topology;
     for (const r of rejoined(formerMasters, topology)) {
       formerMasters.delete(r.address);
-      if (previous !== null) note(style.green(`${r.address} rejoined as a replica of ${r.master ?? 'no master'}`));
+      if (previous !== null) note(rejoinLine(r, style));
     }
     for (const address of masterAddresses(topology)) formerMasters.add(address);
-    if (previous !== null) {
-      const { appeared, cleared } = problemChanges(problems, now);
-      for (const p of appeared) note(style.yellow(`! ${p}`));
-      for (const p of cleared) note(style.green(`cleared: ${p}`));
-      if (cleared.length > 0 && now.length === 0) note(style.green(`healthy again: ${topology.shards.length} shard(s), every slot served`));
-    }
+    if (previous !== null) problemLines(problems, now, topology, style).forEach(note);
     problems = now;
     if (tablesDue) {
       tablesDue = false;
@@ -146,24 +177,19 @@ export async function clusterWatch(target: Target, ctx: CommandContext, settings
   const listen = (client: FailoverCluster): void => {
     client.on('topology', update);
     client.on('failover', (e: FailoverEvent) => {
-      const shard = client.topology().shards.find((s) => e.to !== null && s.master?.address === e.to);
-      const to = e.to === null ? style.red('no new master') : style.bold(e.to);
-      const took = e.durationMs > 0 ? ` in ${duration(e.durationMs)}` : '';
-      note(`${style.bold('failover')} ${e.from ?? 'none'} → ${to}${took} (${e.reason}${shard ? `, ${slotsText(shard)}` : ''})`);
+      note(failoverLine(e, client.topology(), style));
       tablesDue = true;
       draw();
     });
     client.on('node-down', (e: NodeEvent) => {
       downSince.set(e.address, performance.now());
-      const where = placeOf(client.topology(), e.address);
-      note(`${style.red(`${e.address} down`)}${where ? ` (${where})` : ''}`);
+      note(nodeDownLine(e.address, client.topology(), style));
       draw();
     });
     client.on('node-up', (e: NodeEvent) => {
       const since = downSince.get(e.address);
       downSince.delete(e.address);
-      const where = placeOf(client.topology(), e.address);
-      note(`${style.green(`${e.address} up again`)}${since !== undefined ? ` after ${duration(performance.now() - since)} down` : ''}${where ? ` (${where})` : ''}`);
+      note(nodeUpLine(e.address, since !== undefined ? performance.now() - since : null, client.topology(), style));
       draw();
     });
   };

@@ -25,6 +25,14 @@ export function targetFor(values: Values, ctx: CommandContext, settings: TargetS
   return connectionTarget(values, ctx.env, { ...settings, onSecret: (secret) => ctx.out.addSecret(secret) });
 }
 
+/** On a terminal, a warning (to stderr) when a password was typed on the command line (a flag or a URL). */
+export function warnPasswordOnCommandLine(target: Target, ctx: CommandContext): void {
+  if (target.passwordOnCommandLine && ctx.out.interactive) {
+    // As redis-cli warns about -a: the process list shows it to every user of the machine.
+    ctx.out.err(ctx.out.errStyle.yellow('Warning: a password on the command line is visible in the process list; set REDIS_PASSWORD instead.'));
+  }
+}
+
 /** The last socket error of each node's connections (for messages: the library reports "no answer"). */
 const socketErrors = new WeakMap<FailoverRedis, Map<string, string>>();
 
@@ -35,10 +43,7 @@ const socketErrors = new WeakMap<FailoverRedis, Map<string, string>>();
  */
 export function openClient(target: Target, ctx: CommandContext, extra: FailoverRedisOptions = {}): FailoverRedis {
   for (const secret of target.secrets) ctx.out.addSecret(secret);
-  if (target.passwordOnCommandLine && ctx.out.interactive) {
-    // As redis-cli warns about -a: the process list shows it to every user of the machine.
-    ctx.out.err(ctx.out.errStyle.yellow('Warning: a password on the command line is visible in the process list; set REDIS_PASSWORD instead.'));
-  }
+  warnPasswordOnCommandLine(target, ctx);
   const errors = new Map<string, string>();
   const client = new FailoverRedis(
     target.input,
