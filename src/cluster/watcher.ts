@@ -60,9 +60,18 @@ export class ClusterWatcher {
     return this.#topology;
   }
 
-  /** The control connection of a node (made on first use). */
+  /**
+   * The control connection of a node (made on first use). Once stopped, one that never connects
+   * (its commands fail at once): a read or a sample still under way must not open a connection
+   * that nobody closes, to a dead node retrying for ever.
+   */
   control(address: Address): Redis {
     let conn = this.#control.get(address);
+    if (conn === undefined && this.#stopped) {
+      const closed = new Redis({ lazyConnect: true });
+      closed.disconnect();
+      return closed;
+    }
     if (conn === undefined) {
       const { host, port } = this.#s.reach(address);
       conn = new Redis({
@@ -168,6 +177,7 @@ export class ClusterWatcher {
         lastError = error as Error;
       }
     }
+    if (this.#stopped) throw new NoNodeError('the client was closed');
     if (shards === null || shards.length === 0) {
       throw new NoNodeError(`no cluster node answered CLUSTER SHARDS (tried ${this.#sources().join(', ')})`, { cause: lastError ?? undefined });
     }

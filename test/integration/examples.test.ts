@@ -154,4 +154,24 @@ describe('examples', () => {
     expect(Number(held)).toBeGreaterThan(0);
     expect(out).not.toMatch(/redis (info|ping|role|wait) /);
   });
+
+  it('cluster: reads on each shard replica, read-your-writes, a shard master killed at node-timeout 15 s and assisted', async () => {
+    const out = await example('cluster.ts');
+    expect([...out.matchAll(/^shard \d: slots /gm)]).toHaveLength(3);
+    line(out, /30 writes, each read back at once: 0 stale/);
+    const counts = [...out.matchAll(/^(master|replica) +127\.0\.0\.1:\d+: (\d+) GETs/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(counts.filter((c) => c.startsWith('master'))).toEqual(['master 0', 'master 0', 'master 0']);
+    expect(counts.filter((c) => c.startsWith('replica')).reduce((n, c) => n + Number(c.split(' ')[1]), 0)).toBe(150);
+    const [, killed] = line(out, new RegExp(`killed the shard master (${ADDRESS})`));
+    const [, from, ms] = line(out, new RegExp(`failover event: (${ADDRESS}) -> ${ADDRESS} in (\\d+) ms \\(cluster failover\\)`));
+    expect(from).toBe(killed);
+    // Assisted: well before the cluster's own 15 s node-timeout.
+    expect(Number(ms)).toBeLessThan(5000);
+    const [, acked, errors] = line(out, /writes: (\d+) acknowledged, (\d+) errors/);
+    expect(Number(errors)).toBeLessThanOrEqual(1);
+    if (Number(errors) === 1) line(out, /1 errors \(ERR_MAYBE_APPLIED\)/);
+    const [, visits] = line(out, /visits on the new master: (\d+)/);
+    expect(Number(visits)).toBeGreaterThanOrEqual(Number(acked));
+    expect(Number(visits)).toBeLessThanOrEqual(Number(acked) + Number(errors));
+  });
 });
