@@ -1,23 +1,10 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
 import { parseInfo } from '../../src/topology/info-parser.js';
 import { direct } from '../helpers/redis.js';
+import { cli as run } from '../helpers/cli.js';
 import { waitFor } from '../helpers/writer.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 40_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /** Role, master followed and link status, from the node's own INFO replication (plain ioredis). */
 async function replication(address: string): Promise<{ role: string; master: string | null; link: string | null }> {
@@ -33,6 +20,8 @@ async function replication(address: string): Promise<{ role: string; master: str
     conn.disconnect();
   }
 }
+
+const cli = (args: string[]) => run(args, { timeoutMs: 40_000 });
 
 let set: ReplicaSet;
 beforeAll(async () => {

@@ -1,23 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
+import { cli, cliRunning } from '../helpers/cli.js';
 import { waitFor } from '../helpers/writer.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** `node --import tsx src/cli/main.ts …` from the repo root, as a user runs it. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -50,37 +35,31 @@ describe('redis-failover watch on a cluster node', () => {
     const [shard] = cluster.shards;
     const { master, replicas } = shard!;
     const replica = replicas[0]!;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'watch', cluster.masters[2]!, '--interval', '200'], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const { child, output: out } = cliRunning(['watch', cluster.masters[2]!, '--interval', '200']);
     const slots = `slots ${shard!.slots.map(([a, b]) => `${a}-${b}`).join(',')}`;
     try {
-      await waitFor('watch to start', () => output.includes('watching 3 shard(s), 6 node(s)'), 30_000);
-      expect(output).toContain('Redis Cluster · every 200 ms · Ctrl-C to stop');
-      expect(output).toContain(slots);
-      expect(output).toContain('healthy: 3 shard(s), every slot served');
+      await waitFor('watch to start', () => out().includes('watching 3 shard(s), 6 node(s)'), 30_000);
+      expect(out()).toContain('Redis Cluster · every 200 ms · Ctrl-C to stop');
+      expect(out()).toContain(slots);
+      expect(out()).toContain('healthy: 3 shard(s), every slot served');
 
       await cluster.kill(master);
-      const down = await waitFor('the master down on the timeline', () => output.split('\n').find((l) => l.includes(`${master} down`)), 20_000);
+      const down = await waitFor('the master down on the timeline', () => out().split('\n').find((l) => l.includes(`${master} down`)), 20_000);
       expect(down).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  ${master} down \\(master of ${slots}\\)$`));
-      const failover = await waitFor('the failover on the timeline', () => output.split('\n').find((l) => l.includes(`failover ${master} → ${replica}`)), 20_000);
+      const failover = await waitFor('the failover on the timeline', () => out().split('\n').find((l) => l.includes(`failover ${master} → ${replica}`)), 20_000);
       expect(failover).toMatch(new RegExp(`failover ${master} → ${replica} in (\\d+ ms|\\d+\\.\\d s) \\(cluster failover, ${slots}\\)$`));
-      expect(output).toContain(`! shard ${shard!.slots.map(([a, b]) => `${a}-${b}`).join(',')}: master ${master} is down`);
+      expect(out()).toContain(`! shard ${shard!.slots.map(([a, b]) => `${a}-${b}`).join(',')}: master ${master} is down`);
       // The tables again after the failover: the replica now heads the shard.
-      await waitFor('the new table', () => new RegExp(`${replica}\\s+master\\*\\s+up`).test(output.slice(output.indexOf(failover))));
+      await waitFor('the new table', () => new RegExp(`${replica}\\s+master\\*\\s+up`).test(out().slice(out().indexOf(failover))));
 
       await cluster.restart(master);
-      await waitFor('the old master back', () => output.includes(`${master} up again after `), 20_000);
-      await waitFor('it rejoined as a replica', () => output.includes(`${master} rejoined as a replica of ${replica}`), 20_000);
+      await waitFor('the old master back', () => out().includes(`${master} up again after `), 20_000);
+      await waitFor('it rejoined as a replica', () => out().includes(`${master} rejoined as a replica of ${replica}`), 20_000);
     } finally {
       child.kill('SIGINT');
     }
     const [code] = (await once(child, 'exit')) as [number | null];
-    expect(code, output).toBe(0);
-    expect(output).toContain('watch ended');
+    expect(code, out()).toBe(0);
+    expect(out()).toContain('watch ended');
   });
 });

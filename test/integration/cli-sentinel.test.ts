@@ -1,22 +1,9 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
 import { parseInfo } from '../../src/topology/info-parser.js';
+import { cli as run } from '../helpers/cli.js';
 import { direct } from '../helpers/redis.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 50_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 async function info(address: string): Promise<Record<string, string>> {
   const conn = direct(address);
@@ -35,6 +22,8 @@ async function sentinelMaster(set: ReplicaSet): Promise<string> {
     conn.disconnect();
   }
 }
+
+const cli = (args: string[]) => run(args, { timeoutMs: 50_000 });
 
 let set: ReplicaSet;
 beforeAll(async () => {

@@ -1,26 +1,14 @@
-import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
 import { parseInfo } from '../../src/topology/info-parser.js';
+import { cli as run, cliRunning } from '../helpers/cli.js';
 import { direct } from '../helpers/redis.js';
 import { waitFor } from '../helpers/writer.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const PASSWORD = 'cli-Test-s3cret';
 
-/** `node --import tsx src/cli/main.ts …` from the repo root, as a user runs it. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1', REDIS_PASSWORD: PASSWORD, ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => run(args, { env: { REDIS_PASSWORD: PASSWORD, ...env } });
 
 /** A node's own INFO replication, read with plain ioredis. */
 async function info(address: string): Promise<Record<string, string>> {
@@ -128,21 +116,15 @@ describe('redis-failover status', () => {
 describe('redis-failover watch, demote', () => {
   it('watch shows a second master appear and demote put it back; demote checks --to first; Ctrl-C ends watch with 0', async () => {
     const stray = set.replicas[1]!;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'watch', set.master, stray, '--interval', '200'], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', REDIS_PASSWORD: PASSWORD },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const { child, output: out } = cliRunning(['watch', set.master, stray, '--interval', '200'], { REDIS_PASSWORD: PASSWORD });
     try {
-      await waitFor('watch to start', () => output.includes('watching'));
+      await waitFor('watch to start', () => out().includes('watching'));
 
       // A replica made a master by hand (the runbook's step, on the wrong node).
       const conn = direct(stray, { password: PASSWORD });
       await conn.call('REPLICAOF', 'NO', 'ONE');
       conn.disconnect();
-      await waitFor('the timeline to show it', () => output.includes(`${stray} says role:master while the master is ${set.master}`));
+      await waitFor('the timeline to show it', () => out().includes(`${stray} says role:master while the master is ${set.master}`));
 
       const status = await cli(['status', set.master, stray, '--json']);
       expect(status.code).toBe(1);
@@ -160,13 +142,13 @@ describe('redis-failover watch, demote', () => {
       expect(demoted.stdout).toContain(`✓ confirmed by INFO replication: ${set.master} is the master and ${stray} follows it with the link up`);
       const own = await info(stray);
       expect([own['role'], `${own['master_host']}:${own['master_port']}`, own['master_link_status']]).toEqual(['slave', set.master, 'up']);
-      await waitFor('the timeline to show the demotion', () => output.includes(`${stray} demoted: master → replica of ${set.master}`));
+      await waitFor('the timeline to show the demotion', () => out().includes(`${stray} demoted: master → replica of ${set.master}`));
     } finally {
       child.kill('SIGINT');
     }
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
-    expect(output).toContain('watch ended');
-    expect(output).not.toContain(PASSWORD);
+    expect(out()).toContain('watch ended');
+    expect(out()).not.toContain(PASSWORD);
   });
 });
