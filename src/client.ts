@@ -103,6 +103,14 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   /**
+   * Writable in ioredis, and written by libraries (BullMQ sets `status = 'end'` after its
+   * `quit()`): accepted, and ignored; the status is this client's own.
+   */
+  set status(_value: FailoverRedisStatus) {
+    // Ignored on purpose.
+  }
+
+  /**
    * ioredis-compatible: `subscriber` while this client has subscriptions over RESP2 (only
    * subscriber commands may be sent then), `normal` otherwise — also when subscribed over RESP3,
    * which ioredis 6 negotiates by default.

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
-import { EventEmitter } from 'eventemitter3';
-import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOptions, type Redis, type RedisCommander, type RedisOptions } from 'ioredis';
+import { EventEmitter } from 'node:events';
+import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOptions, type Redis, type RedisCommander } from 'ioredis';
 import { installCommands } from '../commands.js';
 import { classOf, type ViewRoute } from '../dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
@@ -69,7 +69,11 @@ export interface FailoverCluster extends Omit<RedisCommander<{ type: 'default' }
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FailoverCluster extends EventEmitter<FailoverClusterEvents> implements PipelineHost {
-  readonly options: RedisOptions;
+  /**
+   * As ioredis `Cluster#options`: the cluster options with the node options under `redisOptions`
+   * and the key prefix at the top (libraries such as BullMQ read `options.redisOptions`).
+   */
+  readonly options: ClusterOptions & { keyPrefix?: string };
   readonly scriptsSet: Record<string, unknown> = {};
   readonly addedBuiltinSet = new Set<string>();
   readonly isCluster = true;
@@ -106,7 +110,6 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#route = Object.freeze({ policy: base.readFrom, durability: base.durability });
     // Our commands carry the prefix (ioredis's methods apply it); ioredis's connections must not add it again.
     const { keyPrefix, ...nodeOptions } = base.redisOptions;
-    this.options = { ...base.redisOptions, enableAutoPipelining: false };
     const reach = (address: Address): HostPort => base.natMap.get(address) ?? splitAddress(address);
     this.#io = new IoCluster(
       this.#opts.seeds.map((s) => ({ host: s.host, port: s.port })),
@@ -121,7 +124,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
         slotsRefreshTimeout: Math.max(200, Math.floor(base.failover.downAfterMs / 2)),
       } as ClusterOptions,
     );
-    void keyPrefix;
+    this.options = { ...this.#io.options, redisOptions: { ...base.redisOptions }, keyPrefix, enableAutoPipelining: false, lazyConnect: base.redisOptions.lazyConnect ?? false };
     this.#io.on('error', (error: Error) => debug('ioredis Cluster: %s', error.message));
     for (const event of FORWARDED) this.#io.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
     this.#outages = new ShardOutages({ downAfterMs: base.failover.downAfterMs, assist: this.#opts.assist });
@@ -163,6 +166,14 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   get status(): FailoverClusterStatus {
     return this.#status;
+  }
+
+  /**
+   * Writable in ioredis, and written by libraries (BullMQ sets `status = 'end'` after its
+   * `quit()`): accepted, and ignored; the status is this client's own.
+   */
+  set status(_value: FailoverClusterStatus) {
+    // Ignored on purpose.
   }
 
   /**

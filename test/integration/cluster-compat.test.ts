@@ -105,4 +105,15 @@ describe('FailoverCluster against ioredis Cluster, step by step', () => {
     expect(theirs['watch conflict']).toEqual({ value: null });
     expect(theirs['watch after']).toEqual({ value: 'other' });
   });
+
+  it("a Node EventEmitter as ioredis Cluster is, whose status libraries may write (BullMQ sets 'end' after quit)", () => {
+    for (const c of [io, fc] as Array<{ getMaxListeners(): number; setMaxListeners(n: number): unknown; status: string }>) {
+      c.setMaxListeners(c.getMaxListeners() + 5);
+      expect(c.getMaxListeners()).toBeGreaterThan(5);
+    }
+    const status = fc.status;
+    expect(() => ((fc as unknown as { status: string }).status = 'end')).not.toThrow();
+    // Ours to keep: the write is ignored.
+    expect(fc.status).toBe(status);
+  });
 });
