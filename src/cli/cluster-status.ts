@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { FailoverCluster } from '../cluster/client.js';
 import { assessClusterHealth, type ClusterHealth } from '../cluster/health.js';
 import type { FailoverClusterOptions } from '../cluster/options.js';
-import type { ClusterTopology } from '../cluster/topology.js';
+import type { ClusterShardState, ClusterTopology } from '../cluster/topology.js';
 import { resolveOptions } from '../options.js';
 import type { Target } from './args.js';
 import { warnPasswordOnCommandLine, type CommandContext } from './context.js';
@@ -93,10 +93,15 @@ export function clusterSummary(topology: ClusterTopology, health: ClusterHealth,
   return health.problems.map((p) => style.yellow(`! ${p}`));
 }
 
+/** `slots 0-5460,10923`, as the shard tables head each shard; `no slots` for a slotless one. */
+export function slotsText(shard: ClusterShardState): string {
+  return shard.slots.length > 0 ? `slots ${shard.slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}` : 'no slots';
+}
+
 export function shardTables(topology: ClusterTopology, style: Style): string[] {
   const lines: string[] = [];
   for (const shard of topology.shards) {
-    lines.push('', style.bold(shard.slots.length > 0 ? `slots ${shard.slots.map(([a, b]) => `${a}-${b}`).join(',')}` : 'no slots'));
+    lines.push('', style.bold(slotsText(shard)));
     const rows = [['ADDRESS', 'ROLE', 'STATE', 'LINK', 'OFFSET', 'LAG B'].map((h) => style.bold(h))];
     for (const n of [shard.master, ...shard.replicas]) {
       if (n === null) continue;

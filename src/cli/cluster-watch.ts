@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FailoverCluster } from '../cluster/client.js';
 import { assessClusterHealth } from '../cluster/health.js';
-import type { ClusterShardState, ClusterTopology } from '../cluster/topology.js';
+import type { ClusterTopology } from '../cluster/topology.js';
 import type { FailoverEvent, NodeEvent } from '../events.js';
 import type { Address, NodeState } from '../topology/types.js';
 import type { Target } from './args.js';
-import { clusterSummary, openCluster, shardTables } from './cluster-status.js';
+import { clusterSummary, openCluster, shardTables, slotsText } from './cluster-status.js';
 import { clock, UnreachableError, untilInterrupted, warnPasswordOnCommandLine, type CommandContext } from './context.js';
 import type { Style } from './output.js';
 import { duration } from './render.js';
@@ -19,11 +19,6 @@ export interface ClusterWatchSettings {
 
 /** How many timeline entries the live screen keeps. */
 const TIMELINE_LINES = 14;
-
-/** `slots 0-5460,10923`, as the shard tables head each shard; `no slots` for a slotless one. */
-export function slotsText(shard: ClusterShardState): string {
-  return shard.slots.length > 0 ? `slots ${shard.slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}` : 'no slots';
-}
 
 /** Where a node sits in the picture: `master of slots 0-5460`, `replica of 127.0.0.1:7000, slots 0-5460`. Pure. */
 export function placeOf(topology: ClusterTopology, address: Address): string | null {

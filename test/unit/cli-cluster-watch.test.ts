@@ -9,9 +9,9 @@ import {
   problemLines,
   rejoined,
   rejoinLine,
-  slotsText,
 } from '../../src/cli/cluster-watch.js';
 import { connectionTarget } from '../../src/cli/args.js';
+import { slotsText } from '../../src/cli/cluster-status.js';
 import { warnPasswordOnCommandLine } from '../../src/cli/context.js';
 import { makeStyle, Output, type Stream } from '../../src/cli/output.js';
 import type { ClusterShardState, ClusterTopology } from '../../src/cluster/topology.js';
