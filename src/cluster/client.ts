@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import { EventEmitter } from 'node:events';
 import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOptions, type Redis, type RedisCommander } from 'ioredis';
 import { installCommands } from '../commands.js';
-import { classOf, type ViewRoute } from '../dispatch/attempt.js';
+import type { ViewRoute } from '../dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
 import type { FailoverEvent, NodeEvent, RoleChangeEvent } from '../events.js';
 import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '../observability/channels.js';
@@ -14,17 +14,17 @@ import type { Address } from '../topology/types.js';
 import { asCallback, noop } from '../util.js';
 import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from '../view.js';
 import { sendBatch } from './batch.js';
-import { ANY_SLOT, ClusterDispatcher, type NodeConnections } from './dispatcher.js';
+import { ClusterDispatcher, type NodeConnections } from './dispatcher.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { clusterChanges } from './changes.js';
 import { ClusterProgress } from './progress.js';
 import { buildClusterStats, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
 import { ShardOutages } from './outages.js';
+import { WatchSessions } from './watches.js';
 import { slotTable, uncoveredRanges, type ClusterTopology } from './topology.js';
 import { ClusterWatcher } from './watcher.js';
-import { slotOf } from './slot.js';
-import { firstKeyOnly } from '../routing/classify.js';
+import { ANY_SLOT, batchSlot, commandSlot } from './slot.js';
 
 const debug = createDebug('redis-failover:failover');
 
@@ -91,6 +91,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #topology: ClusterTopology | null = null;
   #connecting: Promise<void> | null = null;
   #outages: ShardOutages;
+  #watches = new WatchSessions();
   #lastStale = -Infinity;
   #discoveryError: Error | null = null;
   #failovers = 0;
@@ -315,15 +316,18 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   execPipeline(commands: Command[], transaction: boolean, route: ViewRoute = this.#route): Promise<unknown> {
     if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
     if (this.#status === 'wait') this.connect().catch(noop);
-    const slots = new Set<number>();
-    let ours = true;
-    for (const c of commands) {
-      const slot = this.#slotOf(c);
-      if (slot === null) ours &&= c.name === 'multi' || c.name === 'exec'; // MULTI/EXEC inside a pipeline
-      else if (slot !== ANY_SLOT) slots.add(slot);
+    const slot = batchSlot(commands);
+    if (transaction && slot !== null && slot !== ANY_SLOT && this.#watches.size > 0) {
+      const broken = this.#watches.broken(slot, this.#dispatcher.masterOf(slot));
+      if (broken !== null) {
+        // Its WATCH is gone with a failover or a lost connection: aborted, as Redis aborts a
+        // transaction whose watched keys changed (EXEC → null). Any watch left there is dropped.
+        this.#dispatcher.connectionAt(broken.watchedAt)?.call('UNWATCH').catch(noop);
+        return Promise.resolve(null);
+      }
     }
     // Keys in one slot: that shard; no keys at all: any shard's master.
-    if (ours && slots.size <= 1) return sendBatch(this.#dispatcher, commands, transaction, slots.size === 0 ? ANY_SLOT : [...slots][0]!, route);
+    if (slot !== null) return sendBatch(this.#dispatcher, commands, transaction, slot, route);
     const pipeline = transaction ? this.#io.multi() : this.#io.pipeline();
     const sink = pipeline as unknown as { sendCommand(c: Command): unknown };
     for (const c of commands) sink.sendCommand(c);
@@ -354,26 +358,20 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       return cmd.promise;
     }
     if (this.#status === 'wait') this.connect().catch(noop);
-    const slot = this.#slotOf(cmd);
-    if (slot === null) return this.#io.sendCommand(cmd) as Promise<unknown>;
+    const slot = commandSlot(cmd);
+    if (slot === null) {
+      if (cmd.name === 'watch') this.#watching(cmd);
+      else if (cmd.name === 'unwatch') this.#watches.cleared();
+      return this.#io.sendCommand(cmd) as Promise<unknown>;
+    }
     return this.#dispatcher.send(cmd, slot, route);
   }
 
-  /**
-   * The slot the cluster dispatcher sends `cmd` by: its keys' slot (GET, SET, HGET…: the first
-   * argument's, without asking the command table), ANY_SLOT for a keyless command (any shard's
-   * master), or null for what ioredis Cluster keeps: subscriptions (its subscriber connections),
-   * WATCH/MULTI/EXEC and SELECT (connection state), keyless blocking commands, HIMPORT (ioredis
-   * coordinates it across the masters). Blocking commands go on the node's connection, as ioredis
-   * Cluster sends them.
-   */
-  #slotOf(cmd: Command): number | null {
-    const kind = classOf(cmd).kind;
-    if (kind !== 'read' && kind !== 'write' && kind !== 'blocking') return null;
-    if (firstKeyOnly(cmd.name) && cmd.args.length > 0) return slotOf(cmd.args[0] as string | Buffer);
+  /** WATCH goes through ioredis to the slot's master: remember where, for the EXEC that follows. */
+  #watching(cmd: Command): void {
     const slot = cmd.getSlot();
-    if (slot !== null) return slot;
-    return kind === 'blocking' || cmd.name === 'himport' ? null : ANY_SLOT;
+    const master = slot === null ? null : this.#dispatcher.masterOf(slot);
+    if (slot !== null && master !== null) this.#watches.watched(slot, master, this.#dispatcher.connectionAt(master));
   }
 
   #stale(reason: string, address?: Address): void {

@@ -14,6 +14,7 @@ import { commandChannel, traceCommand, type CommandTrace } from '../observabilit
 import type { NodeCounters } from '../observability/stats.js';
 import { noop } from '../util.js';
 import type { ClusterProgress } from './progress.js';
+import { ANY_SLOT } from './slot.js';
 import { readableReplicas, slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
 
 const debug = createDebug('redis-failover:router');
@@ -24,12 +25,6 @@ const NO_MASTER: RouteDecision = Object.freeze({ kind: 'wait', reason: 'no-maste
 const MAX_REDIRECTS = 5;
 /** CLUSTERDOWN/TRYAGAIN: nothing was applied; try again after this long. */
 const CLUSTER_RETRY_MS = 50;
-
-/**
- * The "slot" of a keyless command (PING, INFO, PUBLISH, FLUSHALL, a script with no keys): any
- * shard's master that can take it now, in turn.
- */
-export const ANY_SLOT = -1;
 
 /** ioredis Cluster's connection pool (private in its typings): one connection per node, by `host:port`. */
 export interface NodeConnections {
@@ -212,6 +207,17 @@ export class ClusterDispatcher {
     // settles the commands stuck there at once (writes as ERR_MAYBE_APPLIED: they may have run).
     (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
     conn.disconnect();
+  }
+
+  /** The master serving `slot` now, or null. */
+  masterOf(slot: number): Address | null {
+    const i = this.shardOf(slot);
+    return i < 0 ? null : this.#shards[i]!.master;
+  }
+
+  /** ioredis's connection to `address`, if it has one. */
+  connectionAt(address: Address): Redis | undefined {
+    return this.#s.pool.getInstanceByKey(address);
   }
 
   /** The shard index of a slot, or -1. */

@@ -4,8 +4,8 @@ import { FailoverCluster } from '../../src/index.js';
 import { slotOf } from '../../src/cluster/slot.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
 
-// Blocking commands and subscriptions through a shard failover (kill -9 of its master), each
-// shard failing over once: shard 0 for blocking commands, shard 1 for subscriptions.
+// Blocking commands, subscriptions and WATCH through a shard failover (kill -9 of its master),
+// each shard failing over once: shard 0 for blocking commands, 1 for subscriptions, 2 for WATCH.
 
 let cluster: Cluster;
 const clients: FailoverCluster[] = [];
@@ -133,5 +133,31 @@ describe('FailoverCluster sessions through a shard failover', () => {
     });
     expect(plain[0]).toBe('before');
     expect(sharded[0]).toBe('before');
+  });
+
+  it('WATCH…EXEC: a failover between them aborts the transaction (EXEC → null) instead of running it unwatched on the new master', async () => {
+    const fc = client();
+    const other = client();
+    await Promise.all([fc.connect(), other.connect()]);
+    const key = nameIn(2, 'balance');
+    await fc.set(key, '10');
+    // Without a failover, as Redis: untouched, it runs; touched by another client, null.
+    await fc.watch(key);
+    expect(await fc.multi().set(key, '11').exec()).toEqual([[null, 'OK']]);
+    await fc.watch(key);
+    await other.set(key, '12');
+    expect(await fc.multi().set(key, '13').exec()).toBeNull();
+
+    await fc.watch(key);
+    await failShard(fc, 2);
+    await until('the other client sees the promotion', () => other.topology().shards.some((s) => s.master?.address === cluster.shards[2]!.replicas[0]));
+    await other.set(key, 'changed');
+    // The watch died with the old master's connection: Redis on the new master knows nothing of it.
+    expect(await fc.multi().set(key, 'mine').exec()).toBeNull();
+    expect(await other.withReadFrom('master').get(key)).toBe('changed');
+    // The next optimistic round runs as usual.
+    await fc.watch(key);
+    expect(await fc.multi().set(key, 'mine').exec()).toEqual([[null, 'OK']]);
+    expect(await other.withReadFrom('master').get(key)).toBe('mine');
   });
 });
