@@ -4,6 +4,7 @@ import type { FailoverRedis, FailoverRedisOptions } from '../../src/index.js';
 import type { ReplicaSet } from '../../src/testing/index.js';
 import type { resources } from './resources.js';
 import { direct } from './redis.js';
+import { expect } from 'vitest';
 import { waitFor } from './writer.js';
 
 /**
@@ -117,4 +118,23 @@ export async function whoIsMaster(ms: ModeSet, clients: readonly FailoverRedis[]
     );
   }
   return `clients ${seen.join(' ')}; sentinels ${sentinels.join(' ') || '-'}; killed ${ms.set.master}`;
+}
+
+/**
+ * The BullMQ control: 50 jobs added one by one, then each processed exactly once and completed
+ * (`completed()` reads the completed set), with no worker error.
+ */
+export async function fiftyJobsProcessedOnce(
+  kind: string,
+  queue: { add(name: string, data: object): Promise<{ id?: string }> },
+  runs: ReadonlyMap<string, number>,
+  workerErrors: readonly unknown[],
+  completed: () => Promise<ReadonlySet<string>>,
+): Promise<void> {
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) ids.push((await queue.add('j', { i })).id!);
+  await waitFor(`50 completed (${kind})`, async () => (await completed()).size === 50 || undefined);
+  expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
+  expect([...runs.keys()].sort()).toEqual([...ids].sort());
+  expect(workerErrors).toEqual([]);
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailoverCluster, type FailoverClusterOptions } from '../../../src/index.js';
 import { slotOf } from '../../../src/cluster/slot.js';
 import { startCluster, type Cluster } from '../../../src/testing/index.js';
+import { fiftyJobsProcessedOnce } from '../../helpers/libraries.js';
 import { waitFor } from '../../helpers/writer.js';
 
 // BullMQ 6 on a Redis Cluster: the queue's keys share one slot through the `{bull}` prefix, as
@@ -82,12 +83,7 @@ describe('BullMQ 6 on a Redis Cluster', () => {
       const name = `control-${kind}`;
       const { queue, worker, runs, workerErrors } = queueAndWorker(name, qc, wc);
       try {
-        const ids: string[] = [];
-        for (let i = 0; i < 50; i++) ids.push((await queue.add('j', { i })).id!);
-        await waitFor(`50 completed (${kind})`, async () => (await setOf(master, `${PREFIX}:${name}:completed`)).size === 50 || undefined);
-        expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
-        expect([...runs.keys()].sort()).toEqual([...ids].sort());
-        expect(workerErrors).toEqual([]);
+        await fiftyJobsProcessedOnce(kind, queue, runs, workerErrors, () => setOf(master, `${PREFIX}:${name}:completed`));
       } finally {
         await worker.close();
         await queue.close();

@@ -2,7 +2,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { FailoverRedis } from '../../../src/index.js';
-import { countMaybeApplied, isMaybeApplied, killMaster, sharedSet, whoIsMaster, MODES, sleep, unexpected, withDirect } from '../../helpers/libraries.js';
+import { countMaybeApplied, fiftyJobsProcessedOnce, isMaybeApplied, killMaster, sharedSet, whoIsMaster, MODES, sleep, unexpected, withDirect } from '../../helpers/libraries.js';
 import { resources } from '../../helpers/resources.js';
 import { waitFor } from '../../helpers/writer.js';
 
@@ -67,12 +67,7 @@ describe.each(MODES)('BullMQ 6 Queue + Worker, %s mode', (mode) => {
       const name = `control-${kind}-${mode}`;
       const { queue, worker, runs, workerErrors } = queueAndWorker(name, qc, wc);
       try {
-        const ids: string[] = [];
-        for (let i = 0; i < 50; i++) ids.push((await queue.add('j', { i })).id!);
-        await waitFor(`50 completed (${kind})`, async () => (await completedIds(ms.set.master, name)).size === 50 || undefined);
-        expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
-        expect([...runs.keys()].sort()).toEqual([...ids].sort());
-        expect(workerErrors).toEqual([]);
+        await fiftyJobsProcessedOnce(kind, queue, runs, workerErrors, () => completedIds(ms.set.master, name));
       } finally {
         await worker.close();
         await queue.close();
