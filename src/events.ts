@@ -29,7 +29,7 @@ export interface WarningEvent {
 }
 
 /** Every event FailoverRedis emits, with its arguments. Payloads are plain objects. */
-export interface FailoverRedisEvents {
+export interface FailoverRedisEvents extends MessageEvents {
   /** The master is known and connected; commands flow. */
   ready: [];
   connect: [];
@@ -43,6 +43,10 @@ export interface FailoverRedisEvents {
   'node-down': [event: NodeEvent];
   'role-change': [event: RoleChangeEvent];
   warning: [event: WarningEvent];
+}
+
+/** ioredis's pub/sub events, as both clients emit them. */
+export interface MessageEvents {
   message: [channel: string, message: string];
   messageBuffer: [channel: Buffer, message: Buffer];
   pmessage: [pattern: string, channel: string, message: string];

@@ -10,7 +10,7 @@ export type {
   FailoverSettings,
   DurabilitySettings,
 } from './options-types.js';
-export type { FailoverRedisEvents, FailoverEvent, NodeEvent, RoleChangeEvent, WarningEvent } from './events.js';
+export type { FailoverRedisEvents, FailoverEvent, NodeEvent, RoleChangeEvent, WarningEvent, MessageEvents } from './events.js';
 export type { NodeState, NodeRole, LinkStatus, Topology, TopologySource, Address } from './topology/types.js';
 export type { TopologyChange } from './topology/diff.js';
 export type { ConnectionFactory, ConnectionPurpose } from './pool/node-pool.js';

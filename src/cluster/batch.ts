@@ -1,19 +1,13 @@
-import type { Command, Redis } from 'ioredis';
-import { classOf, cloneCommand, pipelineConnectionLoss, waitError, type ViewRoute } from '../dispatch/attempt.js';
-import type { Holdable } from '../dispatch/hold-queue.js';
-import { judge, type AttemptFacts } from '../dispatch/judge.js';
-import { MaybeAppliedError, NoMasterError, NotReplicatedError } from '../errors.js';
+import type { Command } from 'ioredis';
+import { classOf, cloneCommand, pipelineConnectionLoss, type ViewRoute } from '../dispatch/attempt.js';
+import { judge } from '../dispatch/judge.js';
+import { MaybeAppliedError, NotReplicatedError } from '../errors.js';
 import { batchChannel, BatchTrace, traceBatch } from '../observability/channels.js';
 import type { DurabilitySettings } from '../options-types.js';
-import { READ, WRITE, type CommandClass } from '../routing/classify.js';
-import type { ReadPolicy } from '../routing/read-policy.js';
-import type { WaitReason } from '../routing/route.js';
-import type { Address } from '../topology/types.js';
+import { READ, WRITE } from '../routing/classify.js';
+import { ClusterSend, MAX_REDIRECTS } from './attempt.js';
 import type { ClusterDispatcher } from './dispatcher.js';
-
-/** MOVED followed for one batch before its results are passed on. */
-const MAX_REDIRECTS = 5;
-const CLUSTER_RETRY_MS = 50;
+import type { ClusterProgress } from './progress.js';
 
 /**
  * A `pipeline()` or `multi()` whose keys share one slot: routed like a single command (a batch of
@@ -21,49 +15,33 @@ const CLUSTER_RETRY_MS = 50;
  * usable master, and judged by `judge()` when its connection dies. Run through a real ioredis
  * pipeline on the chosen node's connection: same wire format, same `[[err, result], …]` shape.
  */
-class ClusterBatch implements Holdable, AttemptFacts {
-  readonly name: string;
-  readonly cls: CommandClass;
-  readonly pinned = false;
-  policy: ReadPolicy;
-  atMaster = false;
-  tries = 0;
-  redirects = 0;
-  redirect: Address | null = null;
-  retryAt = 0;
-  reason: WaitReason | 'cluster-down' | null = null;
-  sentTo: Address | null = null;
+class ClusterBatch extends ClusterSend {
   /** `durability` of the client or view, for a batch that writes: one WAIT right behind it. */
   readonly durability: DurabilitySettings | null;
-  trace: BatchTrace | null = null;
 
   constructor(
     readonly d: ClusterDispatcher,
     readonly commands: Command[],
     readonly transaction: boolean,
-    readonly slot: number,
+    slot: number,
     view: ViewRoute,
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
   ) {
-    this.name = transaction ? 'exec' : 'pipeline';
-    this.cls = !transaction && commands.every((c) => classOf(c).kind === 'read') ? READ : WRITE;
-    this.policy = view.policy;
+    super(transaction ? 'exec' : 'pipeline', !transaction && commands.every((c) => classOf(c).kind === 'read') ? READ : WRITE, slot, view.policy);
     this.durability = this.cls.readOnly ? null : view.durability;
   }
 
-  get readOnly(): boolean {
-    return this.cls.readOnly;
-  }
   retry(): boolean {
     return tryBatch(this);
   }
   fail(error: Error): void {
     this.reject(error);
   }
-  waitCause(): Error | undefined {
-    if (this.reason === 'cluster-down') return new NoMasterError(`the cluster reports CLUSTERDOWN for slot ${this.slot}`);
-    return waitError(this.reason, this.sentTo, null);
+  need(progress: ClusterProgress): number {
+    let need = 0;
+    for (const c of this.commands) need = Math.max(need, progress.needed(c));
+    return need;
   }
 }
 
@@ -82,35 +60,13 @@ export function sendBatch(d: ClusterDispatcher, commands: Command[], transaction
 
 function tryBatch(b: ClusterBatch): boolean {
   const d = b.d;
-  let conn: Redis | null;
-  let address: Address;
-  if (b.redirect !== null) {
-    conn = d.redirectConnection(b.redirect);
-    if (conn === null) return false;
-    address = b.redirect;
-    b.atMaster = true;
-  } else {
-    if (b.retryAt > performance.now()) return false;
-    const progress = d.progress;
-    const need = (): number => (progress === null ? 0 : Math.max(0, ...b.commands.map((c) => progress.needed(c))));
-    const { decision, master } = d.decide(b.slot, b.cls, b.policy, need);
-    if (decision.kind === 'fail') {
-      b.reject(decision.error);
-      return true;
-    }
-    if (decision.kind === 'wait') {
-      b.reason = decision.reason;
-      b.sentTo = master;
-      return false;
-    }
-    address = decision.target.address;
-    conn = d.connectionOf(address);
-    b.atMaster = address === master;
-  }
+  const conn = d.place(b);
+  if (conn === null) return false;
+  if (conn === undefined) return true;
+  const address = b.sentTo!;
   b.tries++;
-  b.sentTo = address;
   b.reason = null;
-  d.countSent(address);
+  d.count(address, 'sent');
   b.trace?.sent(address, b.atMaster, b.tries);
   // A fresh copy per send: a command object settles once.
   const batch = b.commands.map(cloneCommand);
@@ -132,7 +88,7 @@ function settled(b: ClusterBatch, result: unknown, writes: Command[], error: Err
   const d = b.d;
   const lost = error !== null && pipelineConnectionLoss([[error]]) !== null ? error : pipelineConnectionLoss(result);
   const first = firstError(result) ?? error;
-  if (first !== null) d.countError(b.sentTo ?? '?');
+  if (first !== null) d.count(b.sentTo ?? '?', 'errors');
   const applied = lost === null && !(first !== null && /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|EXECABORT)/.test(first.message) && !partlyApplied(result));
   for (const w of writes) d.progress!.settled(w, applied);
   const m = first?.message ?? '';
@@ -140,18 +96,14 @@ function settled(b: ClusterBatch, result: unknown, writes: Command[], error: Err
   if (lost === null && moved && !partlyApplied(result) && b.redirects < MAX_REDIRECTS) {
     // No command of the batch ran (they share one slot, and the slot is elsewhere): send it there.
     b.redirects++;
-    b.redirect = moved[2]!;
+    b.redirect = { address: moved[2]!, asking: false };
     d.stale(`MOVED ${moved[1]} ${moved[2]}`);
     if (!tryBatch(b)) d.hold(b);
     return;
   }
   b.redirect = null;
   if (lost === null && /^(CLUSTERDOWN|TRYAGAIN)/.test(m) && !partlyApplied(result)) {
-    b.reason = 'cluster-down';
-    b.retryAt = performance.now() + CLUSTER_RETRY_MS - 1;
-    d.hold(b);
-    d.retrySoon();
-    d.stale(m.split(' ')[0]!);
+    d.clusterDown(b, m);
     return;
   }
   if (lost !== null) {

@@ -3,8 +3,8 @@ import { EventEmitter } from 'node:events';
 import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOptions, type Redis, type RedisCommander } from 'ioredis';
 import { installCommands } from '../commands.js';
 import type { ViewRoute } from '../dispatch/attempt.js';
-import { ClosedError, FailoverRedisError, InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
-import type { FailoverEvent, NodeEvent, RoleChangeEvent } from '../events.js';
+import { ClosedError, FailoverRedisError, InvalidOptionError, NoNodeError } from '../errors.js';
+import type { FailoverEvent, MessageEvents, NodeEvent, RoleChangeEvent } from '../events.js';
 import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '../observability/channels.js';
 import { isAuthError } from '../failover/signals.js';
 import type { DurabilitySettings, ReadFrom } from '../options-types.js';
@@ -20,9 +20,10 @@ import { clusterChanges } from './changes.js';
 import { ClusterProgress } from './progress.js';
 import { buildClusterStats, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
+import { discoverCluster, ioClusterReady } from './connect.js';
 import { ShardOutages } from './outages.js';
 import { WatchSessions } from './watches.js';
-import { slotTable, uncoveredRanges, type ClusterTopology } from './topology.js';
+import type { ClusterTopology } from './topology.js';
 import { ClusterWatcher } from './watcher.js';
 import { ANY_SLOT, batchSlot, commandSlot } from './slot.js';
 
@@ -30,7 +31,7 @@ const debug = createDebug('redis-failover:failover');
 
 export type FailoverClusterStatus = 'wait' | 'connecting' | 'ready' | 'close' | 'end';
 
-export interface FailoverClusterEvents {
+export interface FailoverClusterEvents extends MessageEvents {
   ready: [];
   connect: [];
   error: [error: Error];
@@ -41,12 +42,6 @@ export interface FailoverClusterEvents {
   'node-up': [event: NodeEvent];
   'node-down': [event: NodeEvent];
   'role-change': [event: RoleChangeEvent];
-  message: [channel: string, message: string];
-  messageBuffer: [channel: Buffer, message: Buffer];
-  pmessage: [pattern: string, channel: string, message: string];
-  pmessageBuffer: [pattern: Buffer, channel: Buffer, message: Buffer];
-  smessage: [channel: string, message: string];
-  smessageBuffer: [channel: Buffer, message: Buffer];
 }
 
 const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'smessage', 'smessageBuffer'] as const;
@@ -199,8 +194,9 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       timer = setTimeout(() => reject(this.#discoveryError ?? new NoNodeError(`the cluster was not ready within ${budget} ms (connectTimeout + commandTimeoutMs)`)), budget);
     });
     try {
-      await Promise.race([this.#discover(deadline), late]);
-      await Promise.race([this.#ioReady(), late]);
+      const discovered = discoverCluster(this.#watcher, deadline, () => this.#status === 'connecting', (reason) => (this.#discoveryError = reason));
+      await Promise.race([discovered, late]);
+      await Promise.race([ioClusterReady(this.#io), late]);
     } catch (error) {
       const coded = error instanceof FailoverRedisError ? error : isAuthError(error) ? new NoNodeError(`the cluster refused the credentials: ${(error as Error).message}`, { cause: error }) : new NoNodeError((error as Error).message, { cause: error });
       if (this.listenerCount('error') > 0) this.emit('error', coded);
@@ -213,34 +209,6 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#status = 'ready';
     this.emit('connect');
     this.emit('ready');
-  }
-
-  /** ioredis's Cluster ready (a keyless command may have started its connect already). */
-  #ioReady(): Promise<void> {
-    const io = this.#io;
-    if (io.status === 'ready') return Promise.resolve();
-    if (io.status === 'wait') return io.connect();
-    return new Promise((resolve, reject) => {
-      io.once('ready', resolve);
-      io.once('end', () => reject(new NoNodeError('the ioredis Cluster connection ended before it was ready')));
-    });
-  }
-
-  async #discover(deadline: number): Promise<void> {
-    let lastError: unknown;
-    while (performance.now() < deadline && this.#status === 'connecting') {
-      try {
-        const topology = await this.#watcher.refresh();
-        const gaps = uncoveredRanges(slotTable(topology));
-        if (gaps.length === 0) return;
-        lastError = this.#discoveryError = new NoMasterError(`the cluster does not cover every slot: no master serves ${gaps.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')}`);
-      } catch (error) {
-        if (!(error instanceof NoNodeError) || error.constructor !== NoNodeError || isAuthError(error)) throw error;
-        lastError = error;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw lastError ?? new NoNodeError('no cluster node answered');
   }
 
   /** The current picture: shards with their slots, master and replicas. A copy. */

@@ -1,30 +1,24 @@
 import createDebug from 'debug';
 import { Command, type Redis } from 'ioredis';
-import { MaybeAppliedError, NoMasterError, NotReplicatedError, ClosedError } from '../errors.js';
-import { classOf, waitError, type ViewRoute } from '../dispatch/attempt.js';
-import { HoldQueue, type Holdable } from '../dispatch/hold-queue.js';
-import { judge, type AttemptFacts } from '../dispatch/judge.js';
+import { MaybeAppliedError, NotReplicatedError, ClosedError } from '../errors.js';
+import { classOf, type ViewRoute } from '../dispatch/attempt.js';
+import { HoldQueue } from '../dispatch/hold-queue.js';
+import { judge } from '../dispatch/judge.js';
 import { isConnectionLoss } from '../failover/signals.js';
-import type { CommandClass } from '../routing/classify.js';
 import { parseReadFrom, type ReadPolicy } from '../routing/read-policy.js';
-import { route, routeTarget, type RouteDecision, type RouteTarget, type RoutingState, type WaitReason } from '../routing/route.js';
+import { route, routeTarget, type RoutingState } from '../routing/route.js';
 import type { HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
-import { commandChannel, traceCommand, type CommandTrace } from '../observability/channels.js';
+import { commandChannel, traceCommand } from '../observability/channels.js';
 import type { NodeCounters } from '../observability/stats.js';
 import { noop } from '../util.js';
+import { CLUSTER_RETRY_MS, ClusterAttempt, MAX_REDIRECTS, type ClusterSend } from './attempt.js';
 import type { ClusterProgress } from './progress.js';
 import { ANY_SLOT } from './slot.js';
 import { readableReplicas, slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
 
 const debug = createDebug('redis-failover:router');
 const MASTER: ReadPolicy = parseReadFrom('master');
-const NO_TOPOLOGY: RouteDecision = Object.freeze({ kind: 'wait', reason: 'no-topology' });
-const NO_MASTER: RouteDecision = Object.freeze({ kind: 'wait', reason: 'no-master' });
-/** MOVED/ASK followed for one command before its error is passed on (ioredis: 16). */
-const MAX_REDIRECTS = 5;
-/** CLUSTERDOWN/TRYAGAIN: nothing was applied; try again after this long. */
-const CLUSTER_RETRY_MS = 50;
 
 /** ioredis Cluster's connection pool (private in its typings): one connection per node, by `host:port`. */
 export interface NodeConnections {
@@ -45,56 +39,6 @@ export interface DispatchSettings {
 interface ShardRoute {
   state: RoutingState;
   master: Address | null;
-}
-
-/** One command on its way through the cluster: plain fields, judged by `judge()`. */
-class ClusterAttempt implements Holdable, AttemptFacts {
-  readonly name: string;
-  readonly pinned = false;
-  policy: ReadPolicy;
-  atMaster = false;
-  tries = 0;
-  redirects = 0;
-  /** MOVED/ASK: the next send goes there (ASK: after ASKING). */
-  redirect: { address: Address; asking: boolean } | null = null;
-  /** -READONLY from this node: wait for a master that is another one. */
-  notAt: Address | null = null;
-  sentTo: Address | null = null;
-  reason: WaitReason | 'cluster-down' | null = null;
-  tracked = false;
-  /** CLUSTERDOWN/TRYAGAIN: not before this time (performance.now()). */
-  retryAt = 0;
-  /** Its context on `redis-failover:command`, when that channel has subscribers. */
-  trace: CommandTrace | null = null;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-
-  constructor(
-    readonly d: ClusterDispatcher,
-    readonly cmd: Command,
-    readonly cls: CommandClass,
-    readonly slot: number,
-    readonly view: ViewRoute,
-  ) {
-    this.name = cmd.name;
-    this.policy = view.policy;
-    this.resolve = cmd.resolve;
-    this.reject = cmd.reject;
-  }
-
-  get readOnly(): boolean {
-    return this.cls.readOnly;
-  }
-  retry(): boolean {
-    return this.d.tryAttempt(this);
-  }
-  fail(error: Error): void {
-    this.reject(error);
-  }
-  waitCause(): Error | undefined {
-    if (this.reason === 'cluster-down') return new NoMasterError(`the cluster reports CLUSTERDOWN for slot ${this.slot}`);
-    return waitError(this.reason, this.sentTo, null);
-  }
 }
 
 /**
@@ -267,82 +211,74 @@ export class ClusterDispatcher {
       a.fail(this.#closed);
       return true;
     }
-    if (a.redirect !== null) {
-      const conn = this.#connection(a.redirect.address, false);
-      if (conn === null) return false;
-      this.#write(a, conn, a.redirect.address, true, a.redirect.asking);
-      return true;
-    }
-    if (a.retryAt > performance.now()) return false;
-    const { decision, master } = this.decide(a.slot, a.cls, a.policy, () => this.#s.progress?.needed(a.cmd) ?? 0);
-    if (decision.kind === 'fail') {
-      a.fail(decision.error);
-      return true;
-    }
-    if (decision.kind === 'wait') {
-      a.reason = decision.reason;
-      a.sentTo = master;
-      return false;
-    }
-    const target: RouteTarget = decision.target;
-    const atMaster = target.address === master;
-    if (atMaster && a.notAt === master) {
-      a.reason = 'no-master';
-      return false;
-    }
-    const conn = this.#s.pool.getInstanceByKey(target.address) as Redis;
-    this.#write(a, conn, target.address, atMaster, false);
+    const conn = this.place(a);
+    if (conn === null) return false;
+    if (conn !== undefined) this.#write(a, conn);
     return true;
   }
 
   /**
-   * The one routing decision, for single commands and batches alike: the slot's shard, the
-   * readiness of its nodes and its write gate, then `route()`. `need` is asked only for reads
-   * that may go to a replica (read-your-writes).
+   * The one routing step, for single commands and batches alike: the node MOVED/ASK named, or
+   * the slot's shard, the readiness of its nodes and its write gate, then `route()` (whose
+   * decisions allocate nothing). Sets `sentTo` and `atMaster`; returns the connection to send on,
+   * null while `s` must wait (`reason` says why), or undefined once routing failed it.
    */
-  decide(slot: number, cls: CommandClass, policy: ReadPolicy, need: () => number): { decision: RouteDecision; master: Address | null } {
-    const i = this.shardOf(slot);
-    if (i < 0) return { decision: this.#table.length === 0 ? NO_TOPOLOGY : NO_MASTER, master: null };
+  place(s: ClusterSend): Redis | null | undefined {
+    if (s.redirect !== null) {
+      const conn = this.#connection(s.redirect.address, false);
+      if (conn === null) return null;
+      s.sentTo = s.redirect.address;
+      s.atMaster = true;
+      return conn;
+    }
+    if (s.retryAt > performance.now()) return null;
+    const i = this.shardOf(s.slot);
+    if (i < 0) {
+      s.reason = this.#table.length === 0 ? 'no-topology' : 'no-master';
+      s.sentTo = null;
+      return null;
+    }
     const state = this.#shards[i]!.state;
     const master = state.master!;
     master.ready = this.#ready(master.address, false);
-    const replicaRead = cls.readOnly && policy.name !== 'master';
+    const replicaRead = s.cls.readOnly && s.policy.name !== 'master';
     // Replicas matter only to reads routed by a policy that may use them.
     if (replicaRead) for (const r of state.replicas) r.ready = !this.#silent.has(r.address) && this.#ready(r.address, true);
     state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
-    const decision = route(cls, state, policy, replicaRead && this.#s.progress !== null ? need() : 0);
-    if (decision.kind === 'send' && decision.target !== master) state.turn++;
-    return { decision, master: master.address };
-  }
-
-  /** The connection of a node routing chose (ready: `decide()` checked it). */
-  connectionOf(address: Address): Redis {
-    return this.#s.pool.getInstanceByKey(address)!;
-  }
-
-  /** A ready connection to a node named by MOVED/ASK, or null while it connects. */
-  redirectConnection(address: Address): Redis | null {
-    return this.#connection(address, false);
+    const progress = this.#s.progress;
+    // `need` is asked only for reads that may go to a replica (read-your-writes).
+    const decision = route(s.cls, state, s.policy, replicaRead && progress !== null ? s.need(progress) : 0);
+    if (decision.kind === 'fail') {
+      s.fail(decision.error);
+      return undefined;
+    }
+    if (decision.kind === 'wait') {
+      s.reason = decision.reason;
+      s.sentTo = master.address;
+      return null;
+    }
+    const target = decision.target;
+    if (target !== master) state.turn++;
+    else if (s.notAt === master.address) {
+      s.reason = 'no-master';
+      return null;
+    }
+    s.sentTo = target.address;
+    s.atMaster = target === master;
+    return this.#s.pool.getInstanceByKey(target.address)!;
   }
 
   /** Wait for a sign of change (bounded by commandTimeoutMs and maxQueuedCommands). */
-  hold(item: Holdable & { trace: CommandTrace | null }): void {
+  hold(item: ClusterSend): void {
     item.trace?.held();
     this.#queue.hold(item);
   }
 
-  /** `stats()`: an application command (or batch) was handed to a connection to `address`. */
-  countSent(address: Address): void {
-    const c = this.counters.get(address);
-    if (c === undefined) this.counters.set(address, { sent: 1, errors: 0 });
-    else c.sent++;
-  }
-
-  /** `stats()`: one failed there (a reply error, a lost connection). */
-  countError(address: Address): void {
-    const c = this.counters.get(address);
-    if (c === undefined) this.counters.set(address, { sent: 0, errors: 1 });
-    else c.errors++;
+  /** `stats()`: an application command (or batch) handed to a connection to `address` (`sent`), or failed there (`errors`). */
+  count(address: Address, what: keyof NodeCounters): void {
+    let c = this.counters.get(address);
+    if (c === undefined) this.counters.set(address, (c = { sent: 0, errors: 0 }));
+    c[what]++;
   }
 
   /** A connection died under a command: the node counts as down until a poll shows it back. */
@@ -350,9 +286,16 @@ export class ClusterDispatcher {
     this.#markDown(address);
   }
 
-  /** CLUSTERDOWN/TRYAGAIN: try what waits again shortly. */
-  retrySoon(): void {
+  /**
+   * CLUSTERDOWN/TRYAGAIN (`message`): nothing was applied. Held, and tried again shortly
+   * (bounded by commandTimeoutMs); the picture is read again.
+   */
+  clusterDown(s: ClusterSend, message: string): void {
+    s.reason = 'cluster-down';
+    s.retryAt = performance.now() + CLUSTER_RETRY_MS - 1;
+    this.hold(s);
     this.#retrySoon();
+    this.#s.stale(message.split(' ')[0]!);
   }
 
   get progress(): ClusterProgress | null {
@@ -367,16 +310,17 @@ export class ClusterDispatcher {
     this.#s.stale(reason, address);
   }
 
-  #write(a: ClusterAttempt, conn: Redis, address: Address, atMaster: boolean, asking: boolean): void {
+  /** Send `a` on `conn` (to `a.sentTo`, placed by `place()`); a durable write gets its WAIT right behind it. */
+  #write(a: ClusterAttempt, conn: Redis): void {
     const cmd = a.cmd;
     const progress = this.#s.progress;
     const durability = a.cls.writesData ? a.view.durability : null;
+    const address = a.sentTo!;
+    const asking = a.redirect?.asking === true;
     a.tries++;
-    a.atMaster = atMaster;
-    a.sentTo = address;
     a.reason = null;
-    this.countSent(address);
-    a.trace?.sent(address, atMaster, a.tries);
+    this.count(address, 'sent');
+    a.trace?.sent(address, a.atMaster, a.tries);
     a.tracked = a.cls.writesData && progress !== null && this.#trackWrites;
     if (a.tracked) progress!.sending(cmd);
     let reply: { value: unknown } | null = null;
@@ -416,7 +360,7 @@ export class ClusterDispatcher {
 
   #failed(a: ClusterAttempt, error: Error): void {
     const m = error.message;
-    if (a.sentTo !== null) this.countError(a.sentTo);
+    if (a.sentTo !== null) this.count(a.sentTo, 'errors');
     const redirect = /^(MOVED|ASK) (\d+) (\S+)$/.exec(m);
     if (redirect && a.redirects < MAX_REDIRECTS) {
       // Nothing was applied: follow it now, and read the picture again.
@@ -429,12 +373,7 @@ export class ClusterDispatcher {
     }
     a.redirect = null;
     if ((m.startsWith('CLUSTERDOWN') || m.startsWith('TRYAGAIN')) && a.tries <= 1000) {
-      // Not applied. Held and tried again shortly (bounded by commandTimeoutMs).
-      a.reason = 'cluster-down';
-      a.retryAt = performance.now() + CLUSTER_RETRY_MS - 1;
-      this.hold(a);
-      this.#retrySoon();
-      this.#s.stale(m.split(' ')[0]!);
+      this.clusterDown(a, m);
       return;
     }
     const at = a.sentTo ?? '?';

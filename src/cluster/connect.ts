@@ -1,0 +1,38 @@
+import type { Cluster as IoCluster } from 'ioredis';
+import { NoMasterError, NoNodeError } from '../errors.js';
+import { isAuthError } from '../failover/signals.js';
+import { slotTable, uncoveredRanges } from './topology.js';
+import type { ClusterWatcher } from './watcher.js';
+
+/**
+ * Read the cluster until every slot is served: resolves then, or throws what stood in the way
+ * once `deadline` passed or `connecting()` turned false. A wrong password or seeds that are not
+ * cluster members throw at once; `seen` hears each reason to wait (uncovered slots), so a timeout
+ * can name it.
+ */
+export async function discoverCluster(watcher: ClusterWatcher, deadline: number, connecting: () => boolean, seen: (reason: Error) => void): Promise<void> {
+  let lastError: unknown;
+  while (performance.now() < deadline && connecting()) {
+    try {
+      const gaps = uncoveredRanges(slotTable(await watcher.refresh()));
+      if (gaps.length === 0) return;
+      lastError = new NoMasterError(`the cluster does not cover every slot: no master serves ${gaps.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')}`);
+      seen(lastError as Error);
+    } catch (error) {
+      if (!(error instanceof NoNodeError) || error.constructor !== NoNodeError || isAuthError(error)) throw error;
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw lastError ?? new NoNodeError('no cluster node answered');
+}
+
+/** ioredis's Cluster ready (a keyless command may have started its connect already). */
+export function ioClusterReady(io: IoCluster): Promise<void> {
+  if (io.status === 'ready') return Promise.resolve();
+  if (io.status === 'wait') return io.connect();
+  return new Promise((resolve, reject) => {
+    io.once('ready', resolve);
+    io.once('end', () => reject(new NoNodeError('the ioredis Cluster connection ended before it was ready')));
+  });
+}
