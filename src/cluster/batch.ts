@@ -95,10 +95,7 @@ function settled(b: ClusterBatch, result: unknown, writes: Command[], error: Err
   const moved = /^MOVED (\d+) (\S+)$/.exec(m) ?? /MOVED (\d+) (\S+)/.exec(String((first as { previousErrors?: Error[] } | null)?.previousErrors?.[0]?.message ?? ''));
   if (lost === null && moved && !partlyApplied(result) && b.redirects < MAX_REDIRECTS) {
     // No command of the batch ran (they share one slot, and the slot is elsewhere): send it there.
-    b.redirects++;
-    b.redirect = { address: moved[2]!, asking: false };
-    d.stale(`MOVED ${moved[1]} ${moved[2]}`);
-    if (!tryBatch(b)) d.hold(b);
+    d.redirected(b, 'MOVED', moved[1]!, moved[2]!);
     return;
   }
   b.redirect = null;

@@ -14,7 +14,7 @@ import type { Address } from '../topology/types.js';
 import { asCallback, noop } from '../util.js';
 import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from '../view.js';
 import { sendBatch } from './batch.js';
-import { ClusterDispatcher, type NodeConnections } from './dispatcher.js';
+import { announcedPool, ClusterDispatcher, type NodeConnections } from './dispatcher.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { clusterChanges } from './changes.js';
 import { ClusterProgress } from './progress.js';
@@ -138,9 +138,10 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       this.#progress.sending = noop;
       this.#progress.settled = noop;
     }
+    const ioPool = (this.#io as unknown as { connectionPool: NodeConnections }).connectionPool;
     this.#dispatcher = new ClusterDispatcher({
       // The pool is private in ioredis's typings; it is the one place this client reaches into.
-      pool: (this.#io as unknown as { connectionPool: NodeConnections }).connectionPool,
+      pool: base.natMap.size === 0 ? ioPool : announcedPool(ioPool, reach),
       progress: this.#progress,
       reach: (a) => reach(a),
       timeoutMs: base.commandTimeoutMs,

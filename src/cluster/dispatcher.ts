@@ -26,6 +26,27 @@ export interface NodeConnections {
   findOrCreate(node: { host: string; port: number }, readOnly: boolean): Redis;
 }
 
+/**
+ * `pool` as addressed by the cluster's announced `host:port`: ioredis keys its connections by the
+ * address natMap maps to, so each announced address is looked up under its mapped one (computed
+ * once per address). Without a natMap the pool is used as it is.
+ */
+export function announcedPool(pool: NodeConnections, reach: (address: Address) => HostPort): NodeConnections {
+  const keys = new Map<Address, string>();
+  const keyOf = (address: Address): string => {
+    let key = keys.get(address);
+    if (key === undefined) {
+      const { host, port } = reach(address);
+      keys.set(address, (key = `${host}:${port}`));
+    }
+    return key;
+  };
+  return {
+    getInstanceByKey: (address) => pool.getInstanceByKey(keyOf(address)),
+    findOrCreate: (node, readOnly) => pool.findOrCreate(node, readOnly),
+  };
+}
+
 export interface DispatchSettings {
   pool: NodeConnections;
   progress: ClusterProgress | null;
@@ -287,6 +308,17 @@ export class ClusterDispatcher {
   }
 
   /**
+   * MOVED/ASK `slot` `node`: nothing was applied. The next send goes to `node` (announced, as
+   * every address here; the pool maps it), now if it can; MOVED also reads the picture again.
+   */
+  redirected(s: ClusterSend, kind: 'MOVED' | 'ASK', slot: string, node: string): void {
+    s.redirects++;
+    s.redirect = { address: node, asking: kind === 'ASK' };
+    if (kind === 'MOVED') this.#s.stale(`MOVED ${slot} ${node}`);
+    if (!s.retry()) this.hold(s);
+  }
+
+  /**
    * CLUSTERDOWN/TRYAGAIN (`message`): nothing was applied. Held, and tried again shortly
    * (bounded by commandTimeoutMs); the picture is read again.
    */
@@ -363,12 +395,7 @@ export class ClusterDispatcher {
     if (a.sentTo !== null) this.count(a.sentTo, 'errors');
     const redirect = /^(MOVED|ASK) (\d+) (\S+)$/.exec(m);
     if (redirect && a.redirects < MAX_REDIRECTS) {
-      // Nothing was applied: follow it now, and read the picture again.
-      a.redirects++;
-      const { host, port } = this.#s.reach(redirect[3]!);
-      a.redirect = { address: `${host}:${port}`, asking: redirect[1] === 'ASK' };
-      if (redirect[1] === 'MOVED') this.#s.stale(`MOVED ${redirect[2]} ${redirect[3]}`);
-      if (!this.tryAttempt(a)) this.hold(a);
+      this.redirected(a, redirect[1] as 'MOVED' | 'ASK', redirect[2]!, redirect[3]!);
       return;
     }
     a.redirect = null;

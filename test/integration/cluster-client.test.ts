@@ -252,6 +252,28 @@ describe('FailoverCluster on a 3×1 cluster', () => {
     src.disconnect();
     dst.disconnect();
   });
+  it('with a natMap (nodes reached under other addresses): commands, and batches met by MOVED, go to the mapped addresses', async () => {
+    // Every node reached as localhost:port while the cluster announces 127.0.0.1:port.
+    const natMap = Object.fromEntries(cluster.nodes.map((a) => [a, { host: 'localhost', port: Number(a.split(':')[1]) }]));
+    const fc = client({ readFrom: 'master', natMap, nodes: [`localhost:${cluster.masters[0]!.split(':')[1]}`] });
+    const key = 'natmoved:{n}';
+    const slot = slotOf(key);
+    const from = (await fc.refreshTopology()).shards.find((s) => s.slots.some(([a, b]) => slot >= a && slot <= b))!.master!.address;
+    const to = cluster.masters.find((m) => m !== from)!;
+    await fc.set(key, 'before');
+    const src = direct(from);
+    const dst = direct(to);
+    const toId = String(await dst.call('CLUSTER', 'MYID'));
+    await dst.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', String(await src.call('CLUSTER', 'MYID')));
+    await src.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId);
+    const [host, port] = to.split(':');
+    await src.call('MIGRATE', host!, port!, '', 0, 5000, 'KEYS', key);
+    for (const node of cluster.masters) await direct(node).call('CLUSTER', 'SETSLOT', slot, 'NODE', toId);
+    // Sent at once, to the old owner: MOVED.
+    const batches = await Promise.all(Array.from({ length: 5 }, () => fc.pipeline().get(key).set(`${key}:p`, 'x').exec()));
+    expect(batches).toEqual(Array.from({ length: 5 }, () => [[null, 'before'], [null, 'OK']]));
+    expect(await dst.get(`${key}:p`)).toBe('x');
+  });
 });
 
 describe('FailoverCluster bad input', () => {
