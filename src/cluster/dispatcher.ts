@@ -14,38 +14,12 @@ import type { NodeCounters } from '../observability/stats.js';
 import { noop } from '../util.js';
 import { CLUSTER_RETRY_MS, ClusterAttempt, MAX_REDIRECTS, type ClusterSend } from './attempt.js';
 import type { ClusterProgress } from './progress.js';
+import type { NodeConnections } from './pool.js';
 import { ANY_SLOT } from './slot.js';
 import { readableReplicas, slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
 
 const debug = createDebug('redis-failover:router');
 const MASTER: ReadPolicy = parseReadFrom('master');
-
-/** ioredis Cluster's connection pool (private in its typings): one connection per node, by `host:port`. */
-export interface NodeConnections {
-  getInstanceByKey(key: string): Redis | undefined;
-  findOrCreate(node: { host: string; port: number }, readOnly: boolean): Redis;
-}
-
-/**
- * `pool` as addressed by the cluster's announced `host:port`: ioredis keys its connections by the
- * address natMap maps to, so each announced address is looked up under its mapped one (computed
- * once per address). Without a natMap the pool is used as it is.
- */
-export function announcedPool(pool: NodeConnections, reach: (address: Address) => HostPort): NodeConnections {
-  const keys = new Map<Address, string>();
-  const keyOf = (address: Address): string => {
-    let key = keys.get(address);
-    if (key === undefined) {
-      const { host, port } = reach(address);
-      keys.set(address, (key = `${host}:${port}`));
-    }
-    return key;
-  };
-  return {
-    getInstanceByKey: (address) => pool.getInstanceByKey(keyOf(address)),
-    findOrCreate: (node, readOnly) => pool.findOrCreate(node, readOnly),
-  };
-}
 
 export interface DispatchSettings {
   pool: NodeConnections;
