@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import type { FailoverEvent, FailoverRedisEvents, WarningEvent } from './events.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { MessageSink } from './dispatch/subscriptions.js';
+import { RoleChanger } from './failover/actions.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import { isAuthError } from './failover/signals.js';
 import type { ResolvedOptions } from './options.js';
@@ -73,6 +74,8 @@ export class Core {
   #suspect = false;
   #fenced = false;
   #switching = false;
+  /** Masters whose data connection closed since a refresh last saw them answer as master. */
+  #unconfirmed = new Set<Address>();
 
   constructor(opts: ResolvedOptions, host: CoreHost, factory: ConnectionFactory = defaultConnectionFactory, onMessage: MessageSink) {
     this.#host = host;
@@ -96,6 +99,7 @@ export class Core {
     const connectTimeoutMs = (redisOptions.connectTimeout ?? 10_000) + 1000;
     // What the providers may read of the failover state: plain data, kept current by this class.
     const health = { suspectMaster: null as Address | null };
+    const roles = new RoleChanger(this.pool, (warning) => bus.emit('warning', warning));
     this.provider =
       opts.mode === 'sentinel'
         ? new SentinelProvider({
@@ -111,6 +115,7 @@ export class Core {
         : new NodesProvider({
             seeds: opts.seeds,
             pool: this.pool,
+            roles,
             mapAddress,
             probeTimeoutMs,
             connectTimeoutMs,
@@ -141,6 +146,7 @@ export class Core {
       downAfterMs,
       quorum: opts.failover.quorum,
       pool: this.pool,
+      roles,
       manager: this.manager,
       onSuspect: (suspect) => bus.emit('suspect', suspect),
       onFailover: (event) => bus.emit('failover', event),
@@ -173,7 +179,12 @@ export class Core {
     const dispatcher = this.dispatcher;
     bus.on('node-ready', (node) => {
       dispatcher.syncReadiness();
-      if (node.address === dispatcher.state.master?.address) host.ready();
+      if (node.address === dispatcher.state.master?.address) {
+        // A master that lost its connection may have come back as something else (a restart
+        // with its original replicaof): ready once a refresh says it is still the master.
+        if (this.#unconfirmed.has(node.address)) this.manager.request(`${node.address} reconnected`);
+        else host.ready();
+      }
       dispatcher.drain();
     });
     bus.on('node-close', (node, purpose) => this.#onNodeClose(node, purpose));
@@ -255,7 +266,10 @@ export class Core {
     }
     if (previous === null || changes.length > 0 || !sameReaders(before, this.#table)) host.emit('topology', structuredClone(next), changes);
     this.coordinator.afterRefresh(next, previous);
-    if (dispatcher.state.master?.ready) host.ready();
+    if (next.master?.up) this.#unconfirmed.delete(next.master.address);
+    // No node is master (a replication cycle): writes can go nowhere, so not ready.
+    if (next.master === null && next.replicas.some((r) => r.up)) host.reconnecting();
+    if (dispatcher.state.master?.ready && !this.#unconfirmed.has(dispatcher.state.master.address)) host.ready();
     dispatcher.drain();
   }
 
@@ -271,7 +285,10 @@ export class Core {
   #onNodeClose(node: NodeConnections, purpose: ConnectionPurpose): void {
     const dispatcher = this.dispatcher;
     dispatcher.syncReadiness();
-    if (node.address === dispatcher.state.master?.address && purpose === 'data' && !node.ready) this.#host.reconnecting();
+    if (node.address === dispatcher.state.master?.address && purpose === 'data' && !node.ready) {
+      this.#unconfirmed.add(node.address);
+      this.#host.reconnecting();
+    }
     this.coordinator.signal(`${purpose} connection to ${node.address} closed`);
   }
 }

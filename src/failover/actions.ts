@@ -1,84 +1,153 @@
 import createDebug from 'debug';
 import type { Redis } from 'ioredis';
 import { FailoverRedisError } from '../errors.js';
+import type { WarningEvent } from '../events.js';
 import type { NodePool } from '../pool/node-pool.js';
-import type { NodeState } from '../topology/types.js';
+import type { Address, NodeState } from '../topology/types.js';
 
 const debug = createDebug('redis-failover:failover');
+
+/**
+ * A role change that failed. `notPermitted`: this user may not run the command at all (`NOPERM`),
+ * or the server does not know it (renamed or disabled, as managed services do): retrying will not
+ * help, and the client follows whoever else promotes.
+ */
+export class PromotionError extends FailoverRedisError {
+  readonly address: string;
+  readonly notPermitted: boolean;
+  constructor(address: string, step: string, cause: unknown) {
+    const reason = (cause as Error)?.message ?? String(cause);
+    const notPermitted = isRefusedForRights(cause);
+    const permission = /NOPERM/.test(reason) ? ` (the ACL user needs permission for ${step.split(' ')[0]})` : '';
+    super('ERR_PROMOTION_FAILED', `${step} on ${address} failed: ${reason}${permission}`, { cause });
+    this.address = address;
+    this.notPermitted = notPermitted;
+  }
+}
+
+/**
+ * `NOPERM` (the ACL forbids it), or an unknown command (`rename-command REPLICAOF ""`, or a managed
+ * service that hides it): the same answer comes every time.
+ */
+export function isRefusedForRights(error: unknown): boolean {
+  const message = (error as Error)?.message ?? '';
+  return /^NOPERM\b|^ERR unknown command\b|^ERR unknown subcommand\b/.test(message);
+}
+
+/** Where a role change that could not be saved to the node's config file is told. */
+export type RoleWarningSink = (warning: WarningEvent) => void;
 
 /**
  * The runbook's steps, and the only place this library changes a server's role (`REPLICAOF`,
  * `FAILOVER`, `SENTINEL FAILOVER`, and the write pause around a handover). Each `REPLICAOF` step
  * is idempotent: `REPLICAOF NO ONE` on a master and `REPLICAOF h p` on a replica already following
  * h:p are no-ops for Redis, so several clients acting at once converge.
+ *
+ * Every role change is followed by `CONFIG REWRITE`, as Sentinel does: without it a node started
+ * from a config file (or a unit with `--replicaof`) comes back from a restart with its old role,
+ * and two nodes that each follow the other leave the set with no master. A node that cannot save
+ * (no config file, or no right to) gets one warning, not a failure: its role is right until it restarts.
  */
-export class PromotionError extends FailoverRedisError {
-  readonly address: string;
-  constructor(address: string, step: string, cause: unknown) {
-    const reason = (cause as Error)?.message ?? String(cause);
-    const permission = /NOPERM/.test(reason) ? ' (the ACL user needs permission for REPLICAOF)' : '';
-    super('ERR_PROMOTION_FAILED', `${step} on ${address} failed: ${reason}${permission}`, { cause });
-    this.address = address;
+export class RoleChanger {
+  readonly pool: NodePool;
+  #warn: RoleWarningSink;
+  #warned = new Set<Address>();
+
+  constructor(pool: NodePool, warn: RoleWarningSink) {
+    this.pool = pool;
+    this.#warn = warn;
+  }
+
+  /** `REPLICAOF NO ONE` on the candidate. */
+  makeMaster(candidate: NodeState): Promise<void> {
+    return this.#replicaof(candidate, 'REPLICAOF NO ONE', ['NO', 'ONE']);
+  }
+
+  /** `REPLICAOF <master>` on one node (a replica to repoint, or an old master to demote). */
+  follow(node: NodeState, master: NodeState): Promise<void> {
+    return this.#replicaof(node, `REPLICAOF ${master.address}`, [master.host, master.port]);
+  }
+
+  /**
+   * Promote `candidate` and repoint every other reachable node to it. Repointing failures do not
+   * undo the promotion: the next refresh sees the stragglers and repoints them again.
+   */
+  async promote(candidate: NodeState, others: readonly NodeState[]): Promise<void> {
+    await this.makeMaster(candidate);
+    const results = await Promise.allSettled(others.filter((r) => r.up && r.address !== candidate.address).map((r) => this.follow(r, candidate)));
+    for (const result of results) if (result.status === 'rejected') debug('repoint failed: %s', (result.reason as Error).message);
+  }
+
+  /** `FAILOVER TO <target> TIMEOUT <ms>` on the master (Redis ≥ 6.2): it answers at once, the swap follows. */
+  async failoverTo(master: NodeState, target: NodeState, timeoutMs: number): Promise<void> {
+    debug('%s: FAILOVER TO %s', master.address, target.address);
+    try {
+      await this.#control(master).call('FAILOVER', 'TO', target.host, target.port, 'TIMEOUT', timeoutMs);
+    } catch (error) {
+      throw new PromotionError(master.address, 'FAILOVER', error);
+    }
+  }
+
+  /** After `FAILOVER` (which does not save roles): save both nodes' new roles. */
+  persist(nodes: readonly NodeState[]): void {
+    for (const node of nodes) this.#rewrite(node);
+  }
+
+  /**
+   * `CLIENT PAUSE <ms> WRITE` on the master, so that the target can catch up. Redis < 6.2 has no
+   * `WRITE` mode: the pause then covers all commands.
+   */
+  async pauseWrites(master: NodeState, ms: number): Promise<void> {
+    const conn = this.#control(master);
+    await conn.call('CLIENT', 'PAUSE', ms, 'WRITE').catch(() => conn.call('CLIENT', 'PAUSE', ms));
+  }
+
+  /** `CLIENT UNPAUSE`; a failure is ignored (the pause ends by itself at its timeout). */
+  async unpause(master: NodeState): Promise<void> {
+    await this.#control(master)
+      .call('CLIENT', 'UNPAUSE')
+      .catch(() => undefined);
+  }
+
+  #control(node: NodeState): Redis {
+    return this.pool.node(node).control();
+  }
+
+  async #replicaof(node: NodeState, step: string, args: (string | number)[]): Promise<void> {
+    debug('%s: %s', node.address, step);
+    try {
+      await this.#control(node).call('REPLICAOF', ...args);
+    } catch (error) {
+      throw new PromotionError(node.address, step, error);
+    }
+    // Not awaited: the role is in place now, and saving it must not hold the writes waiting for
+    // it. Queued behind REPLICAOF on the same connection, so it saves this role, not an older one.
+    this.#rewrite(node);
+  }
+
+  #rewrite(node: NodeState): void {
+    this.#control(node)
+      .call('CONFIG', 'REWRITE')
+      .then(() => this.#warned.delete(node.address))
+      .catch((error: Error) => {
+        debug('%s: CONFIG REWRITE failed: %s', node.address, error.message);
+        if (this.#warned.has(node.address)) return;
+        this.#warned.add(node.address);
+        this.#warn({ code: 'CONFIG_NOT_PERSISTED', address: node.address, message: notPersistedMessage(node.address, error) });
+      });
   }
 }
 
-function control(pool: NodePool, node: NodeState): Redis {
-  return pool.node(node).control();
-}
-
-async function run(pool: NodePool, node: NodeState, step: string, args: (string | number)[]): Promise<void> {
-  debug('%s: %s', node.address, step);
-  try {
-    await control(pool, node).call('REPLICAOF', ...args);
-  } catch (error) {
-    throw new PromotionError(node.address, step, error);
-  }
-}
-
-/** `REPLICAOF NO ONE` on the candidate. */
-export function makeMaster(pool: NodePool, candidate: NodeState): Promise<void> {
-  return run(pool, candidate, 'REPLICAOF NO ONE', ['NO', 'ONE']);
-}
-
-/** `REPLICAOF <master>` on one node (a replica to repoint, or an old master to demote). */
-export function follow(pool: NodePool, node: NodeState, master: NodeState): Promise<void> {
-  return run(pool, node, `REPLICAOF ${master.address}`, [master.host, master.port]);
-}
-
-/**
- * Promote `candidate` and repoint every other reachable replica to it. Repointing failures do
- * not undo the promotion: the next refresh sees the stragglers and repoints them again.
- */
-export async function promote(pool: NodePool, candidate: NodeState, others: readonly NodeState[]): Promise<void> {
-  await makeMaster(pool, candidate);
-  const results = await Promise.allSettled(others.filter((r) => r.up && r.address !== candidate.address).map((r) => follow(pool, r, candidate)));
-  for (const result of results) if (result.status === 'rejected') debug('repoint failed: %s', (result.reason as Error).message);
-}
-
-/** `FAILOVER TO <target> TIMEOUT <ms>` on the master (Redis ≥ 6.2): it answers at once, the swap follows. */
-export async function failoverTo(pool: NodePool, master: NodeState, target: NodeState, timeoutMs: number): Promise<void> {
-  debug('%s: FAILOVER TO %s', master.address, target.address);
-  try {
-    await control(pool, master).call('FAILOVER', 'TO', target.host, target.port, 'TIMEOUT', timeoutMs);
-  } catch (error) {
-    throw new PromotionError(master.address, 'FAILOVER', error);
-  }
-}
-
-/**
- * `CLIENT PAUSE <ms> WRITE` on the master, so that the target can catch up. Redis < 6.2 has no
- * `WRITE` mode: the pause then covers all commands.
- */
-export async function pauseWrites(pool: NodePool, master: NodeState, ms: number): Promise<void> {
-  const conn = control(pool, master);
-  await conn.call('CLIENT', 'PAUSE', ms, 'WRITE').catch(() => conn.call('CLIENT', 'PAUSE', ms));
-}
-
-/** `CLIENT UNPAUSE`; a failure is ignored (the pause ends by itself at its timeout). */
-export async function unpause(pool: NodePool, master: NodeState): Promise<void> {
-  await control(pool, master)
-    .call('CLIENT', 'UNPAUSE')
-    .catch(() => undefined);
+function notPersistedMessage(address: Address, error: Error): string {
+  const why = /without a config file/i.test(error.message)
+    ? 'it runs without a config file'
+    : isRefusedForRights(error)
+      ? 'this user may not run CONFIG REWRITE'
+      : `CONFIG REWRITE failed: ${error.message}`;
+  return (
+    `the role this client gave ${address} is not saved (${why}): if it restarts with its original replicaof, it comes back with its old role. ` +
+    'Start it from a config file Redis may rewrite, or without replicaof on its command line.'
+  );
 }
 
 /** `SENTINEL FAILOVER <name>` on one Sentinel: Sentinel elects, promotes and repoints by itself. */

@@ -4,7 +4,7 @@ import type { NodePool } from '../pool/node-pool.js';
 import type { TopologyManager } from '../topology/manager.js';
 import type { TopologyProvider } from '../topology/provider.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
-import { follow, promote } from './actions.js';
+import { PromotionError, type RoleChanger } from './actions.js';
 import type { ReplicationInfo } from '../topology/info-parser.js';
 import { decide, type Decision, type DecideSettings, type Evidence } from './decide.js';
 import { decideFence, replicaAcks, type FenceDecision } from './fence.js';
@@ -17,8 +17,19 @@ const debug = createDebug('redis-failover:failover');
 /** A silent master is looked at again at most this often by the heartbeat (the rechecks add theirs). */
 const SILENT_REPEAT_MS = 250;
 
+/** After a failed role change, the next waits 100 ms, then twice as long each time up to 5 s, less up to half at random. */
+const RETRY = { firstMs: 100, maxMs: 5000 } as const;
+
+/** The wait before the next role change after `failures` failed ones in a row: exponential, with jitter. */
+export function retryDelayMs(failures: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(RETRY.maxMs, RETRY.firstMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
+
 export interface CoordinatorSettings extends DecideSettings {
   pool: NodePool;
+  /** Who carries out promotions and demotions (`REPLICAOF`, saved with `CONFIG REWRITE`). */
+  roles: RoleChanger;
   manager: TopologyManager;
   /** Who changes roles on request (`promote`, `demote`, `switchover`): ourselves, or Sentinel. */
   provider: TopologyProvider;
@@ -53,7 +64,13 @@ export class FailoverCoordinator {
   #timer: NodeJS.Timeout | null = null;
   #pingPeriodS: number | null = null;
   #warnedDown = false;
-  #warnedRestart = new Set<string>();
+  #warned = new Set<string>();
+  #noMasterSince: number | null = null;
+  /** Why role changes are refused to this client for good (its ACL user), or null. */
+  #refused: string | null = null;
+  /** Role changes that failed in a row, and when the next may be tried. */
+  #failures = 0;
+  #retryAt = 0;
   #stopped = false;
   #links: LinkWatch;
   /** The most replicas the current master has been seen with (the fence's baseline). */
@@ -98,7 +115,15 @@ export class FailoverCoordinator {
 
   /** Called with every new picture: decide, then carry the decisions out in order. */
   afterRefresh(next: Topology, previous: Topology | null): void {
-    if (this.#stopped || next.master === null) return;
+    if (this.#stopped) return;
+    if (next.master === null) {
+      // No master at all (a replication cycle): the last one stays known, for the event that
+      // reports the repair.
+      this.#noMasterSince ??= performance.now();
+      for (const decision of decide(next, previous, this.#evidence(), this.#settings)) this.#carryOut(decision);
+      return;
+    }
+    this.#noMasterSince = null;
     // Watched first: a new master's silence counts from now.
     this.#watchMaster(next.master);
     const decisions = decide(next, previous, this.#evidence(), this.#settings);
@@ -183,15 +208,19 @@ export class FailoverCoordinator {
       pendingReason: this.#pendingReason,
       acting: this.#acting,
       warnedDown: this.#warnedDown,
-      warnedRestarts: this.#warnedRestart,
+      warned: this.#warned,
+      noMasterSince: this.#noMasterSince,
+      refused: this.#refused,
+      retryAt: this.#retryAt,
     };
   }
 
   #carryOut(decision: Decision): void {
     switch (decision.kind) {
-      case 'warn-restarted':
-        this.#warnedRestart.add(decision.key);
-        process.emitWarning(decision.event.message, { code: 'REDIS_FAILOVER_MASTER_RESTARTED_EMPTY' });
+      case 'warn':
+        this.#warned.add(decision.key);
+        // The one that can empty the replicas also goes to the process's warnings (it is printed).
+        if (decision.event.code === 'MASTER_RESTARTED_EMPTY') process.emitWarning(decision.event.message, { code: 'REDIS_FAILOVER_MASTER_RESTARTED_EMPTY' });
         this.#settings.onWarning(decision.event);
         return;
       case 'report':
@@ -215,7 +244,7 @@ export class FailoverCoordinator {
         this.#act(null, async () => {
           for (const node of nodes) {
             debug('demoting %s to a replica of %s', node.address, master.address);
-            await follow(this.#settings.pool, node, master);
+            await this.#settings.roles.follow(node, master);
           }
         });
         return;
@@ -235,8 +264,8 @@ export class FailoverCoordinator {
         const { candidate, followers, from } = decision;
         this.#act(decision.reason, async () => {
           debug('promoting %s (master %s down)', candidate.address, from);
-          this.#settings.beforePromote(from);
-          await promote(this.#settings.pool, candidate, followers);
+          if (from !== candidate.address) this.#settings.beforePromote(from);
+          await this.#settings.roles.promote(candidate, followers);
         });
         return;
       }
@@ -248,18 +277,38 @@ export class FailoverCoordinator {
     this.#acting = true;
     if (reason !== null) this.#pendingReason = reason;
     action()
-      .catch((error: Error) => {
-        debug('failover action failed: %s', error.message);
-        if (reason !== null) {
-          this.#settings.onFailover({ from: this.#knownMaster, to: null, reason: `promotion failed: ${error.message}`, durationMs: 0 });
-          this.#pendingReason = null;
-        }
-        this.#settings.onError(error);
+      .then(() => {
+        this.#failures = 0;
+        this.#retryAt = 0;
       })
+      .catch((error: Error) => this.#actionFailed(reason, error))
       .finally(() => {
         this.#acting = false;
         if (!this.#stopped) this.#settings.manager.request('after failover action');
       });
+  }
+
+  /**
+   * A role change failed. Refused for lack of rights (a managed service's user): said once, and no
+   * role change is tried again — the client follows whoever promotes. Otherwise the next try waits,
+   * longer after each failure: a node that keeps failing must not be asked in a loop.
+   */
+  #actionFailed(reason: string | null, error: Error): void {
+    debug('failover action failed: %s', error.message);
+    if (reason !== null) this.#pendingReason = null;
+    if (this.#refused !== null) return;
+    if (error instanceof PromotionError && error.notPermitted) {
+      this.#refused = error.message;
+      const message =
+        `this client may not change roles (${error.message}): it will not promote or demote, and follows whoever does ` +
+        "(Sentinel, the service, an operator). Set failover: { promote: 'manual' } to say so, or give the user REPLICAOF and CONFIG rights.";
+      this.#settings.onWarning({ code: 'PROMOTION_NOT_PERMITTED', message, address: error.address });
+    } else {
+      this.#failures++;
+      this.#retryAt = performance.now() + retryDelayMs(this.#failures);
+    }
+    if (reason !== null) this.#settings.onFailover({ from: this.#knownMaster, to: null, reason: `promotion failed: ${error.message}`, durationMs: 0 });
+    this.#settings.onError(error);
   }
 
   #watchMaster(master: NodeState): void {

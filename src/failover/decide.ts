@@ -1,4 +1,5 @@
 import type { FailoverEvent, WarningEvent } from '../events.js';
+import { describeCycle, replicationCycle } from '../topology/cycle.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
 import { defaultQuorum, electCandidate, masterDownWitnesses } from './election.js';
 
@@ -33,8 +34,18 @@ export interface Evidence {
   acting: boolean;
   /** MASTER_DOWN was already said for this trouble. */
   warnedDown: boolean;
-  /** Restarts already warned about, as `address/runId`. */
-  warnedRestarts: ReadonlySet<string>;
+  /** The keys of the `warn` decisions already carried out (each is said once). */
+  warned: ReadonlySet<string>;
+  /** Since when the set has had no master at all (a replication cycle); null while it has one. */
+  noMasterSince: number | null;
+  /**
+   * Why this client may not change roles (`NOPERM`, a renamed `REPLICAOF`: a managed service's
+   * user), once a role change was refused so; null while it may. The client then follows whoever
+   * promotes, as in manual mode.
+   */
+  refused: string | null;
+  /** No role change before this time (`now`'s clock): the backoff after a failed one; 0 for none. */
+  retryAt: number;
 }
 
 /** One thing to do. `decide` returns them in the order they are to be carried out. */
@@ -46,8 +57,8 @@ export type Decision =
    * acknowledged by a node the new master's side is about to demote and resync.
    */
   | { kind: 'report'; event: FailoverEvent; oldMasterDown: boolean }
-  /** A master restarted empty under attached replicas: warn (once per `key`). */
-  | { kind: 'warn-restarted'; event: WarningEvent; key: string }
+  /** Say this `warning` (once per `key`). */
+  | { kind: 'warn'; event: WarningEvent; key: string }
   /** The master answers: the trouble is over (unless a change is on its way). */
   | { kind: 'calm' }
   /** Make these nodes (old masters back, replicas following another node) follow `master`. */
@@ -64,6 +75,13 @@ export type Decision =
 /** Rechecks while the master is down but cannot (yet) be replaced. */
 export const RECHECK_MS = { witnesses: 100, noCandidate: 500, manual: 1000 } as const;
 
+/** Why a promotion may not go ahead now, or null: refused for good, or backing off after a failure. */
+function heldBack(evidence: Evidence): Decision | null {
+  if (evidence.refused !== null) return { kind: 'recheck', inMs: RECHECK_MS.manual, why: `role changes refused (${evidence.refused}): following whoever promotes` };
+  if (evidence.now < evidence.retryAt) return { kind: 'recheck', inMs: evidence.retryAt - evidence.now, why: 'backing off after a failed role change' };
+  return null;
+}
+
 /**
  * What to do after a refresh, from the new picture, the one before and the evidence. Pure: no
  * I/O, no clock of its own. Sentinel mode falls out of `promote: 'sentinel'`: it reports the
@@ -71,10 +89,13 @@ export const RECHECK_MS = { witnesses: 100, noCandidate: 500, manual: 1000 } as 
  */
 export function decide(next: Topology, previous: Topology | null, evidence: Evidence, settings: DecideSettings): Decision[] {
   const master = next.master;
-  if (master === null) return [];
+  if (master === null) return noMaster(next, evidence, settings);
   const out: Decision[] = [];
-  const restarted = restartedEmpty(next, previous);
-  if (restarted !== null && !evidence.warnedRestarts.has(restarted.key)) out.push(restarted);
+  const warn = (decision: Extract<Decision, { kind: 'warn' }> | null): void => {
+    if (decision !== null && !evidence.warned.has(decision.key)) out.push(decision);
+  };
+  warn(restartedEmpty(next, previous));
+  warn(masterAlone(next, previous));
 
   let warnedDown = evidence.warnedDown;
   if (evidence.knownMaster !== null && master.address !== evidence.knownMaster) {
@@ -90,7 +111,9 @@ export function decide(next: Topology, previous: Topology | null, evidence: Evid
     out.push({ kind: 'calm' });
     if (settings.promote === 'auto' && !evidence.acting) {
       const nodes = strays(next, master);
-      if (nodes.length > 0) out.push({ kind: 'demote', nodes, master });
+      const wait = nodes.length > 0 ? heldBack(evidence) : null;
+      if (wait !== null) out.push(wait);
+      else if (nodes.length > 0) out.push({ kind: 'demote', nodes, master });
     }
     return out;
   }
@@ -132,12 +155,87 @@ export function decide(next: Topology, previous: Topology | null, evidence: Evid
     out.push({ kind: 'recheck', inMs: RECHECK_MS.noCandidate, why: 'no replica can be promoted (all down, loading or priority 0)' });
     return out;
   }
+  const wait = heldBack(evidence);
+  if (wait !== null) {
+    out.push(wait);
+    return out;
+  }
   // One action at a time: the one under way asks for a refresh when it ends.
   if (!evidence.acting) {
     const reason = `promoted ${candidate.address}: master ${master.address} down, ${witnesses.length} replicas agree`;
     out.push({ kind: 'promote', candidate, followers, from: master.address, reason });
   }
   return out;
+}
+
+/**
+ * No node says role:master and the replicas follow each other in a loop: say so at once (once per
+ * loop); in client mode with `promote: 'auto'`, once the loop has lasted `downAfterMs` (an
+ * operator repointing by hand passes through one for a moment), promote the best node — the
+ * election's rule over every member — and repoint all the others. Only when every known member
+ * answers: the nodes' own reports are then the witnesses, every client that reaches them sees the
+ * same loop and elects the same node, and a member we cannot see might be the master, or ahead.
+ */
+function noMaster(next: Topology, evidence: Evidence, settings: DecideSettings): Decision[] {
+  const cycle = replicationCycle(next);
+  if (cycle === null) return [];
+  const out: Decision[] = [];
+  const loop = describeCycle(cycle);
+  out.push({ kind: 'trouble', reason: `no master: replication cycle ${loop}` });
+  const key = `REPLICATION_CYCLE/${cycle.join(',')}`;
+  if (!evidence.warned.has(key)) {
+    const repair =
+      settings.promote === 'auto'
+        ? `this client promotes the best of them if it lasts ${settings.downAfterMs} ms`
+        : settings.promote === 'sentinel'
+          ? 'Sentinel has to promote one'
+          : "promote: 'manual', so promote one by hand (redis-failover promote <address>)";
+    const message = `no master: the replicas follow each other in a loop (${loop}), so writes can go nowhere; ${repair}`;
+    out.push({ kind: 'warn', key, event: { code: 'REPLICATION_CYCLE', message, address: cycle[0]! } });
+  }
+  if (settings.promote !== 'auto') {
+    out.push({ kind: 'recheck', inMs: RECHECK_MS.manual, why: 'no master, and this client does not promote' });
+    return out;
+  }
+  const lasted = evidence.now - (evidence.noMasterSince ?? evidence.now);
+  if (lasted < settings.downAfterMs) {
+    out.push({ kind: 'recheck', inMs: Math.max(10, settings.downAfterMs - lasted + 10), why: `no master for ${Math.round(lasted)} ms only` });
+    return out;
+  }
+  const silent = next.replicas.filter((r) => !r.up).map((r) => r.address);
+  if (silent.length > 0) {
+    out.push({ kind: 'recheck', inMs: RECHECK_MS.noCandidate, why: `no master, but ${silent.join(', ')} do(es) not answer: not repairing on a partial view` });
+    return out;
+  }
+  const candidate = electCandidate(next.replicas);
+  const wait = heldBack(evidence);
+  if (candidate === null || wait !== null) {
+    out.push(wait ?? { kind: 'recheck', inMs: RECHECK_MS.noCandidate, why: 'no master, and no node can be promoted (loading or priority 0)' });
+    return out;
+  }
+  if (!evidence.acting) {
+    const reason = `promoted ${candidate.address}: no master (replication cycle ${loop})`;
+    const from = evidence.knownMaster ?? candidate.address;
+    out.push({ kind: 'promote', candidate, followers: next.replicas.filter((r) => r.address !== candidate.address), from, reason });
+  }
+  return out;
+}
+
+/**
+ * The client's first picture shows a master no replica follows, while other members are
+ * configured (and do not answer, or follow another node): a restarted old master found first,
+ * say. Writes it takes are lost when it is demoted; say so once. (Later pictures are not judged
+ * so: replicas are repointed to a new master over seconds, by us or by Sentinel.)
+ */
+function masterAlone(next: Topology, previous: Topology | null): Extract<Decision, { kind: 'warn' }> | null {
+  const master = next.master;
+  if (previous !== null || master === null || !master.up || master.role !== 'master') return null;
+  if (next.replicas.length === 0 || next.replicas.some((r) => r.up && r.masterAddress === master.address)) return null;
+  const others = next.replicas.map((r) => `${r.address} (${!r.up ? 'does not answer' : r.role === 'master' ? 'says role:master' : `follows ${r.masterAddress ?? 'no node'}`})`);
+  const message =
+    `master ${master.address} has no replica, while other members are known: ${others.join(', ')}. ` +
+    'If it is an old master restarted on its own, the writes it takes are lost when it is demoted.';
+  return { kind: 'warn', key: `MASTER_ALONE/${master.address}/${master.runId ?? ''}`, event: { code: 'MASTER_ALONE', message, address: master.address } };
 }
 
 /**
@@ -160,7 +258,7 @@ function strays(next: Topology, master: NodeState): NodeState[] {
  * The same master, a new run id and a smaller offset, with replicas attached: it restarted
  * without its data, and their resync will empty them.
  */
-function restartedEmpty(next: Topology, previous: Topology | null): Extract<Decision, { kind: 'warn-restarted' }> | null {
+function restartedEmpty(next: Topology, previous: Topology | null): Extract<Decision, { kind: 'warn' }> | null {
   const before = previous?.master;
   const now = next.master;
   if (!before || !now || before.address !== now.address || !before.runId || !now.runId || before.runId === now.runId) return null;
@@ -170,7 +268,7 @@ function restartedEmpty(next: Topology, previous: Topology | null): Extract<Deci
   const message =
     `master ${now.address} restarted (run id changed, offset ${before.offset} → ${now.offset}) while ${attached} replica(s) ` +
     'are attached: if it restarted without its data, their resync will empty them. Enable persistence, or keep a restarted master from rejoining as master.';
-  return { kind: 'warn-restarted', event: { code: 'MASTER_RESTARTED_EMPTY', message, address: now.address }, key: `${now.address}/${now.runId}` };
+  return { kind: 'warn', event: { code: 'MASTER_RESTARTED_EMPTY', message, address: now.address }, key: `${now.address}/${now.runId}` };
 }
 
 function describeReasons(reasons: readonly string[], source: string): string {

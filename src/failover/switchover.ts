@@ -2,10 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import createDebug from 'debug';
 import type { Redis } from 'ioredis';
 import { FailoverRedisError, NoMasterError } from '../errors.js';
-import type { NodePool } from '../pool/node-pool.js';
 import { parseInfo, parseInfoReplication } from '../topology/info-parser.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
-import { failoverTo, follow, makeMaster, pauseWrites, unpause } from './actions.js';
+import type { RoleChanger } from './actions.js';
 import { electCandidate } from './election.js';
 
 const debug = createDebug('redis-failover:failover');
@@ -70,7 +69,7 @@ async function roleOf(conn: Redis): Promise<ReturnType<typeof parseInfoReplicati
  * Or Redis's own `FAILOVER TO host port TIMEOUT ms` (≥ 6.2), which does the same, slower.
  */
 export async function switchover(
-  pool: NodePool,
+  roles: RoleChanger,
   topology: Topology,
   options: SwitchoverOptions,
   method?: SwitchoverMethod,
@@ -78,8 +77,8 @@ export async function switchover(
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 5000;
   const { master, target } = switchoverTarget(topology, options.to);
-  const masterConn = pool.node(master).control();
-  const targetConn = pool.node(target).control();
+  const masterConn = roles.pool.node(master).control();
+  const targetConn = roles.pool.node(target).control();
   const version = parseInfo((await masterConn.info('server')) as string).redis_version;
   // `CLIENT PAUSE WRITE` + `REPLICAOF` is the default: on Redis 7.0, `FAILOVER TO` held writes
   // 0.5–0.7 s under a writer (its steps wait for the once-a-second replication cron), the manual
@@ -89,7 +88,7 @@ export async function switchover(
   const deadline = started + timeoutMs + 2000;
 
   if (chosen === 'failover-command') {
-    await failoverTo(pool, master, target, timeoutMs);
+    await roles.failoverTo(master, target, timeoutMs);
     // FAILOVER answers at once; the swap happens after. Done when the target says master.
     for (;;) {
       const [old, next] = await Promise.all([roleOf(masterConn), roleOf(targetConn)]);
@@ -100,13 +99,15 @@ export async function switchover(
       if (performance.now() > deadline) throw new SwitchoverError(`switchover to ${target.address} did not finish within ${timeoutMs} ms`);
       await sleep(10);
     }
+    // FAILOVER saves neither node's new role (REPLICAOF through RoleChanger does).
+    roles.persist([master, target]);
     // FAILOVER swaps the two nodes only: the other replicas still follow the old master (now a
     // replica itself). Repoint them, as the runbook does.
     const others = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.address !== target.address);
-    await Promise.allSettled(others.map((r) => follow(pool, r, target)));
+    await Promise.allSettled(others.map((r) => roles.follow(r, target)));
   } else {
     const others = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.address !== target.address);
-    await pauseWrites(pool, master, timeoutMs);
+    await roles.pauseWrites(master, timeoutMs);
     try {
       const goal = (await roleOf(masterConn)).masterReplOffset ?? 0;
       for (;;) {
@@ -115,11 +116,11 @@ export async function switchover(
         if (performance.now() > deadline) throw new SwitchoverError(`${target.address} did not catch up with ${master.address} within ${timeoutMs} ms`);
         await sleep(5);
       }
-      await makeMaster(pool, target);
-      await follow(pool, master, target);
-      await Promise.allSettled(others.map((r) => follow(pool, r, target)));
+      await roles.makeMaster(target);
+      await roles.follow(master, target);
+      await Promise.allSettled(others.map((r) => roles.follow(r, target)));
     } finally {
-      await unpause(pool, master);
+      await roles.unpause(master);
     }
   }
   return { from: master.address, to: target.address, durationMs: Math.round(performance.now() - started), method: chosen };

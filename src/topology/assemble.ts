@@ -18,7 +18,8 @@ export interface Probe {
  * The master is the node that says `role:master` and that the replicas follow. A second node
  * saying `role:master` (an old master that came back empty, or a half-done promotion) is not the
  * master: it is listed among the other members with its role, and gets no reads or writes.
- * With no master answering, the master is the address the replicas follow, marked down.
+ * With no master answering, the master is the address the replicas follow, marked down; with
+ * every followed node answering as a replica (a replication cycle), there is none.
  */
 export function assembleTopology(
   probes: readonly Probe[],
@@ -48,16 +49,21 @@ export function assembleTopology(
     const prev = previous?.master?.address;
     master = masters.reduce((best, m) => (rankMaster(m, followers, prev, probes) > rankMaster(best, followers, prev, probes) ? m : best));
   } else {
-    // No master answered: the one the replicas follow (the most followed), as known before.
+    // No master answered: the one the replicas follow (the most followed), as known before —
+    // among the nodes that did not answer. A followed node that answers says role:replica: it is
+    // a link in a chain, not the master. When every followed node answers, the replicas follow
+    // each other in a loop (replicationCycle) and there is no master at all: none is named, for
+    // a node that denies being master must never be one here.
     let address: Address | null = null;
     let most = 0;
     for (const [addr, count] of followers) {
+      if (states.has(addr)) continue;
       if (count > most || (count === most && address !== null && addr < address)) {
         address = addr;
         most = count;
       }
     }
-    address ??= previous?.master?.address ?? null;
+    if (followers.size === 0) address ??= previous?.master?.address ?? null;
     if (address !== null) master = downState(address, previous, 'master');
   }
 

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
-import { follow, promote, PromotionError } from '../failover/actions.js';
+import { PromotionError, type RoleChanger } from '../failover/actions.js';
 import { isConnectionLoss } from '../failover/signals.js';
 import { switchover, type HandoverOptions, type SwitchoverResult } from '../failover/switchover.js';
 import type { NodePool } from '../pool/node-pool.js';
@@ -21,6 +21,8 @@ const DOWN_PROBE_TIMEOUT_MS = 100;
 export interface NodesProviderSettings {
   seeds: readonly HostPort[];
   pool: NodePool;
+  /** Who changes roles (`REPLICAOF`, saved with `CONFIG REWRITE`). */
+  roles: RoleChanger;
   mapAddress: AddressMapper;
   /** How long one probe of a connected node may take before the node counts as not answering. */
   probeTimeoutMs: number;
@@ -95,16 +97,19 @@ export class NodesProvider implements TopologyProvider {
   /** By hand (`CLIENT PAUSE WRITE`, catch up, `REPLICAOF`) by default, or Redis's `FAILOVER TO`. */
   handover(topology: Topology, options: HandoverOptions, onStart: (reason: string) => void): Promise<SwitchoverResult> {
     onStart(`switchover${options.to ? ` to ${options.to}` : ''}`);
-    return switchover(this.#settings.pool, topology, options, options.method);
+    return switchover(this.#settings.roles, topology, options, options.method);
   }
 
-  /** `REPLICAOF NO ONE` on `address`, then `REPLICAOF` on the other replicas and on the old master if it is up. */
+  /**
+   * `REPLICAOF NO ONE` on `address`, then `REPLICAOF` on every other member that answers: the
+   * replicas, the old master if it is up, and any other node that says `role:master`.
+   */
   async promote(address: Address, topology: Topology): Promise<void> {
     const candidate = topology.replicas.find((r) => r.address === address);
     if (!candidate) throw new PromotionError(address, 'promote', new Error(`${address} is not a known replica`));
-    const others = topology.replicas.filter((r) => r.address !== address && r.role === 'replica');
+    const others = topology.replicas.filter((r) => r.address !== address && r.up);
     if (topology.master?.up) others.push(topology.master);
-    await promote(this.#settings.pool, candidate, others);
+    await this.#settings.roles.promote(candidate, others);
   }
 
   async demote(address: Address, topology: Topology): Promise<void> {
@@ -113,7 +118,7 @@ export class NodesProvider implements TopologyProvider {
     if (master.address === address) throw new InvalidOptionError('demote', `${address} is the current master; use switchover() to hand it over`);
     const node = topology.replicas.find((r) => r.address === address);
     if (!node) throw new InvalidOptionError('demote', `${address} is not a member of this replica set`);
-    await follow(this.#settings.pool, node, master);
+    await this.#settings.roles.follow(node, master);
   }
 
   async close(): Promise<void> {}

@@ -24,7 +24,10 @@ function evidence(patch: Partial<Evidence> = {}): Evidence {
     pendingReason: null,
     acting: false,
     warnedDown: false,
-    warnedRestarts: new Set(),
+    warned: new Set(),
+    noMasterSince: null,
+    refused: null,
+    retryAt: 0,
     ...patch,
   };
 }
@@ -173,12 +176,12 @@ describe('decide: a master restarted empty under attached replicas', () => {
     const before = withRunId(t(), 'aaaa', 2632);
     const after = withRunId(t(), 'bbbb', 0);
     const d = decide(after, before, evidence({ knownMaster: M6381 }), auto);
-    expect(kinds(d)).toEqual(['warn-restarted', 'calm']);
-    const warning = find(d, 'warn-restarted')!;
+    expect(kinds(d)).toEqual(['warn', 'calm']);
+    const warning = find(d, 'warn')!;
     expect(warning.key).toBe(`${M6381}/bbbb`);
     expect(warning.event).toMatchObject({ code: 'MASTER_RESTARTED_EMPTY', address: M6381 });
     expect(warning.event.message).toContain('offset 2632 → 0) while 1 replica(s) are attached');
-    expect(kinds(decide(after, before, evidence({ knownMaster: M6381, warnedRestarts: new Set([warning.key]) }), auto))).toEqual(['calm']);
+    expect(kinds(decide(after, before, evidence({ knownMaster: M6381, warned: new Set([warning.key]) }), auto))).toEqual(['calm']);
   });
 
   it('not for a restart that kept its data, nor for a first run id', () => {

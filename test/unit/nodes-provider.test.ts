@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { RoleChanger } from '../../src/failover/actions.js';
 import { describe, expect, it } from 'vitest';
 import { NodePool } from '../../src/pool/node-pool.js';
 import { NodesProvider } from '../../src/topology/nodes-provider.js';
@@ -22,6 +23,7 @@ describe('NodesProvider', () => {
     const provider = new NodesProvider({
       seeds: [6379, 6380].map((port) => ({ host: '127.0.0.1', port })),
       pool,
+      roles: new RoleChanger(pool, () => {}),
       mapAddress: (a) => a,
       probeTimeoutMs: 200,
     });
