@@ -1,3 +1,4 @@
+import { describeCycle, replicationCycle } from './cycle.js';
 import { compareAddresses, diffTopology, type TopologyChange } from './diff.js';
 import type { Address, LinkStatus, NodeState, Topology } from './types.js';
 
@@ -5,6 +6,8 @@ import type { Address, LinkStatus, NodeState, Topology } from './types.js';
 export type HealthCode =
   /** No member says `role:master` and no replica names one. */
   | 'NO_MASTER'
+  /** No member says `role:master`: the replicas follow each other in a loop (A → B → A). */
+  | 'REPLICATION_CYCLE'
   /** The master (the node the replicas follow, or Sentinel names) does not answer. */
   | 'MASTER_DOWN'
   /** The node that should be the master reports `role:replica` (a failover half-way). */
@@ -87,7 +90,10 @@ export function assessHealth(topology: Topology, limits: HealthLimits = {}): Hea
   const master = topology.master;
   const others = [...topology.replicas].filter((r) => r.address !== master?.address).sort((a, b) => compareAddresses(a.address, b.address));
 
-  if (master === null) {
+  const cycle = master === null ? replicationCycle(topology) : null;
+  if (cycle !== null) {
+    warn('REPLICATION_CYCLE', 'critical', null, `no master: the replicas follow each other in a loop (${describeCycle(cycle)}); promote one of them`);
+  } else if (master === null) {
     warn('NO_MASTER', 'critical', null, 'no master: no member says role:master and no replica names one');
   } else if (!master.up) {
     warn('MASTER_DOWN', 'critical', master.address, `master ${master.address} does not answer`);
