@@ -274,5 +274,8 @@ function restartedEmpty(next: Topology, previous: Topology | null): Extract<Deci
 function describeReasons(reasons: readonly string[], source: string): string {
   const sentinel = reasons.find((r) => r.includes('+switch-master'));
   if (sentinel) return sentinel;
+  // Another client repaired a set with no master: say what it was.
+  const none = reasons.find((r) => r.startsWith('no master:'));
+  if (none) return `master changed (${source}) after ${none}`;
   return reasons.length > 0 ? `master changed (${source}): ${reasons.slice(0, 3).join('; ')}` : `master changed (${source})`;
 }

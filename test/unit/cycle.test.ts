@@ -176,3 +176,13 @@ describe('decide: a first picture with a master alone', () => {
     expect(find(decide(t, t, evidence({ knownMaster: A }), auto), 'warn')).toBeUndefined();
   });
 });
+
+describe('decide: the repair seen by a client that did not make it', () => {
+  it('reports the new master with the cycle as its reason', () => {
+    const repaired = picture([probe(6381, 'promoted-with-one-replica'), probe(6380, 'replica-of-promoted')]);
+    const reasons = ['data connection to 127.0.0.1:6380 closed', 'master silent for 300 ms', `no master: replication cycle ${A} → ${B} → ${A}`];
+    const report = find(decide(repaired, null, evidence({ knownMaster: B, reasons }), auto), 'report')!;
+    expect(report.event).toMatchObject({ from: B, to: C });
+    expect(report.event.reason).toBe(`master changed (nodes) after no master: replication cycle ${A} → ${B} → ${A}`);
+  });
+});
