@@ -14,21 +14,15 @@ import { duration } from './render.js';
 type Testing = typeof import('../testing/index.js');
 
 /**
- * The testing helper, loaded by this command only: it needs redis-memory-server, an optional
- * peer dependency that `status` and the others must not require. The specifier is a variable so
- * that the bundler leaves the import alone; `../testing/index.js` is right from src/cli (tsx) and
- * from dist/cli alike.
+ * The testing helper, loaded by this command only: the others need none of it. It runs the
+ * `redis-server` on PATH (or REDISMS_SYSTEM_BINARY); without one, `startReplicaSet` rejects with a
+ * `RedisServerNotFoundError` that says how to get one. The specifier is a variable so that the
+ * bundler leaves the import alone; `../testing/index.js` is right from src/cli (tsx) and from
+ * dist/cli alike.
  */
 async function loadTesting(): Promise<Testing> {
   const specifier = '../testing/index.js';
-  try {
-    return (await import(specifier)) as Testing;
-  } catch (error) {
-    if (/redis-memory-server/.test((error as Error).message)) {
-      throw new Error('demo needs redis-memory-server, an optional dependency of redis-failover: npm install redis-memory-server', { cause: error });
-    }
-    throw error;
-  }
+  return (await import(specifier)) as Testing;
 }
 
 const TRAFFIC_MS = 1500;

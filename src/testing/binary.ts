@@ -1,24 +1,62 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { RedisServerNotFoundError } from './errors.js';
+
+/** What builds a `redis-server` where none is installed: redis-memory-server's `RedisBinary`. */
+export interface RedisBuilder {
+  getPath(): Promise<string>;
+}
+
+const INSTALL_REDIS = 'install Redis (`apt-get install redis-server`, `brew install redis`), or set REDISMS_SYSTEM_BINARY to the path of a redis-server';
 
 /**
- * The `redis-server` to run: `REDISMS_SYSTEM_BINARY` if set, else the first on `PATH`, else —
- * where the network allows — the one redis-memory-server downloads and builds (its default).
- * Passing a found binary as `systemBinary` is what keeps redis-memory-server from downloading.
+ * The `redis-server` to run: `REDISMS_SYSTEM_BINARY` if set, else the first on `PATH`. Only when
+ * there is neither is redis-memory-server (an optional peer dependency) loaded, if the user
+ * installed it, to download and build one; without it, a `RedisServerNotFoundError` says how to
+ * get one.
  */
-export async function resolveRedisServer(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function resolveRedisServer(
+  env: NodeJS.ProcessEnv = process.env,
+  loadBuilder: () => Promise<RedisBuilder> = loadRedisMemoryServer,
+): Promise<string> {
   const found = findRedisServer(env);
   if (found !== null) return found;
+  const missing = 'redis-failover/testing: no redis-server on PATH and REDISMS_SYSTEM_BINARY is not set';
+  let builder: RedisBuilder;
   try {
-    const { RedisBinary } = await import('redis-memory-server');
-    return await RedisBinary.getPath();
+    builder = await loadBuilder();
   } catch (error) {
-    throw new Error(
-      'redis-failover/testing: no redis-server on PATH, and redis-memory-server could not build one ' +
-        `(${(error as Error).message}); install Redis (e.g. \`apt-get install redis-server\`) or set REDISMS_SYSTEM_BINARY to its path`,
+    if (!isNotInstalled(error, 'redis-memory-server')) {
+      throw new RedisServerNotFoundError(`${missing}, and redis-memory-server did not load (${messageOf(error)}): ${INSTALL_REDIS}`, { cause: error });
+    }
+    throw new RedisServerNotFoundError(
+      `${missing}: ${INSTALL_REDIS}, or install redis-memory-server (\`npm install -D redis-memory-server\`) to build one`,
       { cause: error },
     );
   }
+  try {
+    return await builder.getPath();
+  } catch (error) {
+    throw new RedisServerNotFoundError(`${missing}, and redis-memory-server could not build one (${messageOf(error)}): ${INSTALL_REDIS}`, {
+      cause: error,
+    });
+  }
+}
+
+async function loadRedisMemoryServer(): Promise<RedisBuilder> {
+  return (await import('redis-memory-server')).RedisBinary;
+}
+
+/** Whether `error` says that `name` itself is not installed (not that something it needs is missing). */
+function isNotInstalled(error: unknown, name: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  // ERR_MODULE_NOT_FOUND from import(), MODULE_NOT_FOUND from require() (the CommonJS build).
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
+  return typeof message === 'string' && (message.includes(`'${name}'`) || message.includes(`"${name}"`));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** `REDISMS_SYSTEM_BINARY` if set (it must exist), else the first `redis-server` on `PATH`, else null. */
@@ -26,7 +64,9 @@ export function findRedisServer(env: NodeJS.ProcessEnv = process.env): string | 
   const fromEnv = env['REDISMS_SYSTEM_BINARY'];
   if (fromEnv) {
     if (!isExecutable(fromEnv)) {
-      throw new Error(`redis-failover/testing: REDISMS_SYSTEM_BINARY=${fromEnv} is not an executable file`);
+      throw new RedisServerNotFoundError(
+        `redis-failover/testing: REDISMS_SYSTEM_BINARY=${fromEnv} is not an executable file: point it at a redis-server, or unset it to use the one on PATH`,
+      );
     }
     return fromEnv;
   }
@@ -46,7 +86,7 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
-    return true;
+    return statSync(path).isFile();
   } catch {
     return false;
   }

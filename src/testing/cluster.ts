@@ -222,7 +222,7 @@ class EmbeddedCluster implements Cluster {
       onSpawn: (child) => {
         node.child = child;
       },
-      ping: () => probes.get(node.addr).ping(),
+      probe: () => probes.get(node.addr),
     });
   }
 }

@@ -37,3 +37,16 @@ export class PartitionGroupsError extends ReplicaSetNetworkError {
     this.address = address;
   }
 }
+
+/**
+ * No `redis-server` to run: `REDISMS_SYSTEM_BINARY` names none, there is none on `PATH`, and
+ * redis-memory-server is not installed (or could not build one). The message says how to get one.
+ */
+export class RedisServerNotFoundError extends Error {
+  readonly code = 'ERR_NO_REDIS_SERVER';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}

@@ -2,8 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import createDebug from 'debug';
-import { settleAll, waitUntil } from './probe.js';
+import { answersAs, settleAll, waitUntil } from './probe.js';
 import { isRunning, killAndWait, launchDirect } from './process.js';
 
 const log = createDebug('redis-failover:testing');
@@ -27,7 +28,8 @@ export interface LaunchOptions {
   timeoutMs: number;
   /** Called right after the spawn, so the caller can track the pid before it is ready. */
   onSpawn: (child: ChildProcess) => void;
-  ping: () => Promise<string>;
+  /** A client of `addr`, to see the process answer there. */
+  probe: () => Redis;
 }
 
 /**
@@ -67,8 +69,10 @@ export class Lifecycle {
   }
 
   /**
-   * Spawns `redis-server` (see `launchDirect`) and resolves when it answers PING. A process that
-   * comes up after `stop()` began is killed again, since the stop may have missed it.
+   * Spawns `redis-server` (see `launchDirect`) and resolves when it answers PING — it, not
+   * another process that took its free port first (then it exits, and the caller may retry on
+   * another port). A process that comes up after `stop()` began is killed again, since the stop
+   * may have missed it.
    */
   async launch(options: LaunchOptions): Promise<void> {
     const { label, addr } = options;
@@ -76,15 +80,11 @@ export class Lifecycle {
       binary: options.binary,
       args: options.args,
       dir: options.dir,
-      label: `${label} ${addr}`,
+      label,
+      addr,
       onSpawn: options.onSpawn,
-      ready: (signal) =>
-        waitUntil(
-          `${label} ${addr} did not answer PING`,
-          async () => (await options.ping()) === 'PONG' || 'no PONG',
-          options.timeoutMs,
-          signal,
-        ),
+      ready: (child, signal) =>
+        waitUntil(`${label} ${addr} did not answer PING`, () => answersAs(options.probe(), child.pid), options.timeoutMs, signal),
     });
     log('%s %s pid %d', label, addr, child.pid);
     if (this.#stopping) {

@@ -85,6 +85,14 @@ export async function settleAll(waits: Promise<unknown>[]): Promise<void> {
   throw new AggregateError(failed, messages.join('; '));
 }
 
+/** `true` once the server behind `client` answers PING and is the process `pid`. */
+export async function answersAs(client: Redis, pid: number | undefined): Promise<true | string> {
+  const pong = await client.ping();
+  if (pong !== 'PONG') return `PING answered ${pong}`;
+  const id = infoField(await client.info('server'), 'process_id');
+  return Number(id) === pid || `process ${id ?? '?'} answers there, not ${pid}`;
+}
+
 export async function replicaLinkUp(client: Redis): Promise<true | string> {
   const status = infoField(await client.info('replication'), 'master_link_status');
   return status === 'up' || `master_link_status:${status ?? '?'}`;

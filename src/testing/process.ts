@@ -2,18 +2,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { RedisMemoryServer } from 'redis-memory-server';
 import createDebug from 'debug';
 import { withTimeout } from '../util.js';
 
 const output = createDebug('redis-failover:testing:output');
-
-export interface Launched {
-  child: ChildProcess;
-  /** redis-memory-server's watchdog process for `child`, killed along with it. */
-  watchdog: ChildProcess | undefined;
-  port: number;
-}
 
 export function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
@@ -59,93 +51,67 @@ export async function freePorts(count: number): Promise<number[]> {
   }
 }
 
-/** Forwards a process's log lines to `DEBUG=redis-failover:testing:output`. */
-export function logOutput(child: ChildProcess, label: string): void {
+/** The last lines a process printed, for the error when it exits before it answers. */
+const TAIL_LINES = 5;
+
+/**
+ * Forwards a process's log lines to `DEBUG=redis-failover:testing:output`; returns a function
+ * giving its last few lines (why redis-server gave up: a port in use, a bad argument).
+ */
+export function logOutput(child: ChildProcess, label: string): () => string[] {
+  const tail: string[] = [];
   const write = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) output('%s %s', label, line.trimEnd());
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.trim()) continue;
+      output('%s %s', label, line.trimEnd());
+      tail.push(line.trim());
+      if (tail.length > TAIL_LINES) tail.shift();
+    }
   };
   child.stdout?.on('data', write);
   child.stderr?.on('data', write);
-}
-
-interface DataNodeOptions {
-  binary: string;
-  dir: string;
-  args: string[];
-  label: string;
-  timeoutMs: number;
+  return () => [...tail];
 }
 
 /**
- * Starts a data node on a free port through redis-memory-server. (Not for restarts: it will not
- * hand out again, for 15 s or more, a port it handed out, and moves to another port instead.)
- */
-export async function launchDataNode(options: DataNodeOptions): Promise<Launched> {
-  // Another process can take the free port before redis-server binds it: then try another.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await launchDataNodeOnce(options);
-    } catch (err) {
-      if (attempt >= 3 || !(err instanceof Error) || !/already in use/i.test(err.message)) throw err;
-    }
-  }
-}
-
-async function launchDataNodeOnce(options: DataNodeOptions): Promise<Launched> {
-  const { label } = options;
-  const starting = RedisMemoryServer.create({
-    instance: { ip: '127.0.0.1', args: options.args },
-    binary: { systemBinary: options.binary },
-    spawn: { cwd: options.dir },
-    autoStart: true,
-  });
-  let server: RedisMemoryServer;
-  try {
-    server = await withTimeout(starting, options.timeoutMs, `timed out after ${options.timeoutMs} ms`);
-  } catch (err) {
-    // A start that times out may still finish later: stop it then.
-    starting.then((late) => late.stop()).catch(() => {});
-    // redis-memory-server rejects with plain strings ("redis-server instance closed with code 1").
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`redis-failover/testing: ${label} did not start: ${reason}`, { cause: err });
-  }
-  const info = server.getInstanceInfo();
-  const child = info ? info.childProcess : undefined;
-  if (!info || !child || child.pid === undefined) {
-    await server.stop();
-    throw new Error(`redis-failover/testing: ${label} started without a process`);
-  }
-  logOutput(child, `${label} 127.0.0.1:${info.port}`);
-  return { child, watchdog: info.instance.killerProcess ?? undefined, port: info.port };
-}
-
-/**
- * Spawns `redis-server` directly (Sentinels, and data nodes coming back on their old port) and
- * waits for `ready`, failing as soon as the process exits instead.
+ * Spawns `redis-server` (data nodes, Sentinels, cluster nodes; first starts and restarts alike)
+ * and waits for `ready`, failing as soon as the process exits instead, with its last log lines.
  */
 export async function launchDirect(options: {
   binary: string;
   args: string[];
   dir: string;
+  /** What it is (`master`, `sentinel-2`) and where it listens. */
   label: string;
+  addr: string;
   /** Called right after the spawn, so the caller can track the pid before it is ready. */
   onSpawn: (child: ChildProcess) => void;
-  ready: (signal: AbortSignal) => Promise<void>;
+  ready: (child: ChildProcess, signal: AbortSignal) => Promise<void>;
 }): Promise<ChildProcess> {
   const child = spawn(options.binary, options.args, { cwd: options.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   options.onSpawn(child);
-  logOutput(child, options.label);
+  const tail = logOutput(child, `${options.label} ${options.addr}`);
   const abort = new AbortController();
   const exited = new Promise<never>((_, reject) => {
     child.once('exit', (code, signal) => {
-      const how = signal ?? `code ${code}`;
-      reject(new Error(`redis-failover/testing: ${options.label} exited (${how}) before it answered`));
+      const report = () => {
+        const said = tail();
+        const last = said.length > 0 ? `: ${said.join(' | ')}` : '';
+        const how = signal ?? `code ${code}`;
+        reject(new Error(`redis-failover/testing: ${options.label} did not start on ${options.addr}: it exited (${how})${last}`));
+      };
+      // Its last lines may still be in the pipes; wait for them, briefly (a fork may hold them).
+      const late = setTimeout(report, 200).unref();
+      child.once('close', () => {
+        clearTimeout(late);
+        report();
+      });
     });
     child.once('error', reject);
   });
   exited.catch(() => {});
   try {
-    await Promise.race([options.ready(abort.signal), exited]);
+    await Promise.race([options.ready(child, abort.signal), exited]);
     return child;
   } catch (err) {
     await killAndWait(child);

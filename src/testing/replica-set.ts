@@ -13,7 +13,7 @@ import { CLIENT, planPartition } from './network/plan.js';
 import { settingsOf } from './options.js';
 import type { NamespacedReplicaSet, ReplicaSet, ReplicaSetOptions, RestartOptions, Settings } from './options.js';
 import { Probes, replicaLinkUp, sentinelSees, settleAll, splitAddress, waitUntil } from './probe.js';
-import { freePort, freePorts, killAndWait, launchDataNode, pidWhileRunning, runningOrThrow } from './process.js';
+import { freePort, freePorts, killAndWait, pidWhileRunning, runningOrThrow } from './process.js';
 
 export type { NamespacedReplicaSet, ReplicaSet, ReplicaSetOptions, RestartOptions } from './options.js';
 
@@ -33,8 +33,6 @@ interface Member {
   namespace: string | undefined;
   dir: string;
   child: ChildProcess | undefined;
-  /** redis-memory-server's watchdog for a data node. */
-  watchdog: ChildProcess | undefined;
 }
 
 /**
@@ -66,7 +64,7 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     prefix: 'redis-failover-',
     noun: 'set',
     group: {
-      processes: () => [...this.#members.values()].flatMap((m) => [m.child, m.watchdog]),
+      processes: () => [...this.#members.values()].map((m) => m.child),
       release: async () => {
         await this.#rules.catch(() => {});
         await this.#network?.destroy();
@@ -105,11 +103,13 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     const probes = new Probes();
     try {
       if (tools) this.#network = await NamespaceNetwork.create(tools);
-      this.#master = (await this.#launchData('master', undefined, probes)).addr;
+      // Taken together, so that no two members are handed the same free port.
+      const ports = this.#network ? [] : await freePorts(1 + replicas);
+      this.#master = (await this.#launchData('master', undefined, ports[0], probes)).addr;
       const launched: string[] = [];
       await settleAll(
         Array.from({ length: replicas }, async (_, i) => {
-          launched[i] = (await this.#launchData(`replica-${i + 1}`, this.#master, probes)).addr;
+          launched[i] = (await this.#launchData(`replica-${i + 1}`, this.#master, ports[i + 1], probes)).addr;
         }),
       );
       this.#replicas = launched;
@@ -171,9 +171,6 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
   async kill(addr: string): Promise<void> {
     const member = this.#member(addr);
     if (member.child) await killAndWait(member.child);
-    // redis-memory-server's watchdog ends with its node; wait for it so nothing outlives kill().
-    if (member.watchdog) await killAndWait(member.watchdog);
-    member.watchdog = undefined;
     log('killed %s', addr);
   }
 
@@ -195,8 +192,7 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
       splitAddress(options.asReplicaOf);
     }
     await this.kill(addr);
-    // redis-memory-server cannot bring a node back on its port (see launchDataNode): spawn it.
-    // In a namespace the node comes back in the same one, with the same address.
+    // Same port, same directory; in a namespace, the same one, with the same address.
     const args =
       member.kind === 'sentinel'
         ? [join(member.dir, 'sentinel.conf'), '--sentinel']
@@ -276,24 +272,43 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     return dir;
   }
 
-  async #launchData(label: string, replicaOf: string | undefined, probes: Probes): Promise<Member> {
+  /** Starts a data node on `port` or, with namespaces, in a namespace of its own. */
+  async #launchData(label: string, replicaOf: string | undefined, port: number | undefined, probes: Probes): Promise<Member> {
     const dir = this.#dir(label);
-    const { timeoutMs } = this.#settings;
     const args = dataNodeArgs(this.#settings, dir, replicaOf);
     let member: Member;
     if (this.#network) {
       const { namespace, host } = await this.#network.addMember(label);
-      const addr = `${host}:${DATA_PORT}`;
-      member = { kind: 'data', label, addr, host, port: DATA_PORT, namespace, dir, child: undefined, watchdog: undefined };
-      this.#members.set(addr, member);
+      member = this.#addMember({ kind: 'data', label, host, port: DATA_PORT, namespace, dir });
       await this.#launchDirect(member, [...listenArgs(host, DATA_PORT), ...args], probes);
     } else {
-      const { child, watchdog, port } = await launchDataNode({ binary: this.#binary, dir, args, label, timeoutMs });
-      const addr = `${HOST}:${port}`;
-      member = { kind: 'data', label, addr, host: HOST, port, namespace: undefined, dir, child, watchdog };
-      this.#members.set(addr, member);
+      member = await this.#launchLocal(label, dir, args, port ?? (await freePort()), probes);
     }
     log('%s %s pid %d%s', label, member.addr, member.child?.pid, replicaOf ? ` replica of ${replicaOf}` : '');
+    return member;
+  }
+
+  /** Starts a data node on 127.0.0.1:`port`, or on another free port if that one was taken meanwhile. */
+  async #launchLocal(label: string, dir: string, args: string[], port: number, probes: Probes): Promise<Member> {
+    for (let attempt = 1; ; attempt++) {
+      const member = this.#addMember({ kind: 'data', label, host: HOST, port, namespace: undefined, dir });
+      try {
+        await this.#launchDirect(member, [...listenArgs(HOST, port), ...args], probes);
+        return member;
+      } catch (err) {
+        this.#members.delete(member.addr);
+        // redis-server: "Could not create server TCP listening socket …: bind: Address already in use".
+        const taken = err instanceof Error && /already in use/i.test(err.message);
+        if (!taken || attempt >= 3 || this.#lifecycle.stopping) throw err;
+        log('%s: port %d was taken; retrying on another', label, port);
+        port = await freePort();
+      }
+    }
+  }
+
+  #addMember(fields: Omit<Member, 'addr' | 'child'>): Member {
+    const member: Member = { ...fields, addr: `${fields.host}:${fields.port}`, child: undefined };
+    this.#members.set(member.addr, member);
     return member;
   }
 
@@ -320,16 +335,14 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     // A free port can be taken between the probe and the bind: then try another (the others
     // learn the new address from its hello messages). In its own namespace the port is its own.
     for (let attempt = 1; ; attempt++) {
-      const addr = `${host}:${port}`;
       const config = { self: { id: self.id, host, port }, others, dir, master: this.#master, replicas: this.#replicas };
       writeFileSync(conf, sentinelConfig(this.#settings, config));
-      const member: Member = { kind: 'sentinel', label, addr, host, port, namespace, dir, child: undefined, watchdog: undefined };
-      this.#members.set(addr, member);
+      const member = this.#addMember({ kind: 'sentinel', label, host, port, namespace, dir });
       try {
         await this.#launchDirect(member, [conf, '--sentinel'], probes);
         return member;
       } catch (err) {
-        if (!namespace) this.#members.delete(addr);
+        if (!namespace) this.#members.delete(member.addr);
         if (namespace || attempt >= 3) throw err;
         log('%s: %s; retrying on another port', label, err instanceof Error ? err.message : err);
         port = await freePort();
@@ -337,7 +350,7 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
     }
   }
 
-  /** Spawns `member` on its port and resolves when it answers PING. */
+  /** Spawns `member` on its port and resolves when it answers PING there. */
   #launchDirect(member: Member, args: string[], probes: Probes): Promise<void> {
     const { addr, label } = member;
     const password = member.kind === 'data' ? this.#settings.password : undefined;
@@ -353,9 +366,8 @@ class EmbeddedReplicaSet implements NamespacedReplicaSet {
       timeoutMs: this.#settings.timeoutMs,
       onSpawn: (child) => {
         member.child = child;
-        member.watchdog = undefined;
       },
-      ping: () => probes.get(addr, password).ping(),
+      probe: () => probes.get(addr, password),
     });
   }
 }
