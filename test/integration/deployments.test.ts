@@ -36,7 +36,9 @@ function client(options: ConstructorParameters<typeof FailoverRedis>[0]) {
   redis.on('warning', (w) => seen.warnings.push(w));
   redis.on('failover', (f) => seen.failovers.push(f));
   redis.on('error', (e) => seen.errors.push(e));
-  for (const status of ['ready', 'reconnecting', 'close'] as const) redis.on(status, () => seen.statuses.push(status));
+  // ioredis's status events ('reconnecting' is not in the typed map: ioredis emits it with a delay argument).
+  const on = redis.on.bind(redis) as (event: string, listener: () => void) => unknown;
+  for (const status of ['ready', 'reconnecting', 'close']) on(status, () => seen.statuses.push(status));
   clients.push(redis);
   return { redis, seen };
 }
