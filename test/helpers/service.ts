@@ -64,7 +64,7 @@ export class ServiceNode {
         await conn.ping();
         return;
       } catch (error) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server on ${this.port} did not start: ${(error as Error).message}`);
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server on ${this.port} did not start: ${(error as Error).message}`, { cause: error });
         await new Promise((r) => setTimeout(r, 50));
       } finally {
         conn.disconnect();
