@@ -63,11 +63,24 @@ export class QueueFullError extends FailoverRedisError {
   }
 }
 
-/** The command was never sent: it waited `commandTimeoutMs` for a node and none came. */
+/**
+ * The command was never sent: it waited `commandTimeoutMs` for a node and none came. The message
+ * says what it waited for and why that node could not be used (its last connection error, or the
+ * last discovery error); `cause` is that reason as an error, with the node's own error as its cause.
+ */
 export class CommandTimeoutError extends FailoverRedisError {
   constructor(command: string, ms: number, options?: { cause?: unknown }) {
-    super('ERR_COMMAND_TIMEOUT', `${command.toUpperCase()} waited ${ms} ms for a node to send it to (commandTimeoutMs); it was not sent`, options);
+    super('ERR_COMMAND_TIMEOUT', `${command.toUpperCase()} waited ${ms} ms for a node and was not sent (commandTimeoutMs)${because(options?.cause)}`, options);
   }
+}
+
+/** `: why (and why that)`: the messages of an error and of its causes, each said once. */
+function because(cause: unknown): string {
+  const said: string[] = [];
+  for (let e = cause, depth = 0; e instanceof Error && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    if (!said.some((m) => m.includes(e.message))) said.push(e.message);
+  }
+  return said.length === 0 ? '' : `: ${said.join(': ')}`;
 }
 
 /**
