@@ -5,7 +5,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import type { MessageSink } from './dispatch/subscriptions.js';
 import { RoleChanger } from './failover/actions.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
-import { isAuthError } from './failover/signals.js';
+import { misconfiguration } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { defaultConnectionFactory, NodePool, type ConnectionFactory, type ConnectionPurpose, type NodeConnections } from './pool/node-pool.js';
 import { ConsistencyMonitor } from './routing/consistency-monitor.js';
@@ -275,11 +275,11 @@ export class Core {
 
   #onDiscoveryError(error: Error): void {
     this.dispatcher.setLastError(error);
-    const cause = (error as { cause?: unknown }).cause;
-    // A wrong password does not get better by waiting: fail what waits, and what comes next.
-    const fatal = isAuthError(cause);
-    if (fatal) this.dispatcher.setFatal(cause as Error);
-    this.#host.discoveryFailed(fatal ? (cause as Error) : error, fatal);
+    // Wrong credentials, or a Sentinel where a master or replica was expected, do not get better by
+    // waiting: fail what waits, and what comes next, until a discovery succeeds.
+    const fatal = misconfiguration(error);
+    if (fatal !== null) this.dispatcher.setFatal(fatal);
+    this.#host.discoveryFailed(fatal ?? error, fatal !== null);
   }
 
   #onNodeClose(node: NodeConnections, purpose: ConnectionPurpose): void {

@@ -22,6 +22,10 @@ export {
   InvalidOptionError,
   NoMasterError,
   NoNodeError,
+  AuthError,
+  NotReplicaSetError,
+  NotSentinelError,
+  NotClusterError,
   NoReplicaError,
   QueueFullError,
   CommandTimeoutError,
@@ -30,7 +34,7 @@ export {
   ClosedError,
   OfflineError,
 } from './errors.js';
-export type { FailoverErrorCode } from './errors.js';
+export type { FailoverErrorCode, ServerKind } from './errors.js';
 export { PromotionError } from './failover/actions.js';
 export { SwitchoverError } from './failover/switchover.js';
 export type { HandoverOptions, SwitchoverMethod, SwitchoverOptions, SwitchoverResult } from './failover/switchover.js';
@@ -43,6 +47,5 @@ export type { FailoverClusterEvents, FailoverClusterStatus } from './cluster/cli
 export type { FailoverClusterOptions, ClusterFailoverSettings } from './cluster/options.js';
 export type { ClusterTopology, ClusterShardState } from './cluster/topology.js';
 export type { FailoverClusterStats } from './cluster/stats.js';
-export { NotClusterError } from './cluster/errors.js';
 export { ClusterSwitchoverError } from './cluster/switchover.js';
 export type { ClusterSwitchoverOptions, ClusterSwitchoverResult } from './cluster/switchover.js';

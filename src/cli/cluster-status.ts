@@ -5,7 +5,7 @@ import type { FailoverClusterOptions } from '../cluster/options.js';
 import type { ClusterShardState, ClusterTopology } from '../cluster/topology.js';
 import { resolveOptions } from '../options.js';
 import type { Target } from './args.js';
-import { warnPasswordOnCommandLine, type CommandContext } from './context.js';
+import { explainMistake, warnPasswordOnCommandLine, type CommandContext } from './context.js';
 import { table, type Style } from './output.js';
 
 const NONE = '-';
@@ -65,8 +65,9 @@ export async function clusterStatus(target: Target, ctx: CommandContext, json: b
     } catch (error) {
       const topology = client.topology();
       if (topology.shards.length === 0) {
-        if (json) out.out(JSON.stringify({ status: 'unreachable', error: (error as Error).message }, null, 2));
-        else out.err(`cannot read the cluster from ${target.label}: ${(error as Error).message}`);
+        const why = explainMistake(error) ?? (error as Error).message;
+        if (json) out.out(JSON.stringify({ status: 'unreachable', error: why }, null, 2));
+        else out.err(`cannot read the cluster from ${target.label}: ${why}`);
         return 2;
       }
     }

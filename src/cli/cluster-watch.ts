@@ -6,7 +6,7 @@ import type { FailoverEvent, NodeEvent } from '../events.js';
 import type { Address, NodeState } from '../topology/types.js';
 import type { Target } from './args.js';
 import { clusterSummary, openCluster, shardTables, slotsText } from './cluster-status.js';
-import { clock, UnreachableError, untilInterrupted, warnPasswordOnCommandLine, type CommandContext } from './context.js';
+import { clock, explainMistake, UnreachableError, untilInterrupted, warnPasswordOnCommandLine, type CommandContext } from './context.js';
 import type { Style } from './output.js';
 import { duration } from './render.js';
 
@@ -207,7 +207,7 @@ export async function clusterWatch(target: Target, ctx: CommandContext, settings
       break;
     }
     attempt.disconnect();
-    if (last === null) throw new UnreachableError(`cannot read the cluster from ${target.label}: ${error.message}`, { cause: error });
+    if (last === null) throw new UnreachableError(`cannot read the cluster from ${target.label}: ${explainMistake(error) ?? error.message}`, { cause: error });
     if (notReady !== error.message) note(style.red(`the cluster is not ready: ${error.message}; trying again`));
     notReady = error.message;
     draw();

@@ -1,4 +1,5 @@
 import { FailoverRedis } from '../client.js';
+import { AuthError, misconfiguration, NotReplicaSetError, NotSentinelError } from '../errors.js';
 import type { FailoverRedisOptions } from '../options-types.js';
 import { defaultConnectionFactory } from '../pool/node-pool.js';
 import { formatAddress } from '../topology/address.js';
@@ -69,9 +70,36 @@ export async function readTopology(client: FailoverRedis, target: Target): Promi
     return await client.refreshTopology();
   } catch (error) {
     const causes = [...(socketErrors.get(client) ?? [])].map(([address, message]) => `${address}: ${message}`);
-    const why = causes.length > 0 ? `no member answered (${causes.join('; ')})` : (error as Error).message;
+    const why = explainMistake(error) ?? (causes.length > 0 ? `no member answered (${causes.join('; ')})` : (error as Error).message);
     throw new UnreachableError(`cannot read the replica set from ${target.label}: ${why}`, { cause: error });
   }
+}
+
+/**
+ * A mistake the library names in its options' terms (`redisOptions.password`, `sentinels`), said
+ * in the CLI's: its flags and environment. Null when `error` is no such mistake.
+ */
+export function explainMistake(error: unknown): string | null {
+  const mistake = misconfiguration(error);
+  if (mistake instanceof AuthError) {
+    const missing = mistake.cause instanceof Error && mistake.cause.message.startsWith('NOAUTH');
+    const answer = missing ? 'NOAUTH: it requires a password and none was given' : 'WRONGPASS: the password or the user does not match';
+    const how =
+      mistake.server === 'sentinel'
+        ? 'set REDIS_SENTINEL_PASSWORD (or --sentinel-password), or ?sentinelPassword=… in a redis+sentinel:// URL'
+        : 'set REDIS_PASSWORD (and --user for an ACL user), or give them in the URL: redis://user:password@host:port';
+    return `${mistake.address} answered with an authentication error (${answer}); ${how}`;
+  }
+  if (mistake instanceof NotReplicaSetError && mistake.found === 'sentinel') {
+    const name = mistake.monitors.length === 1 ? mistake.monitors[0]! : '<master name>';
+    const which = mistake.monitors.length > 1 ? ` (it monitors ${mistake.monitors.join(', ')})` : '';
+    return `${mistake.address} is a Sentinel, not a master or replica: add --sentinel --name ${name}${which}, or use redis+sentinel://${mistake.address}/${name}`;
+  }
+  if (mistake instanceof NotSentinelError) {
+    const what = mistake.found === 'cluster' ? 'a Redis Cluster node' : 'a Redis master or replica';
+    return `${mistake.address} is ${what}, not a Sentinel: give it without --sentinel and --name (or give the Sentinels' addresses, port 26379 by default)`;
+  }
+  return mistake?.message ?? null;
 }
 
 export function healthLimits(values: Values): HealthLimits {

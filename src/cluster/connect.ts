@@ -1,14 +1,13 @@
 import type { Cluster as IoCluster } from 'ioredis';
 import { NoMasterError, NoNodeError } from '../errors.js';
-import { isAuthError } from '../failover/signals.js';
 import { slotTable, uncoveredRanges } from './topology.js';
 import type { ClusterWatcher } from './watcher.js';
 
 /**
  * Read the cluster until every slot is served: resolves then, or throws what stood in the way
- * once `deadline` passed or `connecting()` turned false. A wrong password or seeds that are not
- * cluster members throw at once; `seen` hears each reason to wait (uncovered slots), so a timeout
- * can name it.
+ * once `deadline` passed or `connecting()` turned false. A wrong password (`AuthError`) or seeds
+ * that are not cluster members (`NotClusterError`: a plain master, a Sentinel) throw at once;
+ * `seen` hears each reason to wait (uncovered slots), so a timeout can name it.
  */
 export async function discoverCluster(watcher: ClusterWatcher, deadline: number, connecting: () => boolean, seen: (reason: Error) => void): Promise<void> {
   let lastError: unknown;
@@ -19,7 +18,9 @@ export async function discoverCluster(watcher: ClusterWatcher, deadline: number,
       lastError = new NoMasterError(`the cluster does not cover every slot: no master serves ${gaps.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')}`);
       seen(lastError as Error);
     } catch (error) {
-      if (!(error instanceof NoNodeError) || error.constructor !== NoNodeError || isAuthError(error)) throw error;
+      // Only "no node answered yet" is waited out; a mistake (credentials, seeds that are not
+      // cluster members: a NoNodeError subclass) or anything else is thrown at once.
+      if (!(error instanceof NoNodeError) || error.constructor !== NoNodeError) throw error;
       lastError = error;
     }
     await new Promise((r) => setTimeout(r, 100));

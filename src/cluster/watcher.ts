@@ -1,12 +1,12 @@
 import createDebug from 'debug';
 import { Redis, type RedisOptions } from 'ioredis';
-import { NoNodeError } from '../errors.js';
+import { AuthError, NoNodeError, NotClusterError } from '../errors.js';
 import { isAuthError } from '../failover/signals.js';
 import { parseInfoReplication, type ReplicationInfo } from '../topology/info-parser.js';
+import { askServerMode } from '../topology/nodes-provider.js';
 import { formatAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { noAnswer, noop, withTimeout } from '../util.js';
-import { NotClusterError } from './errors.js';
 import { parseClusterShards, parseClusterSlots, type ClusterShardEntry } from './shards.js';
 import { assembleClusterTopology, type ClusterTopology } from './topology.js';
 
@@ -173,7 +173,8 @@ export class ClusterWatcher {
         if (shards.length > 0) break;
       } catch (error) {
         // Not a cluster, a wrong password: the same from every node; say so at once.
-        if (error instanceof NotClusterError || isAuthError(error)) throw error;
+        if (error instanceof NotClusterError) throw error;
+        if (isAuthError(error)) throw new AuthError(address, error as Error);
         lastError = error as Error;
       }
     }
@@ -217,6 +218,9 @@ export class ClusterWatcher {
     } catch (error) {
       const m = (error as Error).message;
       if (/cluster support disabled/i.test(m)) throw new NotClusterError(address, error);
+      // No CLUSTER command at all: a Sentinel, most likely (its `redis_mode` says).
+      const server = /unknown command .cluster/i.test(m) ? await askServerMode(conn, timeout) : null;
+      if (server?.mode === 'sentinel') throw new NotClusterError(address, error, 'sentinel', server.monitors);
       if (!/unknown subcommand|unknown command/i.test(m)) throw error;
     }
     // Before Redis 7.

@@ -333,9 +333,17 @@ export class Dispatcher implements AttemptHost {
     this.#writes.settled(seqs);
   }
 
-  /** @internal why `a` waits, as an error. */
+  /**
+   * @internal why `a` waits, as an error, caused by the connection error of the node it waits for
+   * (ECONNREFUSED …), else by the last discovery error — before any picture, the whole reason.
+   */
   waitCause(a: Attempt): Error | undefined {
-    return a.heldBecause ?? waitError(a.reason, this.state.master?.address ?? null, this.#lastError);
+    if (a.heldBecause !== null) return a.heldBecause;
+    if (a.reason === 'no-topology' && this.#lastError !== null) return this.#lastError;
+    const { master, replicas } = this.state;
+    const waitsFor = a.reason === 'replica-connecting' ? replicas : master === null ? [] : [master];
+    const nodeError = waitsFor.map((t) => this.#settings.pool.get(t.address)?.lastError).find((e) => e);
+    return waitError(a.reason, master?.address ?? null, nodeError ?? this.#lastError);
   }
 
   // ---------------------------------------------------------------- batches

@@ -1,3 +1,4 @@
+import type { ServerKind } from '../errors.js';
 import { formatAddress } from './address.js';
 import type { Address, LinkStatus, NodeRole, NodeState } from './types.js';
 
@@ -154,6 +155,30 @@ export function parseInfoReplication(text: string): ReplicationInfo {
     runId: str(f['run_id']),
     redisVersion: str(f['redis_version']),
   };
+}
+
+/** What a server says it is in a full `INFO` reply. */
+export interface ServerMode {
+  /** `redis_mode` (server section): `standalone`, `sentinel` or `cluster`; null when missing or unknown. */
+  mode: ServerKind | null;
+  /** A Sentinel's `masterN:name=…` lines (Sentinel section): the names of the masters it monitors. */
+  monitors: string[];
+}
+
+/**
+ * `redis_mode` and, for a Sentinel, the names of the masters it monitors. A Sentinel answers
+ * `INFO replication` with an empty reply, which `parseInfoReplication` reads as `role: 'unknown'`:
+ * only the server section says what it is. Never throws.
+ */
+export function parseServerMode(text: string): ServerMode {
+  const f = parseInfo(text);
+  const mode = f['redis_mode'];
+  const monitors: string[] = [];
+  for (const [key, value] of Object.entries(f)) {
+    const name = /^master\d+$/.test(key) ? /(?:^|,)name=([^,]*)/.exec(value)?.[1] : undefined;
+    if (name) monitors.push(name);
+  }
+  return { mode: mode === 'standalone' || mode === 'sentinel' || mode === 'cluster' ? mode : null, monitors };
 }
 
 /**

@@ -1,13 +1,14 @@
 import createDebug from 'debug';
-import { InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
+import type { Redis } from 'ioredis';
+import { AuthError, InvalidOptionError, NoMasterError, NoNodeError, NotReplicaSetError } from '../errors.js';
 import { PromotionError, type RoleChanger } from '../failover/actions.js';
-import { isConnectionLoss } from '../failover/signals.js';
+import { isAuthError, isConnectionLoss } from '../failover/signals.js';
 import { switchover, type HandoverOptions, type SwitchoverResult } from '../failover/switchover.js';
 import type { NodePool } from '../pool/node-pool.js';
 import { noAnswer, withTimeout } from '../util.js';
 import { formatAddress, type HostPort } from './address.js';
 import { assembleTopology, type Probe } from './assemble.js';
-import { parseInfoReplication } from './info-parser.js';
+import { parseInfoReplication, parseServerMode, type ServerMode } from './info-parser.js';
 import type { AddressMapper, TopologyProvider } from './provider.js';
 import type { Address, Topology } from './types.js';
 
@@ -76,11 +77,16 @@ export class NodesProvider implements TopologyProvider {
     }
 
     const all = withoutAliases([...probes.values()], new Set(seeds.map((s) => formatAddress(s.host, s.port))));
+    const mistake = mistakeIn(all);
+    if (mistake !== null) throw mistake;
     if (all.every((p) => p.info === null)) {
       const reasons = all.map((p) => `${p.address}: ${p.error?.message ?? 'no answer'}`).join('; ');
       throw new NoNodeError(`No member of the replica set answered (${reasons})`, { cause: all[0]?.error ?? undefined });
     }
-    return assembleTopology(all, previous, 'nodes', mapAddress);
+    const topology = assembleTopology(all, previous, 'nodes', mapAddress);
+    const refused = refusedByMaster(topology, all);
+    if (refused !== null) throw refused;
+    return topology;
   }
 
   /**
@@ -151,7 +157,36 @@ export function withoutAliases(probes: Probe[], seeds: ReadonlySet<Address>): Pr
   return dropped.size === 0 ? probes : probes.filter((p) => !dropped.has(p));
 }
 
-/** Ask one data node for `INFO` on its control connection; a failure is a probe with an error. */
+/**
+ * A mistake no waiting cures, from a round of probes: a seed that is a Sentinel or a Redis
+ * Cluster node (even when other seeds answered: the configuration is wrong, and such a member
+ * would be listed as a replica of unknown role), or, when no member answered, credentials that
+ * one refused. Null when there is none.
+ */
+export function mistakeIn(probes: readonly Probe[]): NoNodeError | null {
+  const misplaced = probes.find((p) => p.error instanceof NotReplicaSetError);
+  if (misplaced) return misplaced.error as NotReplicaSetError;
+  if (probes.some((p) => p.info !== null)) return null;
+  return (probes.find((p) => p.error instanceof AuthError)?.error as AuthError | undefined) ?? null;
+}
+
+/**
+ * The master (the node the replicas follow, or the one Sentinel names) refused this client's
+ * credentials: nothing can be written, and waiting does not help. Replicas refusing alone are
+ * only replicas down: they may be configured apart.
+ */
+export function refusedByMaster(topology: Topology, probes: readonly Probe[]): AuthError | null {
+  const master = topology.master;
+  if (master === null || master.up) return null;
+  const error = probes.find((p) => p.address === master.address)?.error;
+  return error instanceof AuthError ? error : null;
+}
+
+/**
+ * Ask one data node for `INFO` on its control connection; a failure is a probe with an error. A
+ * node that refuses the credentials fails with an `AuthError`, and one that is a Sentinel or a
+ * cluster node with a `NotReplicaSetError`.
+ */
 export async function probeNode(
   pool: NodePool,
   address: Address,
@@ -163,8 +198,7 @@ export async function probeNode(
   if (conn.status === 'reconnecting') {
     // It was connected and lost the connection: it is down now. Waiting for the next reconnect
     // attempt would only delay the picture; the attempts go on, and the next probe sees it back.
-    const why = pool.get(address)?.lastError?.message ?? 'connection lost';
-    return { node, address, info: null, latencyMs: null, error: new Error(`${address}: ${why} (reconnecting)`) };
+    return failed(node, address, pool.get(address)?.lastError ?? new Error('connection lost (reconnecting)'));
   }
   const started = performance.now();
   // A connected node that does not answer within the probe timeout is hung; one still connecting
@@ -173,11 +207,30 @@ export async function probeNode(
   try {
     const text = await withTimeout(conn.info() as Promise<string>, limit, noAnswer(address, limit));
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+    const { mode, monitors } = parseServerMode(text);
+    if (mode === 'sentinel' || mode === 'cluster') return failed(node, address, new NotReplicaSetError(address, mode, monitors));
     return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
   } catch (error) {
     // ioredis fails queued commands with "max retries"; the socket error says more.
     const cause = isConnectionLoss(error as Error) ? (pool.get(address)?.lastError ?? (error as Error)) : (error as Error);
     debug('probe %s failed: %s', address, cause.message);
-    return { node, address, info: null, latencyMs: null, error: cause };
+    return failed(node, address, cause);
+  }
+}
+
+function failed(node: HostPort, address: Address, error: Error): Probe {
+  return { node, address, info: null, latencyMs: null, error: isAuthError(error) ? new AuthError(address, error) : error };
+}
+
+/**
+ * What answers at the other end of `conn`, from its `INFO`: asked only after a command that such
+ * a server would know failed (`SENTINEL`, `CLUSTER`), to say which mistake was made. Null when
+ * it does not answer in time.
+ */
+export async function askServerMode(conn: Redis, timeoutMs: number): Promise<ServerMode | null> {
+  try {
+    return parseServerMode(await withTimeout(conn.info() as Promise<string>, timeoutMs, noAnswer('server', timeoutMs)));
+  } catch {
+    return null;
   }
 }

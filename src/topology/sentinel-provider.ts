@@ -1,12 +1,13 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import createDebug from 'debug';
-import { ClosedError, InvalidOptionError, NoMasterError, NoNodeError } from '../errors.js';
+import { AuthError, ClosedError, InvalidOptionError, misconfiguration, NoMasterError, NoNodeError, NotSentinelError } from '../errors.js';
 import { PromotionError, sentinelFailover } from '../failover/actions.js';
+import { isAuthError } from '../failover/signals.js';
 import { SwitchoverError, type HandoverOptions, type SwitchoverResult } from '../failover/switchover.js';
 import { defaultConnectionFactory, type ConnectionFactory, type ConnectionPurpose, type NodePool } from '../pool/node-pool.js';
 import { formatAddress, type HostPort } from './address.js';
-import { probeNode } from './nodes-provider.js';
+import { askServerMode, probeNode, refusedByMaster } from './nodes-provider.js';
 import { noAnswer, withTimeout } from '../util.js';
 import type { AddressMapper, TopologyProvider } from './provider.js';
 import {
@@ -90,12 +91,14 @@ export class SentinelProvider implements TopologyProvider {
     const order = this.#order();
     const failures: string[] = [];
     let cause: Error | undefined;
+    let mistake: NoNodeError | null = null;
     for (const address of order) {
       let view: SentinelView | null;
       try {
         view = await this.#ask(address, this.#sentinels.get(address)!);
       } catch (error) {
         cause ??= error as Error;
+        mistake ??= misconfiguration(error);
         failures.push(`${address}: ${(error as Error).message}`);
         debug('sentinel %s: %s', address, (error as Error).message);
         continue;
@@ -109,10 +112,13 @@ export class SentinelProvider implements TopologyProvider {
       const nodes = sentinelViewNodes(view, mapAddress);
       const probes = await Promise.all(nodes.map(([a, node]) => probeNode(pool, a, node, probeTimeoutMs, connectTimeoutMs)));
       const topology = assembleSentinelTopology(view, probes, previous, mapAddress);
+      const refused = refusedByMaster(topology, probes);
+      if (refused !== null) throw refused;
       debug('sentinel %s: master %s, %d replica(s)', address, topology.master?.address, topology.replicas.length);
       return topology;
     }
-    throw new NoNodeError(`No Sentinel answered for master "${name}" (${failures.join('; ')})`, { cause });
+    // A data node or a cluster node among the Sentinels, or credentials refused: said as such.
+    throw mistake ?? new NoNodeError(`No Sentinel answered for master "${name}" (${failures.join('; ')})`, { cause });
   }
 
   /**
@@ -198,9 +204,18 @@ export class SentinelProvider implements TopologyProvider {
       return await withTimeout(read(), probeTimeoutMs, noAnswer('Sentinel', probeTimeoutMs));
     } catch (error) {
       const reason = this.#reason(error as Error, conn);
+      const mistake = await this.#mistake(address, conn, error as Error);
       this.#forget(address, conn);
-      throw new Error(reason, { cause: error });
+      throw mistake ?? new Error(reason, { cause: error });
     }
+  }
+
+  /** A server that does not know `SENTINEL` (a master, a cluster node), or credentials refused. */
+  async #mistake(address: Address, conn: Redis, error: Error): Promise<NoNodeError | null> {
+    if (isAuthError(error)) return new AuthError(address, error, 'sentinel');
+    if (!/unknown command .sentinel/i.test(error.message)) return null;
+    const found = (await askServerMode(conn, this.#settings.probeTimeoutMs))?.mode;
+    return new NotSentinelError(address, found === 'cluster' ? 'cluster' : 'standalone', error);
   }
 
   /**

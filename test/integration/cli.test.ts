@@ -90,7 +90,7 @@ describe('redis-failover status', () => {
     expect(JSON.parse(byUrl.stdout)).toMatchObject({ status: 'healthy', master: set.master });
     const wrong = await cli(['status', set.master], { REDIS_PASSWORD: 'not-the-password' });
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/cannot read the replica set from 127\.0\.0\.1:\d+: no member answered \(.*WRONGPASS/);
+    expect(wrong.stderr).toMatch(/cannot read the replica set from 127\.0\.0\.1:\d+: 127\.0\.0\.1:\d+ answered with an authentication error \(WRONGPASS.*REDIS_PASSWORD/);
     const missing = await cli(['status', set.master], { REDIS_PASSWORD: '' });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/NOAUTH/);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import { RoleChanger } from '../../src/failover/actions.js';
 import { describe, expect, it } from 'vitest';
+import { RoleChanger } from '../../src/failover/actions.js';
 import { NodePool } from '../../src/pool/node-pool.js';
 import { NodesProvider } from '../../src/topology/nodes-provider.js';
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Redis, RedisOptions } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { AuthError, NoNodeError } from '../../src/errors.js';
 import { NodePool, type ConnectionPurpose } from '../../src/pool/node-pool.js';
 import type { HostPort } from '../../src/topology/address.js';
 import type { Probe } from '../../src/topology/assemble.js';
@@ -331,7 +332,7 @@ describe('SentinelProvider with stand-in connections', () => {
 
   it('rejects, naming each Sentinel and why, never with the password', async () => {
     const secret = 's3cr3t-pw';
-    const { provider, pool } = fakeProvider({ 26380: () => new Error(`WRONGPASS invalid username-password pair (${secret})`) }, { password: secret });
+    const { provider, pool } = fakeProvider({ 26380: () => new Error(`ERR something went wrong (${secret})`) }, { password: secret });
     const error: Error = await provider.discover(null).then(
       () => new Error('resolved'),
       (e: Error) => e,
@@ -339,7 +340,24 @@ describe('SentinelProvider with stand-in connections', () => {
     expect(error.message).toMatch(/No Sentinel answered for master "mymaster"/);
     expect(error).toMatchObject({ name: 'NoNodeError', code: 'ERR_NO_NODE' });
     expect(error.message).toContain('127.0.0.1:26379: connect ECONNREFUSED 127.0.0.1:26379');
-    expect(error.message).toContain('127.0.0.1:26380: WRONGPASS');
+    expect(error.message).toContain('127.0.0.1:26380: ERR something went wrong');
+    expect(error.message).not.toContain(secret);
+    await provider.close();
+    await pool.close(false);
+  });
+
+  it('credentials a Sentinel refuses: an AuthError naming it, whatever else failed, never with the password', async () => {
+    const secret = 's3cr3t-pw';
+    const { provider, pool } = fakeProvider({ 26380: () => new Error('WRONGPASS invalid username-password pair or user is disabled.') }, { password: secret });
+    const error: Error = await provider.discover(null).then(
+      () => new Error('resolved'),
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(AuthError);
+    expect(error).toBeInstanceOf(NoNodeError);
+    expect(error).toMatchObject({ name: 'AuthError', code: 'ERR_AUTH', address: '127.0.0.1:26380', server: 'sentinel' });
+    expect(error.message).toMatch(/^127\.0\.0\.1:26380 refused the credentials \(WRONGPASS\).*sentinelOptions\.password/);
+    expect((error.cause as Error).message).toMatch(/^WRONGPASS/);
     expect(error.message).not.toContain(secret);
     await provider.close();
     await pool.close(false);
