@@ -20,6 +20,9 @@ const FIXTURES = [
   'stranded-master-1-acks-stopped.txt',
   'stranded-master-2-no-replicas.txt',
   'stranded-master-3-healed.txt',
+  'cycle-a-follows-b.txt',
+  'cycle-b-follows-a.txt',
+  'cycle-c-follows-b.txt',
 ];
 
 const OLD_REPLID = '943718468a346457e58ad233607f464998e6159c';
@@ -42,7 +45,62 @@ const NO_REPLICA_FIELDS = {
 };
 const NO_OTHER_SECTIONS = { loading: null, runId: null, redisVersion: null };
 
+const CYCLE_REPLID = '4dfb7938b04b8bbde56f36a4cb8cbf6a43b5e8e5';
+const cycleReplica = (masterPort: number) => ({
+  role: 'replica' as const,
+  masterHost: '127.0.0.1',
+  masterPort,
+  masterLinkStatus: 'up' as const,
+  masterLastIoSecondsAgo: 1,
+  masterSyncInProgress: false,
+  masterLinkDownSinceSeconds: null,
+  replicaReplOffset: 77,
+  replicaPriority: 100,
+  replicaReadOnly: true,
+  replicaAnnounced: true,
+  masterFailoverState: 'no-failover',
+  masterReplid: CYCLE_REPLID,
+  masterReplid2: ZEROS,
+  masterReplOffset: 77,
+  secondReplOffset: -1,
+  replBacklogActive: true,
+  replBacklogSize: 1048576,
+  ...NO_OTHER_SECTIONS,
+});
+
 const EXPECTED: Record<string, ReplicationInfo> = {
+  // Two replicas following each other, a third following one of them: see the fixtures' README.
+  'cycle-a-follows-b.txt': {
+    ...cycleReplica(6380),
+    connectedReplicas: 1,
+    replicas: [{ ip: '127.0.0.1', port: 6380, state: 'online', offset: 77, lag: 1 }],
+    replBacklogFirstByteOffset: 1,
+    replBacklogHistlen: 77,
+  },
+  'cycle-b-follows-a.txt': {
+    ...cycleReplica(6379),
+    connectedReplicas: 2,
+    replicas: [
+      { ip: '127.0.0.1', port: 6379, state: 'online', offset: 0, lag: 1 },
+      { ip: '127.0.0.1', port: 6381, state: 'wait_bgsave', offset: 0, lag: 0 },
+    ],
+    replBacklogFirstByteOffset: 78,
+    replBacklogHistlen: 0,
+  },
+  'cycle-c-follows-b.txt': {
+    ...cycleReplica(6380),
+    masterLinkStatus: 'down',
+    masterLastIoSecondsAgo: -1,
+    masterLinkDownSinceSeconds: -1,
+    replicaReplOffset: 1,
+    connectedReplicas: 0,
+    replicas: [],
+    masterReplid: 'dcff692021674305188cc41d6a2df09c2ec0bbc1',
+    masterReplOffset: 0,
+    replBacklogActive: false,
+    replBacklogFirstByteOffset: 0,
+    replBacklogHistlen: 0,
+  },
   // A master partitioned from both replicas (nftables drop, repl-timeout 3 s): see the fixtures' README.
   'stranded-master-0-linked.txt': {
     role: 'master',
