@@ -11,6 +11,10 @@ describe('many clients, one replica set', () => {
     const five = Array.from({ length: 5 }, (_, i) => client({ nodes: [set.nodes[i % set.nodes.length]!], failover: { downAfterMs: 500 } }));
     await Promise.all(five.map((c) => c.connect()));
     await set.kill(set.master);
+    // Once each client has seen its master go: a write sent before that goes to the dead socket
+    // and is (rightly) ERR_MAYBE_APPLIED. kill() resolves at the process's exit, which the
+    // clients' sockets learn of a moment later.
+    await waitFor('every client to see the master gone', () => five.every((c) => c.status !== 'ready'));
     await Promise.all(five.map((c, i) => c.set(`five:${i}`, '1')));
     const masters = five.map((c) => c.topology().master!.address);
     expect(new Set(masters).size).toBe(1);
