@@ -3,7 +3,7 @@ import { NoMasterError, NoNodeError, NoReplicaError } from '../errors.js';
 import type { DurabilitySettings } from '../options-types.js';
 import { classifyCommand, READ, type CommandClass } from '../routing/classify.js';
 import type { ReadPolicy } from '../routing/read-policy.js';
-import type { RouteTarget, WaitReason } from '../routing/route.js';
+import type { Lane, RouteTarget, WaitReason } from '../routing/route.js';
 import { isConnectionLoss } from '../failover/signals.js';
 import type { Holdable } from './hold-queue.js';
 import type { AttemptFacts } from './judge.js';
@@ -25,8 +25,9 @@ export class Attempt implements AttemptFacts {
   readonly view: ViewRoute;
   /** The policy this attempt routes by: the view's, or `master` once a replica could not serve it. */
   policy: ReadPolicy;
-  /** Where it was last sent. */
+  /** Where it was last sent, and on which lane. */
   target: RouteTarget | null = null;
+  lane: Lane | null = null;
   atMaster = false;
   pinned = false;
   tries = 0;
@@ -56,89 +57,71 @@ export class Attempt implements AttemptFacts {
 export interface AttemptHost {
   /** Route and send `a` now; false when it must wait. */
   tryAttempt(a: SingleAttempt | BatchAttempt): boolean;
-  /** A sent attempt failed: judge it and act. */
+  /** ioredis answered the command of `a`. */
+  replied(a: SingleAttempt, value: unknown): void;
+  /** ioredis failed the command of `a` (its reply was an error, or its connection died): judge it and act. */
   failed(a: SingleAttempt, error: Error): void;
-  /** Read-your-writes: record a write as it is sent; its sequence (0 when not tracked). */
-  record(cmd: Command): number;
-  /** The stages after a write was answered; an error to settle with, or null. */
-  finishWrite(seqs: number | readonly number[], name: string, durability: DurabilitySettings | null, acks: number): Error | null;
-  /** A recorded write failed: it no longer holds back what replicas are known to have. */
-  settled(seqs: number | readonly number[]): void;
+  /** The WAIT sent right behind the write of `a` counted `acks` replicas (0 when it failed). */
+  acknowledged(a: SingleAttempt, wait: Command, acks: number): void;
+  /** Settle `a` with `error`: its write record goes, then the caller's promise rejects. */
+  settleError(a: SingleAttempt, error: Error): void;
   waitCause(a: Attempt): Error | undefined;
 }
 
 /** A single command. Its promise is the ioredis `Command`'s own. */
 export class SingleAttempt extends Attempt implements Holdable {
   readonly cmd: Command;
-  /** Set on the first send: inside a WATCH…EXEC session only EXEC waits for replicas. */
+  readonly host: AttemptHost;
+  /** The caller's side of the command's promise: ioredis's own `resolve`/`reject`, called once. */
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  /** Set on the first send of a write: inside a WATCH…EXEC session only EXEC waits for replicas. */
   durability: DurabilitySettings | null = null;
-  #d: AttemptHost;
-  #resolve: (value: unknown) => void;
-  #reject: (error: Error) => void;
-  #reply: { value: unknown } | null = null;
   /** Its read-your-writes sequence, recorded when it was first sent (0: not a tracked write). */
-  #seq = 0;
+  seq = 0;
+  /** A durable write's reply, kept until the WAIT behind it counts the replicas (`answered`). */
+  reply: unknown = undefined;
+  answered = false;
+  /** The WAIT sent behind its latest send: a count from an earlier one (before a resend) is stale. */
+  wait: Command | null = null;
 
-  constructor(d: AttemptHost, cmd: Command, cls: Attempt['cls'], view: ViewRoute) {
+  constructor(host: AttemptHost, cmd: Command, cls: Attempt['cls'], view: ViewRoute) {
     super(cmd.name, cls, view);
-    this.#d = d;
+    this.host = host;
     this.cmd = cmd;
-    this.#resolve = cmd.resolve;
-    this.#reject = cmd.reject;
+    this.resolve = cmd.resolve;
+    this.reject = cmd.reject;
+    // ioredis settles a command by calling its `resolve(reply)` or `reject(error)` (instrumentation
+    // such as OpenTelemetry's wraps them and calls them detached). Both are pointed at the
+    // dispatcher once, here: every failure is judged there; a reply goes there when something must
+    // happen before the caller sees it (a write's record and durability, a lease or a session to
+    // end, SELECT to spread) — a plain read's reply goes straight to the caller. The caller's own
+    // functions are kept on the attempt and called once, when the dispatcher settles it.
+    cmd.reject = (error: Error) => host.failed(this, error);
+    if (cls.kind !== 'read') cmd.resolve = (value: unknown) => host.replied(this, value);
   }
 
-  /**
-   * On its first send: a write is recorded for read-your-writes (a read issued after it, answered
-   * or not, needs it), and the command's outcome goes through the dispatcher — its failures to
-   * `judge()`, and, for a write with stages to run, its reply to `finishWrite()`.
-   */
-  intercept(): void {
-    const cmd = this.cmd;
-    cmd.reject = (error: Error) => this.#d.failed(this, error);
-    if (!this.cls.writesData) return;
-    this.#seq = this.#d.record(cmd);
-    if (!this.pinned || cmd.name === 'exec') this.durability = this.view.durability;
-    if (this.durability !== null) {
-      cmd.resolve = (value: unknown) => {
-        this.#reply = { value };
-      };
-    } else if (this.#seq !== 0) {
-      cmd.resolve = (value: unknown) => {
-        this.#d.finishWrite(this.#seq, this.name, null, 0);
-        this.#resolve(value);
-      };
-    }
-  }
-
-  /** WAIT's count came: run the stages if the write itself was answered. */
-  acknowledged(acks: number): void {
-    const reply = this.#reply;
-    if (reply === null) return; // the write itself failed: its own error stands
-    const error = this.#d.finishWrite(this.#seq, this.name, this.durability, acks);
-    this.#seq = 0;
-    this.cmd.resolve = this.#resolve;
-    if (error !== null) this.settle(error);
-    else this.#resolve(reply.value);
+  /** `WAIT replicas timeoutMs`, to send right behind this write: its count comes to `acknowledged()`. */
+  waitCommand(durability: DurabilitySettings): Command {
+    const wait = new Command('wait', [String(durability.replicas), String(durability.timeoutMs)]);
+    wait.resolve = (acks: unknown) => this.host.acknowledged(this, wait, Number(acks));
+    // The write was answered, the count of replicas never came: not known replicated.
+    wait.reject = () => this.host.acknowledged(this, wait, 0);
+    this.wait = wait;
+    return wait;
   }
 
   retry(): boolean {
-    return this.#d.tryAttempt(this);
+    return this.host.tryAttempt(this);
   }
 
   /** Never sent (held, then timed out or closed), or a decision to fail it. */
   fail(error: Error): void {
-    this.settle(error);
-  }
-
-  settle(error: Error): void {
-    if (this.#seq !== 0) this.#d.settled(this.#seq);
-    this.#seq = 0;
-    this.cmd.reject = this.#reject;
-    this.#reject(error);
+    this.host.settleError(this, error);
   }
 
   waitCause(): Error | undefined {
-    return this.#d.waitCause(this);
+    return this.host.waitCause(this);
   }
 }
 

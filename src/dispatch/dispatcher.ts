@@ -1,7 +1,6 @@
 import { Command, type Redis } from 'ioredis';
 import createDebug from 'debug';
 import { MaybeAppliedError, OfflineError } from '../errors.js';
-import type { DurabilitySettings } from '../options-types.js';
 import type { NodeConnections, NodePool } from '../pool/node-pool.js';
 import { READ, WRITE } from '../routing/classify.js';
 import type { ConsistencyMonitor } from '../routing/consistency-monitor.js';
@@ -228,6 +227,9 @@ export class Dispatcher implements AttemptHost {
         break;
       case 'subscriber':
         if (!node.ready) return this.#notReady(a, d);
+        // Its outcome is its own: ioredis re-subscribes after a reconnect, and a new master gets
+        // every subscription again (`Subscriptions.follow`).
+        a.lane = 'subscriber';
         this.#subscriptions.track(cmd.name, cmd.args);
         a.trace?.sent(node.address, d.target === this.state.master, a.tries + 1);
         this.#subscriptions.connFor(node).sendCommand(cmd);
@@ -235,6 +237,7 @@ export class Dispatcher implements AttemptHost {
     }
     if (conn === null) return this.#notReady(a, d);
     a.target = d.target;
+    a.lane = d.lane;
     a.atMaster = d.target === this.state.master;
     a.pinned = d.lane === 'transaction';
     a.tries++;
@@ -274,24 +277,57 @@ export class Dispatcher implements AttemptHost {
 
   /** Hand the command to its connection; a durable write gets its WAIT right behind it. */
   #write(conn: Redis, a: SingleAttempt): void {
-    const cmd = a.cmd;
-    if (a.tries === 1) a.intercept();
-    if (this.#settings.autoPipelining) cork(conn);
-    conn.sendCommand(cmd);
-    const durability = a.durability;
-    if (durability !== null) {
-      const wait = new Command('wait', [String(durability.replicas), String(durability.timeoutMs)]);
-      conn.sendCommand(wait);
-      wait.promise.then(
-        (acks) => a.acknowledged(Number(acks)),
-        // The write was acknowledged, the count of replicas never came: not known replicated.
-        () => a.acknowledged(0),
-      );
+    if (a.tries === 1 && a.cls.writesData) {
+      // A write is recorded for read-your-writes as it is first sent: a read issued after it,
+      // answered or not, needs it.
+      a.seq = this.record(a.cmd);
+      if (!a.pinned || a.name === 'exec') a.durability = a.view.durability;
     }
+    if (this.#settings.autoPipelining) cork(conn);
+    conn.sendCommand(a.cmd);
+    if (a.durability !== null) {
+      a.answered = false;
+      conn.sendCommand(a.waitCommand(a.durability));
+    }
+  }
+
+  /** @internal ioredis answered `a`. */
+  replied(a: SingleAttempt, value: unknown): void {
+    if (a.durability !== null) {
+      // The WAIT behind it settles it, with the count of replicas that have it.
+      a.reply = value;
+      a.answered = true;
+      return;
+    }
+    if (a.seq !== 0) this.#writes.settled(a.seq);
+    a.seq = 0;
+    a.resolve(value);
+  }
+
+  /** @internal the WAIT behind the write of `a` counted `acks` replicas. */
+  acknowledged(a: SingleAttempt, wait: Command, acks: number): void {
+    // The write itself failed (its own error stands), or this WAIT followed an earlier send.
+    if (!a.answered || wait !== a.wait) return;
+    const error = this.#writes.finish(a.seq, a.name, a.durability, acks);
+    a.seq = 0;
+    a.wait = null;
+    if (error !== null) a.reject(error);
+    else a.resolve(a.reply);
+  }
+
+  /** @internal settle `a` with `error`: its write no longer holds back what replicas are known to have. */
+  settleError(a: SingleAttempt, error: Error): void {
+    if (a.seq !== 0) this.#writes.settled(a.seq);
+    a.seq = 0;
+    a.reject(error);
   }
 
   /** @internal a single attempt failed: what now. */
   failed(a: SingleAttempt, error: Error): void {
+    if (a.lane === 'subscriber') {
+      a.reject(error);
+      return;
+    }
     const verdict = judge(error, a);
     const where = a.target?.address ?? '?';
     this.#failedAt(where);
@@ -312,10 +348,10 @@ export class Dispatcher implements AttemptHost {
         this.#hold(a);
         return;
       case 'maybe-applied':
-        a.settle(new MaybeAppliedError(a.name, where, { cause: error }));
+        this.settleError(a, new MaybeAppliedError(a.name, where, { cause: error }));
         return;
       case 'pass-through':
-        a.settle(error);
+        this.settleError(a, error);
         return;
     }
   }
@@ -323,14 +359,6 @@ export class Dispatcher implements AttemptHost {
   /** Read-your-writes: a write is recorded as it is sent, so that reads issued after it need it. */
   record(cmd: Command): number {
     return this.#readsFromReplicas ? this.#writes.record(cmd) : 0;
-  }
-
-  finishWrite(seqs: number | readonly number[], name: string, durability: DurabilitySettings | null, acks: number): Error | null {
-    return this.#writes.finish(seqs, name, durability, acks);
-  }
-
-  settled(seqs: number | readonly number[]): void {
-    this.#writes.settled(seqs);
   }
 
   /**
@@ -396,7 +424,7 @@ export class Dispatcher implements AttemptHost {
         const lost = pipelineConnectionLoss(result);
         if (lost === null) {
           const acks = waited === null ? 0 : await waited;
-          const error = a.readOnly ? null : this.finishWrite(a.seqs, a.name, durability, acks);
+          const error = a.readOnly ? null : this.#writes.finish(a.seqs, a.name, durability, acks);
           if (error !== null) a.reject(error);
           else a.resolve(result);
           return;
@@ -429,10 +457,10 @@ export class Dispatcher implements AttemptHost {
     if (verdict === 'resend-read') {
       if (!this.#tryBatch(a)) this.#hold(a);
     } else if (verdict === 'maybe-applied') {
-      this.settled(a.seqs);
+      this.#writes.settled(a.seqs);
       a.reject(new MaybeAppliedError(a.name, where, { cause: error }));
     } else {
-      this.settled(a.seqs);
+      this.#writes.settled(a.seqs);
       a.reject(error);
     }
   }
