@@ -81,7 +81,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     this.options = facadeOptions(this.#opts);
     const emit = this.emit.bind(this) as (event: string, ...args: unknown[]) => boolean;
     this.#core = new Core(this.#opts, this.#coreHost(), internals.connectionFactory, (event, ...args) => emit(event, ...args));
-    const dispatcher = this.#core.dispatcher;
+    const placement = this.#core.placement;
     this.#views = {
       client: this,
       options: this.options,
@@ -89,7 +89,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       addedBuiltinSet: this.addedBuiltinSet,
       dispatchWith: (command, route) => this.#dispatch(command, route),
       execPipelineWith: (commands, transaction, route) => this.#execPipeline(commands, transaction, route),
-      viewReadsFromReplicas: () => dispatcher.readFromReplicas(),
+      viewReadsFromReplicas: () => placement.readFromReplicas(),
     };
     // As ioredis: commands defined from the options.
     for (const [name, definition] of Object.entries(this.#opts.redisOptions.scripts ?? {})) this.defineCommand(name, definition);
@@ -116,12 +116,12 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    * which ioredis 6 negotiates by default.
    */
   get mode(): 'normal' | 'subscriber' | 'monitor' {
-    return this.#core.dispatcher.subscriberMode ? 'subscriber' : 'normal';
+    return this.#core.placement.subscriberMode ? 'subscriber' : 'normal';
   }
 
   /** ioredis-compatible: the socket of the master's (first) data connection, while connected. */
   get stream(): Redis['stream'] | undefined {
-    const master = this.#core.dispatcher.state.master;
+    const master = this.#core.placement.state.master;
     return master === null ? undefined : this.#core.pool.get(master.address)?.dataConnections()[0]?.stream;
   }
 
@@ -146,7 +146,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   monitor(callback?: Callback<Redis>): Promise<Redis> {
     const watching = (async () => {
       if (this.#status !== 'ready') await this.connect();
-      const master = this.#core.dispatcher.state.master;
+      const master = this.#core.placement.state.master;
       if (master === null) throw new NoMasterError('monitor() needs a master; none is known');
       const conn = new Redis({ ...this.#opts.redisOptions, host: master.node.host, port: master.node.port, monitor: true, lazyConnect: false });
       await new Promise<void>((resolve, reject) => {
@@ -233,7 +233,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   async #untilMaster(address: string, deadline: number): Promise<void> {
-    const state = this.#core.dispatcher.state;
+    const state = this.#core.placement.state;
     while (state.master?.address !== address || !state.master.ready) {
       if (performance.now() > deadline) break;
       await this.#core.manager.refresh('switchover done').catch(noop);
@@ -358,14 +358,14 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       cmd.reject(new Error(SUBSCRIBER_MODE_MESSAGE));
       return cmd.promise;
     }
-    this.#core.dispatcher.dispatch(cmd, route);
+    this.#core.engine.dispatch(cmd, route);
     return cmd.promise;
   }
 
   #execPipeline(commands: Command[], transaction: boolean, route: ViewRoute): Promise<unknown> {
     if (this.#closing) return transaction ? Promise.reject(new ClosedError()) : Promise.resolve(unsentResult(commands, new ClosedError()));
     if (this.#status === 'wait') this.connect().catch(noop);
-    return this.#core.dispatcher.dispatchBatch(commands, transaction, route);
+    return this.#core.engine.dispatchBatch(commands, transaction, route);
   }
 
   /** How the core reaches this facade: status, connect() callers and public events. */
@@ -421,7 +421,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (this.#closing) return this.#closed ?? undefined;
     this.#closing = true;
     const closed = new ClosedError();
-    this.#core.dispatcher.close(closed);
+    this.#core.stopDispatch(closed);
     for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(closed);
     this.#closed = this.#core.close(quit).then(() => {
       this.#setStatus('close');

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import createDebug from 'debug';
 import type { FailoverEvent, FailoverRedisEvents, WarningEvent } from './events.js';
-import { Dispatcher } from './dispatch/dispatcher.js';
+import { Engine } from './dispatch/engine.js';
 import type { MessageSink } from './dispatch/subscriptions.js';
 import { RoleChanger } from './failover/actions.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
@@ -19,6 +19,8 @@ import { SentinelProvider } from './topology/sentinel-provider.js';
 import type { Address, NodeState, Topology } from './topology/types.js';
 import { noop } from './util.js';
 import { StatsCollector } from './observability/stats.js';
+import { ReplicaSetPlacement } from './replica-set/placement.js';
+import { ReplicaSetWrites } from './replica-set/read-your-writes.js';
 
 const debug = createDebug('redis-failover:router');
 
@@ -66,7 +68,8 @@ export class Core {
   readonly manager: TopologyManager;
   readonly coordinator: FailoverCoordinator;
   readonly consistency: ConsistencyMonitor | null;
-  readonly dispatcher: Dispatcher;
+  readonly placement: ReplicaSetPlacement;
+  readonly engine: Engine;
   readonly lag: ResolvedLag;
   readonly stats: StatsCollector;
   #host: CoreHost;
@@ -156,36 +159,42 @@ export class Core {
       fencing: opts.fencing,
       onFence: (fenced) => bus.emit('fence', fenced),
     });
-    this.dispatcher = new Dispatcher({
+    const writes = this.consistency === null ? null : new ReplicaSetWrites(this.consistency);
+    this.placement = new ReplicaSetPlacement({
       pool: this.pool,
       consistency: this.consistency,
+      writes,
       signals: { signal: (reason) => bus.emit('signal', reason) },
       onMessage,
+      onSelect: (db) => host.selected(db),
+    });
+    this.engine = new Engine({
+      placement: this.placement,
+      writes,
       maxQueuedCommands: opts.maxQueuedCommands,
       holdTimeoutMs: opts.commandTimeoutMs,
       offlineQueue: redisOptions.enableOfflineQueue !== false,
       autoPipelining: redisOptions.enableAutoPipelining === true,
-      onSelect: (db) => host.selected(db),
     });
-    if (opts.readFrom.name !== 'master') this.dispatcher.readFromReplicas();
+    if (opts.readFrom.name !== 'master') this.placement.readFromReplicas();
     this.stats = new StatsCollector({
       topology: () => this.manager.current,
       counters: () => this.pool.counters(),
-      held: () => this.dispatcher.held,
-      readYourWritesRedirects: () => this.dispatcher.readYourWritesRedirects,
+      held: () => this.engine.held,
+      readYourWritesRedirects: () => this.engine.readYourWritesRedirects,
     });
 
     // Every part exists: connect them.
-    const dispatcher = this.dispatcher;
+    const { placement, engine } = this;
     bus.on('node-ready', (node) => {
-      dispatcher.syncReadiness();
-      if (node.address === dispatcher.state.master?.address) {
+      placement.syncReadiness();
+      if (node.address === placement.state.master?.address) {
         // A master that lost its connection may have come back as something else (a restart
         // with its original replicaof): ready once a refresh says it is still the master.
         if (this.#unconfirmed.has(node.address)) this.manager.request(`${node.address} reconnected`);
         else host.ready();
       }
-      dispatcher.drain();
+      engine.drain();
     });
     bus.on('node-close', (node, purpose) => this.#onNodeClose(node, purpose));
     bus.on('node-error', (node, purpose, error) => {
@@ -197,7 +206,7 @@ export class Core {
     bus.on('signal', (reason) => this.coordinator.signal(reason));
     bus.on('suspect', (suspect) => {
       this.#suspect = suspect;
-      health.suspectMaster = suspect ? (dispatcher.state.master?.address ?? null) : null;
+      health.suspectMaster = suspect ? (placement.state.master?.address ?? null) : null;
       this.#updateGate();
     });
     bus.on('fence', (fenced) => {
@@ -212,12 +221,12 @@ export class Core {
     bus.on('error', (error) => host.emitError(error));
     bus.on('before-promote', (old) => {
       // Nothing more is written to the old master: its connections go before the promotion.
-      dispatcher.dropMaster(old);
+      placement.dropMaster(old);
       this.pool.remove(old).catch(noop);
     });
     bus.on('progress', () => {
-      dispatcher.syncProgress();
-      dispatcher.drain();
+      placement.syncProgress();
+      engine.drain();
     });
   }
 
@@ -228,8 +237,14 @@ export class Core {
   }
 
   #updateGate(): void {
-    this.dispatcher.setGate(this.#switching ? 'switchover' : this.#suspect ? 'master-silent' : this.#fenced ? 'master-fenced' : null);
-    if (!this.#switching && !this.#suspect && !this.#fenced) this.dispatcher.drain();
+    this.placement.setGate(this.#switching ? 'switchover' : this.#suspect ? 'master-silent' : this.#fenced ? 'master-fenced' : null);
+    if (!this.#switching && !this.#suspect && !this.#fenced) this.engine.drain();
+  }
+
+  /** Closing: what waits fails with `error`, the session's and subscriptions' connections go. */
+  stopDispatch(error: Error): void {
+    this.engine.close(error);
+    this.placement.close();
   }
 
   async close(quit: boolean): Promise<void> {
@@ -240,13 +255,13 @@ export class Core {
   }
 
   #onTopology(next: Topology, previous: Topology | null, changes: TopologyChange[]): void {
-    const dispatcher = this.dispatcher;
-    dispatcher.setLastError(null);
-    dispatcher.setFatal(null);
+    const placement = this.placement;
+    placement.setLastError(null);
+    placement.setFatal(null);
     const before = this.#table;
-    const previousMaster = dispatcher.state.master?.address ?? null;
+    const previousMaster = placement.state.master?.address ?? null;
     this.#table = buildRoutingTable(next, this.lag);
-    dispatcher.setTable(this.#table);
+    placement.setTable(this.#table);
     if (previousMaster !== null && next.master?.address !== previousMaster) {
       debug('master is now %s (was %s)', next.master?.address, previousMaster);
     }
@@ -269,23 +284,25 @@ export class Core {
     if (next.master?.up) this.#unconfirmed.delete(next.master.address);
     // No node is master (a replication cycle): writes can go nowhere, so not ready.
     if (next.master === null && next.replicas.some((r) => r.up)) host.reconnecting();
-    if (dispatcher.state.master?.ready && !this.#unconfirmed.has(dispatcher.state.master.address)) host.ready();
-    dispatcher.drain();
+    if (placement.state.master?.ready && !this.#unconfirmed.has(placement.state.master.address)) host.ready();
+    this.engine.drain();
   }
 
   #onDiscoveryError(error: Error): void {
-    this.dispatcher.setLastError(error);
+    this.placement.setLastError(error);
     // Wrong credentials, or a Sentinel where a master or replica was expected, do not get better by
     // waiting: fail what waits, and what comes next, until a discovery succeeds.
     const fatal = misconfiguration(error);
-    if (fatal !== null) this.dispatcher.setFatal(fatal);
+    if (fatal !== null) {
+      this.placement.setFatal(fatal);
+      this.engine.failHeld(fatal);
+    }
     this.#host.discoveryFailed(fatal ?? error, fatal !== null);
   }
 
   #onNodeClose(node: NodeConnections, purpose: ConnectionPurpose): void {
-    const dispatcher = this.dispatcher;
-    dispatcher.syncReadiness();
-    if (node.address === dispatcher.state.master?.address && purpose === 'data' && !node.ready) {
+    this.placement.syncReadiness();
+    if (node.address === this.placement.state.master?.address && purpose === 'data' && !node.ready) {
       this.#unconfirmed.add(node.address);
       this.#host.reconnecting();
     }

@@ -1,7 +1,7 @@
-import { Command } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import { NoMasterError, NoNodeError, NoReplicaError } from '../errors.js';
 import type { DurabilitySettings } from '../options-types.js';
-import { classifyCommand, READ, type CommandClass } from '../routing/classify.js';
+import { classifyCommand, READ, WRITE, type CommandClass } from '../routing/classify.js';
 import type { ReadPolicy } from '../routing/read-policy.js';
 import type { Lane, RouteTarget, WaitReason } from '../routing/route.js';
 import { isConnectionLoss } from '../failover/signals.js';
@@ -15,19 +15,65 @@ export interface ViewRoute {
   readonly durability: DurabilitySettings | null;
 }
 
+/** What an attempt needs of the engine that carries it: where its outcomes go. */
+export interface AttemptHost {
+  /** Route and send `a` now; false when it must wait. */
+  tryAttempt(a: Attempt): boolean;
+  /** `a` was answered: a single command's reply, or a batch's `exec()` result. */
+  replied(a: Attempt, value: unknown): void;
+  /** `a` failed: its reply was an error, or its connection died. Judged, then acted on. */
+  failed(a: Attempt, error: Error): void;
+  /** The WAIT sent right behind `a` counted `acks` replicas (0 when it failed). */
+  acknowledged(a: Attempt, wait: Command, acks: number): void;
+  /** `a` was never sent, or routing failed it: settle it with `error`. */
+  unsent(a: Attempt, error: Error): void;
+  waitCause(a: Attempt): Error | undefined;
+}
+
+/** What a batch is made of: one node, one connection, one `exec()` result. */
+export interface Batch {
+  readonly commands: Command[];
+  /** A `multi()` transaction (else a pipeline). */
+  readonly transaction: boolean;
+  /** Which of its commands may change data. */
+  readonly writesData: readonly boolean[];
+  /** Read-your-writes sequences of its writes, recorded when it was first sent. */
+  seqs: number[] | null;
+}
+
+/** A write with `durability`: it resolves only once the WAIT behind it counts enough replicas. */
+export interface DurableWrite {
+  readonly settings: DurabilitySettings;
+  /** The WAIT behind its latest send: a count from an earlier one (before a resend) is stale. */
+  wait: Command | null;
+  /** Answered, with `reply`: kept until WAIT's count. */
+  answered: boolean;
+  reply: unknown;
+}
+
 /**
- * One command (or batch) on its way: what it is, how it is routed, where it went and how many
- * times. Plain fields; `judge()` reads them, the dispatcher writes them.
+ * One command, or one batch (a pipeline or a `multi()` transaction), on its way: what it is, how
+ * it is routed, where it went and how many times, and the caller's side of its promise. Plain
+ * fields: `judge()` reads them, the engine writes them.
  */
-export class Attempt implements AttemptFacts {
+export class Attempt implements AttemptFacts, Holdable {
+  readonly host: AttemptHost;
+  /** The command's name; `pipeline` or `exec` for a batch. */
   readonly name: string;
   readonly cls: CommandClass;
   readonly view: ViewRoute;
+  /** A single command, or null for a batch. */
+  readonly cmd: Command | null;
+  readonly batch: Batch | null;
+  /** The caller's side: a single command's own ioredis `resolve`/`reject`, or a batch's promise. */
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
   /** The policy this attempt routes by: the view's, or `master` once a replica could not serve it. */
   policy: ReadPolicy;
-  /** Where it was last sent, and on which lane. */
+  /** Where it was last sent, on which lane, and on which connection. */
   target: RouteTarget | null = null;
   lane: Lane | null = null;
+  conn: Redis | null = null;
   atMaster = false;
   pinned = false;
   tries = 0;
@@ -39,75 +85,58 @@ export class Attempt implements AttemptFacts {
   heldBecause: Error | null = null;
   /** Its `redis-failover:command`/`:batch` context, only while someone subscribes. */
   trace: CommandTrace | null = null;
+  /** A single write's read-your-writes sequence, recorded when it was first sent (0: none). */
+  seq = 0;
+  /** Set on the first send of a write that must reach replicas. */
+  durable: DurableWrite | null = null;
 
-  constructor(name: string, cls: CommandClass, view: ViewRoute) {
+  private constructor(host: AttemptHost, name: string, cls: CommandClass, view: ViewRoute, cmd: Command | null, batch: Batch | null, resolve: (value: unknown) => void, reject: (error: Error) => void) {
+    this.host = host;
     this.name = name;
     this.cls = cls;
     this.view = view;
+    this.cmd = cmd;
+    this.batch = batch;
+    this.resolve = resolve;
+    this.reject = reject;
     this.policy = view.policy;
+  }
+
+  /** A single command: from now on ioredis's settling of `cmd` goes to `host`. */
+  static single(host: AttemptHost, cmd: Command, cls: CommandClass, view: ViewRoute): Attempt {
+    const a = new Attempt(host, cmd.name, cls, view, cmd, null, cmd.resolve, cmd.reject);
+    // ioredis settles a command by calling its `resolve(reply)` or `reject(error)` (instrumentation
+    // such as OpenTelemetry's wraps them and calls them detached). Both are pointed at the engine
+    // once, here: every failure is judged there; a reply goes there when something must happen
+    // before the caller sees it (a write's record and durability, a lease or a session to end,
+    // SELECT to spread) — a plain read's reply goes straight to the caller. The caller's own
+    // functions are kept on the attempt and called once, when the engine settles it.
+    cmd.reject = (error: Error) => host.failed(a, error);
+    if (cls.kind !== 'read') cmd.resolve = (value: unknown) => host.replied(a, value);
+    return a;
+  }
+
+  /** A batch: one class for the whole (a read when every command is a read). */
+  static batch(host: AttemptHost, commands: Command[], transaction: boolean, view: ViewRoute, resolve: (value: unknown) => void, reject: (error: Error) => void): Attempt {
+    const classes = commands.map(classOf);
+    const readOnly = !transaction && classes.length > 0 && classes.every((c) => c.kind === 'read');
+    const batch: Batch = { commands, transaction, writesData: classes.map((c) => c.writesData), seqs: null };
+    return new Attempt(host, transaction ? 'exec' : 'pipeline', readOnly ? READ : WRITE, view, null, batch, resolve, reject);
   }
 
   get readOnly(): boolean {
     return this.cls.readOnly;
   }
-}
 
-
-/** What attempts need of the dispatcher that carries them. */
-export interface AttemptHost {
-  /** Route and send `a` now; false when it must wait. */
-  tryAttempt(a: SingleAttempt | BatchAttempt): boolean;
-  /** ioredis answered the command of `a`. */
-  replied(a: SingleAttempt, value: unknown): void;
-  /** ioredis failed the command of `a` (its reply was an error, or its connection died): judge it and act. */
-  failed(a: SingleAttempt, error: Error): void;
-  /** The WAIT sent right behind the write of `a` counted `acks` replicas (0 when it failed). */
-  acknowledged(a: SingleAttempt, wait: Command, acks: number): void;
-  /** Settle `a` with `error`: its write record goes, then the caller's promise rejects. */
-  settleError(a: SingleAttempt, error: Error): void;
-  waitCause(a: Attempt): Error | undefined;
-}
-
-/** A single command. Its promise is the ioredis `Command`'s own. */
-export class SingleAttempt extends Attempt implements Holdable {
-  readonly cmd: Command;
-  readonly host: AttemptHost;
-  /** The caller's side of the command's promise: ioredis's own `resolve`/`reject`, called once. */
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-  /** Set on the first send of a write: inside a WATCH…EXEC session only EXEC waits for replicas. */
-  durability: DurabilitySettings | null = null;
-  /** Its read-your-writes sequence, recorded when it was first sent (0: not a tracked write). */
-  seq = 0;
-  /** A durable write's reply, kept until the WAIT behind it counts the replicas (`answered`). */
-  reply: unknown = undefined;
-  answered = false;
-  /** The WAIT sent behind its latest send: a count from an earlier one (before a resend) is stale. */
-  wait: Command | null = null;
-
-  constructor(host: AttemptHost, cmd: Command, cls: Attempt['cls'], view: ViewRoute) {
-    super(cmd.name, cls, view);
-    this.host = host;
-    this.cmd = cmd;
-    this.resolve = cmd.resolve;
-    this.reject = cmd.reject;
-    // ioredis settles a command by calling its `resolve(reply)` or `reject(error)` (instrumentation
-    // such as OpenTelemetry's wraps them and calls them detached). Both are pointed at the
-    // dispatcher once, here: every failure is judged there; a reply goes there when something must
-    // happen before the caller sees it (a write's record and durability, a lease or a session to
-    // end, SELECT to spread) — a plain read's reply goes straight to the caller. The caller's own
-    // functions are kept on the attempt and called once, when the dispatcher settles it.
-    cmd.reject = (error: Error) => host.failed(this, error);
-    if (cls.kind !== 'read') cmd.resolve = (value: unknown) => host.replied(this, value);
-  }
-
-  /** `WAIT replicas timeoutMs`, to send right behind this write: its count comes to `acknowledged()`. */
-  waitCommand(durability: DurabilitySettings): Command {
-    const wait = new Command('wait', [String(durability.replicas), String(durability.timeoutMs)]);
+  /** `WAIT replicas timeoutMs`, to send right behind this attempt: its count comes to `acknowledged()`. */
+  waitCommand(durable: DurableWrite): Command {
+    const { replicas, timeoutMs } = durable.settings;
+    const wait = new Command('wait', [String(replicas), String(timeoutMs)]);
     wait.resolve = (acks: unknown) => this.host.acknowledged(this, wait, Number(acks));
     // The write was answered, the count of replicas never came: not known replicated.
     wait.reject = () => this.host.acknowledged(this, wait, 0);
-    this.wait = wait;
+    durable.wait = wait;
+    durable.answered = false;
     return wait;
   }
 
@@ -115,64 +144,13 @@ export class SingleAttempt extends Attempt implements Holdable {
     return this.host.tryAttempt(this);
   }
 
-  /** Never sent (held, then timed out or closed), or a decision to fail it. */
+  /** Never sent (held, then timed out or closed), or routing failed it. */
   fail(error: Error): void {
-    this.host.settleError(this, error);
+    this.host.unsent(this, error);
   }
 
   waitCause(): Error | undefined {
     return this.host.waitCause(this);
-  }
-}
-
-/** A pipeline or `multi()` batch: one node, one connection, one `exec()` result. */
-export class BatchAttempt extends Attempt implements Holdable {
-  readonly commands: Command[];
-  readonly transaction: boolean;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-  #writesData: boolean[];
-  #d: AttemptHost;
-
-  constructor(
-    d: AttemptHost,
-    commands: Command[],
-    writesData: boolean[],
-    transaction: boolean,
-    cls: Attempt['cls'],
-    view: ViewRoute,
-    resolve: (value: unknown) => void,
-    reject: (error: Error) => void,
-  ) {
-    super(transaction ? 'exec' : 'pipeline', cls, view);
-    this.#d = d;
-    this.commands = commands;
-    this.#writesData = writesData;
-    this.transaction = transaction;
-    this.resolve = resolve;
-    this.reject = reject;
-  }
-
-  /** Read-your-writes sequences of its writes, recorded when it was first sent. */
-  seqs: number[] = [];
-
-  /** The commands of `batch` (this attempt's copy) that may have changed data. */
-  writes(batch: readonly Command[]): Command[] {
-    return batch.filter((_, i) => this.#writesData[i]);
-  }
-
-  retry(): boolean {
-    return this.#d.tryAttempt(this);
-  }
-
-  /** Never sent: as ioredis, a pipeline resolves with the error for each command, a transaction rejects. */
-  fail(error: Error): void {
-    if (this.transaction) this.reject(error);
-    else this.resolve(unsentResult(this.commands, error));
-  }
-
-  waitCause(): Error | undefined {
-    return this.#d.waitCause(this);
   }
 }
 

@@ -252,23 +252,22 @@ export class NodePool {
     const address = formatAddress(node.host, node.port);
     let entry = this.#nodes.get(address);
     if (entry === undefined) {
-      let counters = this.#counters.get(address);
-      if (counters === undefined) this.#counters.set(address, (counters = { sent: 0, errors: 0 }));
-      entry = new NodeConnections(node, this.#settings, counters);
+      entry = new NodeConnections(node, this.#settings, this.countersOf(address));
       this.#nodes.set(address, entry);
     }
     return entry;
   }
 
+  /** Application commands sent to `address` and failed there, kept across removals (made on first use). */
+  countersOf(address: Address): NodeCounters {
+    let counters = this.#counters.get(address);
+    if (counters === undefined) this.#counters.set(address, (counters = { sent: 0, errors: 0 }));
+    return counters;
+  }
+
   /** Application commands sent and failed, per node address (for `stats()`). */
   counters(): ReadonlyMap<Address, NodeCounters> {
     return this.#counters;
-  }
-
-  /** An application command failed at `address` (a node removed since keeps its count). */
-  countError(address: Address): void {
-    const counters = this.#counters.get(address);
-    if (counters !== undefined) counters.errors++;
   }
 
   all(): IterableIterator<NodeConnections> {

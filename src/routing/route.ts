@@ -25,6 +25,8 @@ export interface RouteTarget {
   fresh: boolean;
   /** The decisions that send here, one per lane, made once so that routing allocates nothing. */
   readonly send: Readonly<Record<Lane, SendDecision>>;
+  /** Application commands sent here and failed here (`stats()`): the node's, kept across pictures. */
+  readonly counters: { sent: number; errors: number };
 }
 
 /** Why a command cannot go now but may soon: it is held until a sign of change. */
@@ -85,9 +87,9 @@ const WAIT: Readonly<Record<WaitReason, WaitDecision>> = Object.freeze({
   'replica-catching-up': Object.freeze({ kind: 'wait', reason: 'replica-catching-up' }),
 }) as Record<WaitReason, WaitDecision>;
 
-export function routeTarget(node: NodeState, master: boolean): RouteTarget {
+export function routeTarget(node: NodeState, master: boolean, counters = { sent: 0, errors: 0 }): RouteTarget {
   const send = {} as Record<Lane, SendDecision>;
-  const target: RouteTarget = { address: node.address, node, ready: false, reached: master ? Infinity : 0, fresh: true, send };
+  const target: RouteTarget = { address: node.address, node, ready: false, reached: master ? Infinity : 0, fresh: true, send, counters };
   for (const lane of LANES) send[lane] = Object.freeze({ kind: 'send', target, lane });
   Object.freeze(send);
   return target;

@@ -1,0 +1,348 @@
+import type { Command, Redis } from 'ioredis';
+import createDebug from 'debug';
+import { MaybeAppliedError, NotReplicatedError, OfflineError } from '../errors.js';
+import { parseReadFrom } from '../routing/read-policy.js';
+import { route, type RouteTarget, type RoutingState } from '../routing/route.js';
+import { batchChannel, BatchTrace, commandChannel, traceBatch, traceCommand } from '../observability/channels.js';
+import { Attempt, classOf, cloneCommand, pipelineConnectionLoss, unsentResult, type AttemptHost, type ViewRoute } from './attempt.js';
+import { HoldQueue } from './hold-queue.js';
+import { judge } from './judge.js';
+import type { Placement, WriteTracking } from './placement.js';
+import { endsSession, TransactionSession } from './transaction.js';
+import { cork, runPipeline } from './wire.js';
+
+const debug = createDebug('redis-failover:dispatch');
+const MASTER_POLICY = parseReadFrom('master');
+
+export interface EngineSettings {
+  /** Where attempts may go, and the connections there: the topology's part. */
+  placement: Placement;
+  /** Read-your-writes; null when it is off. */
+  writes: WriteTracking | null;
+  maxQueuedCommands: number;
+  /** How long a held command may wait; null: as long as it takes (bounded in number only). */
+  holdTimeoutMs: number | null;
+  /** `enableOfflineQueue: false`: a command that would have to wait fails at once instead. */
+  offlineQueue: boolean;
+  /** `enableAutoPipelining`: one socket write per connection per tick. */
+  autoPipelining: boolean;
+}
+
+/**
+ * The one loop for every topology: asks `route()` where each attempt goes (by the routing state
+ * its placement gives), sends it there on the lane it names — a durable write with its WAIT right
+ * behind it — holds it while it must wait, and after a failure does what `judge()` says. Outcomes
+ * arrive as values (`replied`, `failed`, `acknowledged`) with the attempt they belong to; after a
+ * reply the same stages run for single commands and batches: the durability verdict, then the
+ * read-your-writes record, then the caller's promise settles.
+ */
+export class Engine implements AttemptHost {
+  #placement: Placement;
+  #writes: WriteTracking | null;
+  #queue: HoldQueue;
+  #session = new TransactionSession();
+  #offlineQueue: boolean;
+  #autoPipelining: boolean;
+  /** Reads that read-your-writes sent to the master (`stats()`). */
+  readYourWritesRedirects = 0;
+
+  constructor(settings: EngineSettings) {
+    this.#placement = settings.placement;
+    this.#writes = settings.writes;
+    this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs });
+    this.#offlineQueue = settings.offlineQueue;
+    this.#autoPipelining = settings.autoPipelining;
+  }
+
+  /** Commands (and batches) held now. */
+  get held(): number {
+    return this.#queue.size;
+  }
+
+  /** A single command: its promise is the ioredis `Command`'s own. */
+  dispatch(cmd: Command, view: ViewRoute): void {
+    const a = Attempt.single(this, cmd, classOf(cmd), view);
+    if (commandChannel.hasSubscribers) traceCommand(a as Attempt & { cmd: Command }, this.#begin);
+    else if (!this.#try(a)) this.#hold(a);
+  }
+
+  /** A pipeline or `multi()` batch, as one unit: one node, one connection, ioredis's `exec()` result. */
+  dispatchBatch(commands: Command[], transaction: boolean, view: ViewRoute): Promise<unknown> {
+    if (batchChannel.hasSubscribers) {
+      const trace = new BatchTrace(transaction, commands, view.policy.name);
+      return traceBatch(trace, () => this.#batch(commands, transaction, view, trace));
+    }
+    return this.#batch(commands, transaction, view, null);
+  }
+
+  /** Try everything held again, in arrival order (on any sign that something may go now). */
+  drain(): void {
+    this.#queue.drain();
+  }
+
+  /** Fail everything held with `error` (an error no waiting cures, such as a wrong password). */
+  failHeld(error: Error): void {
+    this.#queue.failAll(error);
+  }
+
+  close(error: Error): void {
+    this.#queue.failAll(error);
+    const open = this.#session.end();
+    if (open !== null) this.#placement.release(open.target, open.conn);
+  }
+
+  #begin = (a: Attempt): void => {
+    if (!this.#try(a)) this.#hold(a);
+  };
+
+  #batch(commands: Command[], transaction: boolean, view: ViewRoute, trace: BatchTrace | null): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const a = Attempt.batch(this, commands, transaction, view, resolve, reject);
+      a.trace = trace;
+      if (!this.#try(a)) this.#hold(a);
+    });
+  }
+
+  #hold(a: Attempt): void {
+    // Without an offline queue only a command that has not been sent yet fails for waiting; one
+    // that met -READONLY or lost its connection is this client's to carry on.
+    if (!this.#offlineQueue && a.tries === 0) {
+      this.unsent(a, new OfflineError({ cause: this.waitCause(a) }));
+      return;
+    }
+    a.trace?.held();
+    this.#queue.hold(a);
+  }
+
+  // ---------------------------------------------------------------- route and send
+
+  /** @internal one routing decision for `a`, carried out; false when it must wait. */
+  tryAttempt(a: Attempt): boolean {
+    return this.#try(a);
+  }
+
+  #try(a: Attempt): boolean {
+    const state = this.#placement.stateFor(a);
+    if (typeof state === 'string') {
+      a.reason = state;
+      return false;
+    }
+    if (a.notAt !== null && state.master?.address === a.notAt) {
+      a.reason = 'no-master';
+      return false;
+    }
+    const readOnly = a.cls.readOnly;
+    const need = readOnly && this.#writes !== null ? this.#writes.need(a) : 0;
+    const d = route(a.cls, state, a.policy, need);
+    if (readOnly) state.turn++;
+    switch (d.kind) {
+      case 'fail':
+        a.reason = null;
+        this.unsent(a, d.error);
+        return true;
+      case 'wait':
+        a.reason = d.reason;
+        return false;
+      case 'send':
+        a.reason = null;
+        if (need > 0 && d.target === state.master) this.readYourWritesRedirects++;
+        return d.lane === 'subscriber' ? this.#subscribe(a, d.target, state) : this.#send(a, d.target, d.lane, state);
+    }
+  }
+
+  #send(a: Attempt, target: RouteTarget, lane: 'data' | 'blocking' | 'transaction', state: RoutingState): boolean {
+    const conn = lane === 'transaction' ? (this.#session.conn ?? this.#beginSession(target, state)) : this.#placement.connection(target, lane);
+    if (conn === null) return this.#notReady(a, target, state);
+    a.target = target;
+    a.lane = lane;
+    a.conn = conn;
+    a.atMaster = target === state.master;
+    a.pinned = lane === 'transaction';
+    a.tries++;
+    target.counters.sent++;
+    a.trace?.sent(target.address, a.atMaster, a.tries);
+    this.#write(conn, a);
+    return true;
+  }
+
+  /** Hand `a` to its connection; a durable write gets its WAIT right behind it, on the same connection. */
+  #write(conn: Redis, a: Attempt): void {
+    if (a.tries === 1 && a.cls.writesData) this.#firstSendOfWrite(a);
+    if (this.#autoPipelining) cork(conn);
+    const { cmd, batch } = a;
+    if (cmd !== null) {
+      conn.sendCommand(cmd);
+    } else {
+      // A command object settles once: a resend sends copies.
+      const commands = a.tries === 1 ? batch!.commands : batch!.commands.map(cloneCommand);
+      runPipeline(conn, commands, batch!.transaction).then(
+        (result) => this.#batchAnswered(a, result),
+        (error: Error) => this.failed(a, error),
+      );
+    }
+    if (a.durable !== null) conn.sendCommand(a.waitCommand(a.durable));
+  }
+
+  /**
+   * A write is recorded for read-your-writes as it is first sent: a read issued after it, answered
+   * or not, needs it. Inside a WATCH…EXEC session only EXEC (and a batch) waits for replicas: the
+   * commands between MULTI and EXEC are only queued.
+   */
+  #firstSendOfWrite(a: Attempt): void {
+    const writes = this.#writes;
+    const { cmd, batch } = a;
+    if (writes !== null) {
+      if (cmd !== null) {
+        a.seq = writes.record(cmd);
+      } else {
+        batch!.commands.forEach((c, i) => {
+          const seq = batch!.writesData[i] ? writes.record(c) : 0;
+          if (seq !== 0) (batch!.seqs ??= []).push(seq);
+        });
+      }
+    }
+    const settings = a.view.durability;
+    if (settings !== null && !(a.pinned && cmd !== null && a.name !== 'exec')) a.durable = { settings, wait: null, answered: false, reply: undefined };
+  }
+
+  #subscribe(a: Attempt, target: RouteTarget, state: RoutingState): boolean {
+    if (!this.#placement.subscribe(a.cmd!, target)) return this.#notReady(a, target, state);
+    // Its outcome is its own: ioredis subscribes again after a reconnect, and the placement
+    // wherever subscriptions move.
+    a.lane = 'subscriber';
+    a.trace?.sent(target.address, target === state.master, a.tries + 1);
+    return true;
+  }
+
+  #beginSession(target: RouteTarget, state: RoutingState): Redis | null {
+    const conn = this.#placement.connection(target, 'transaction');
+    if (conn !== null) this.#session.begin(target, conn, state);
+    return conn;
+  }
+
+  #notReady(a: Attempt, target: RouteTarget, state: RoutingState): false {
+    target.ready = false;
+    a.reason = target === state.master ? 'master-connecting' : 'replica-connecting';
+    return false;
+  }
+
+  // ---------------------------------------------------------------- outcomes
+
+  #batchAnswered(a: Attempt, result: unknown): void {
+    // ioredis resolves a pipeline whose connection died with the error in each result.
+    const lost = pipelineConnectionLoss(result);
+    if (lost !== null) this.failed(a, lost);
+    else this.replied(a, result);
+  }
+
+  /** @internal `a` was answered. */
+  replied(a: Attempt, value: unknown): void {
+    const durable = a.durable;
+    if (durable !== null) {
+      // The WAIT behind it settles it, with the count of replicas that have it.
+      durable.reply = value;
+      durable.answered = true;
+      return;
+    }
+    this.#ended(a);
+    this.#settleWrites(a);
+    if (a.cls.kind === 'select') this.#placement.selected(Number(a.cmd!.args[0]), a.conn!);
+    a.resolve(value);
+  }
+
+  /** @internal the WAIT behind `a` counted `acks` replicas. */
+  acknowledged(a: Attempt, wait: Command, acks: number): void {
+    const durable = a.durable!;
+    // The write itself failed (its own error stands), or this WAIT followed an earlier send.
+    if (!durable.answered || wait !== durable.wait) return;
+    durable.wait = null;
+    this.#ended(a);
+    this.#settleWrites(a);
+    const { replicas, timeoutMs } = durable.settings;
+    if (acks < replicas) a.reject(new NotReplicatedError(a.name, acks, replicas, timeoutMs));
+    else a.resolve(durable.reply);
+  }
+
+  /** @internal `a` failed: what now. */
+  failed(a: Attempt, error: Error): void {
+    this.#ended(a);
+    if (a.lane === 'subscriber') {
+      a.reject(error);
+      return;
+    }
+    const own = this.#placement.replyError?.(a, error) ?? null;
+    if (own !== null) {
+      if (own === 'hold' || !this.#try(a)) this.#hold(a);
+      return;
+    }
+    const target = a.target;
+    if (target !== null) target.counters.errors++;
+    const where = target?.address ?? '?';
+    switch (judge(error, a)) {
+      case 'resend-read':
+        this.#placement.observed('connection-lost', where);
+        if (!this.#try(a)) this.#hold(a);
+        return;
+      case 'resend-on-master':
+        a.policy = MASTER_POLICY;
+        if (!this.#try(a)) this.#hold(a);
+        return;
+      case 'hold-for-master':
+        debug('%s answered READONLY: it is no longer the master', where);
+        this.#placement.observed('readonly', where);
+        a.notAt = where;
+        a.heldBecause = error;
+        this.#hold(a);
+        return;
+      case 'maybe-applied':
+        this.#placement.observed('connection-lost', where);
+        this.#settleWrites(a);
+        a.reject(new MaybeAppliedError(a.name, where, { cause: error }));
+        return;
+      case 'pass-through':
+        this.#settleWrites(a);
+        a.reject(error);
+        return;
+    }
+  }
+
+  /** @internal never sent, or routing failed it: as ioredis, an unsent pipeline resolves with the error for each command. */
+  unsent(a: Attempt, error: Error): void {
+    this.#settleWrites(a);
+    const batch = a.batch;
+    if (batch !== null && !batch.transaction) a.resolve(unsentResult(batch.commands, error));
+    else a.reject(error);
+  }
+
+  /** Whatever the attempt held ends with its outcome: a leased connection goes back; EXEC, DISCARD or UNWATCH (or a transaction batch) ends the session. */
+  #ended(a: Attempt): void {
+    if (a.lane === 'blocking' && a.conn !== null) {
+      this.#placement.release(a.target!, a.conn);
+      a.conn = null;
+    } else if (a.pinned && (a.batch !== null ? a.batch.transaction : endsSession(a.name))) {
+      const open = this.#session.end();
+      if (open !== null) this.#placement.release(open.target, open.conn);
+      this.drain();
+    }
+  }
+
+  #settleWrites(a: Attempt): void {
+    const writes = this.#writes;
+    if (writes === null) return;
+    if (a.seq !== 0) writes.settled(a.seq);
+    a.seq = 0;
+    const batch = a.batch;
+    if (batch !== null && batch.seqs !== null) {
+      writes.settled(batch.seqs);
+      batch.seqs = null;
+    }
+  }
+
+  /**
+   * @internal why `a` waits, as an error: the READONLY that made it wait, else the placement's
+   * account (the connection error of the node it waits for, the last discovery error, …).
+   */
+  waitCause(a: Attempt): Error | undefined {
+    return a.heldBecause ?? this.#placement.waitCause(a);
+  }
+}

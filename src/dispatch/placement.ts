@@ -1,0 +1,48 @@
+import type { Command, Redis } from 'ioredis';
+import type { RouteTarget, RoutingState, WaitReason } from '../routing/route.js';
+import type { Address } from '../topology/types.js';
+import type { Attempt } from './attempt.js';
+
+/**
+ * What a topology contributes to the engine: where an attempt may go, and the connections there.
+ * The engine does the rest — routes by `route()`, sends (with WAIT behind a durable write), holds,
+ * judges a failure and acts on it — the same for every topology. The replica set has one routing
+ * state; a cluster has one per shard, found by the attempt's slot.
+ */
+export interface Placement {
+  /** The routing state `a` goes by now, or why it must wait before any state applies to it. */
+  stateFor(a: Attempt): RoutingState | WaitReason;
+  /**
+   * A connection of `target` that can take a command on `lane` now, or null while none can.
+   * `data` is shared; `blocking` and `transaction` are leased, and come back through `release`.
+   */
+  connection(target: RouteTarget, lane: 'data' | 'blocking' | 'transaction'): Redis | null;
+  release(target: RouteTarget, conn: Redis): void;
+  /**
+   * Send a (un)subscription to `target`; false while it cannot go. The placement keeps what is
+   * subscribed, to subscribe again wherever subscriptions move.
+   */
+  subscribe(cmd: Command, target: RouteTarget): boolean;
+  /** SELECT `db` was answered on `origin`: every connection, now and later, uses `db`. */
+  selected(db: number, origin: Redis): void;
+  /** What a failed attempt showed: its connection to `address` died, or `address` answered READONLY. */
+  observed(what: 'connection-lost' | 'readonly', address: Address): void;
+  /** Why `a` waits, as the error a timeout reports as its cause (the node's connection error, …). */
+  waitCause(a: Attempt): Error | undefined;
+  /**
+   * A topology's own reply errors, looked at before `judge()` (a cluster's MOVED, ASK, CLUSTERDOWN:
+   * none of them applied anything): `resend` now (the attempt says where), `hold` until a sign of
+   * change, or null when the error is not one of them. A replica set has none.
+   */
+  replyError?(a: Attempt, error: Error): 'resend' | 'hold' | null;
+}
+
+/** Read-your-writes as the engine meets it: what reads need, and the record of each write. */
+export interface WriteTracking {
+  /** The write sequence a node must have applied to serve the reads of `a` (0: any node). */
+  need(a: Attempt): number;
+  /** A write is being sent for the first time: its sequence, to settle later (0: not tracked). */
+  record(cmd: Command): number;
+  /** Recorded writes were answered or failed: they no longer hold back what replicas are known to have. */
+  settled(seqs: number | readonly number[]): void;
+}

@@ -1,0 +1,45 @@
+import type { Command } from 'ioredis';
+import type { Attempt } from '../dispatch/attempt.js';
+import type { WriteTracking } from '../dispatch/placement.js';
+import type { ConsistencyMonitor } from '../routing/consistency-monitor.js';
+
+/**
+ * Read-your-writes of a replica set, where the engine meets the consistency monitor: what a read
+ * needs, and the record of each write from the moment it is sent. The bookkeeping itself is the
+ * monitor's. Writes are recorded only once some view reads from replicas (`track()`): before
+ * that every read goes to the master, which has them all.
+ */
+export class ReplicaSetWrites implements WriteTracking {
+  #consistency: ConsistencyMonitor;
+  #tracking = false;
+
+  constructor(consistency: ConsistencyMonitor) {
+    this.#consistency = consistency;
+  }
+
+  /** Some view reads from replicas: record writes from now on. */
+  track(): void {
+    this.#tracking = true;
+  }
+
+  need(a: Attempt): number {
+    const consistency = this.#consistency;
+    if (!consistency.constrained || a.policy.name === 'master') return 0;
+    if (a.cmd !== null) return consistency.needed(a.cmd);
+    let need = 0;
+    for (const c of a.batch!.commands) need = Math.max(need, consistency.needed(c));
+    return need;
+  }
+
+  record(cmd: Command): number {
+    return this.#tracking && this.#consistency.readYourWrites ? this.#consistency.wrote(cmd) : 0;
+  }
+
+  settled(seqs: number | readonly number[]): void {
+    if (typeof seqs === 'number') {
+      if (seqs !== 0) this.#consistency.settled(seqs);
+    } else {
+      for (const seq of seqs) this.#consistency.settled(seq);
+    }
+  }
+}
