@@ -354,7 +354,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       return cmd.promise;
     }
     if (this.#status === 'wait') this.connect().catch(noop);
-    if (this.mode === 'subscriber' && !Command.checkFlag('VALID_IN_SUBSCRIBER_MODE', cmd.name)) {
+    if (this.#core.placement.subscribed && this.mode === 'subscriber' && !Command.checkFlag('VALID_IN_SUBSCRIBER_MODE', cmd.name)) {
       cmd.reject(new Error(SUBSCRIBER_MODE_MESSAGE));
       return cmd.promise;
     }

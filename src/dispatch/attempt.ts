@@ -57,40 +57,47 @@ export interface DurableWrite {
  * fields: `judge()` reads them, the engine writes them.
  */
 export class Attempt implements AttemptFacts, Holdable {
-  readonly host: AttemptHost;
+  // Declared, not defined: the constructor sets each field once (no initializer pass per command).
+  declare readonly host: AttemptHost;
   /** The command's name; `pipeline` or `exec` for a batch. */
-  readonly name: string;
-  readonly cls: CommandClass;
-  readonly view: ViewRoute;
+  declare readonly name: string;
+  declare readonly cls: CommandClass;
+  declare readonly view: ViewRoute;
   /** A single command, or null for a batch. */
-  readonly cmd: Command | null;
-  readonly batch: Batch | null;
+  declare readonly cmd: Command | null;
+  declare readonly batch: Batch | null;
   /** The caller's side: a single command's own ioredis `resolve`/`reject`, or a batch's promise. */
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
+  declare readonly resolve: (value: unknown) => void;
+  declare readonly reject: (error: Error) => void;
   /** The policy this attempt routes by: the view's, or `master` once a replica could not serve it. */
-  policy: ReadPolicy;
+  declare policy: ReadPolicy;
   /** Where it was last sent, on which lane, and on which connection. */
-  target: RouteTarget | null = null;
-  lane: Lane | null = null;
-  conn: Redis | null = null;
-  atMaster = false;
-  pinned = false;
-  tries = 0;
+  declare target: RouteTarget | null;
+  declare lane: Lane | null;
+  declare conn: Redis | null;
+  declare atMaster: boolean;
+  declare pinned: boolean;
+  declare tries: number;
   /** Why it waits now (null while it is not held). */
-  reason: WaitReason | null = null;
+  declare reason: WaitReason | null;
   /** After `-READONLY` from this node: wait until the master is another one. */
-  notAt: string | null = null;
+  declare notAt: string | null;
   /** The error that made it wait (`-READONLY`), reported as the cause if it times out. */
-  heldBecause: Error | null = null;
+  declare heldBecause: Error | null;
   /** Its `redis-failover:command`/`:batch` context, only while someone subscribes. */
-  trace: CommandTrace | null = null;
+  declare trace: CommandTrace | null;
+  /** Its writes are recorded for read-your-writes (decided when it is issued). */
+  declare tracked: boolean;
   /** A single write's read-your-writes sequence, recorded when it was first sent (0: none). */
-  seq = 0;
+  declare seq: number;
   /** Set on the first send of a write that must reach replicas. */
-  durable: DurableWrite | null = null;
+  declare durable: DurableWrite | null;
 
-  private constructor(host: AttemptHost, name: string, cls: CommandClass, view: ViewRoute, cmd: Command | null, batch: Batch | null, resolve: (value: unknown) => void, reject: (error: Error) => void) {
+  /**
+   * A single command (`cmd`; `resolve`/`reject` are its own, the caller's side), or a batch (`cmd`
+   * null). Every field is set here, in one order: one shape for every attempt.
+   */
+  constructor(host: AttemptHost, name: string, cls: CommandClass, view: ViewRoute, cmd: Command | null, batch: Batch | null, resolve: (value: unknown) => void, reject: (error: Error) => void) {
     this.host = host;
     this.name = name;
     this.cls = cls;
@@ -100,20 +107,19 @@ export class Attempt implements AttemptFacts, Holdable {
     this.resolve = resolve;
     this.reject = reject;
     this.policy = view.policy;
-  }
-
-  /** A single command: from now on ioredis's settling of `cmd` goes to `host`. */
-  static single(host: AttemptHost, cmd: Command, cls: CommandClass, view: ViewRoute): Attempt {
-    const a = new Attempt(host, cmd.name, cls, view, cmd, null, cmd.resolve, cmd.reject);
-    // ioredis settles a command by calling its `resolve(reply)` or `reject(error)` (instrumentation
-    // such as OpenTelemetry's wraps them and calls them detached). Both are pointed at the engine
-    // once, here: every failure is judged there; a reply goes there when something must happen
-    // before the caller sees it (a write's record and durability, a lease or a session to end,
-    // SELECT to spread) — a plain read's reply goes straight to the caller. The caller's own
-    // functions are kept on the attempt and called once, when the engine settles it.
-    cmd.reject = (error: Error) => host.failed(a, error);
-    if (cls.kind !== 'read') cmd.resolve = (value: unknown) => host.replied(a, value);
-    return a;
+    this.target = null;
+    this.lane = null;
+    this.conn = null;
+    this.atMaster = false;
+    this.pinned = false;
+    this.tries = 0;
+    this.reason = null;
+    this.notAt = null;
+    this.heldBecause = null;
+    this.trace = null;
+    this.tracked = false;
+    this.seq = 0;
+    this.durable = null;
   }
 
   /** A batch: one class for the whole (a read when every command is a read). */

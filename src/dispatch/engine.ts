@@ -4,7 +4,8 @@ import { MaybeAppliedError, NotReplicatedError, OfflineError } from '../errors.j
 import { parseReadFrom } from '../routing/read-policy.js';
 import { route, type RouteTarget, type RoutingState } from '../routing/route.js';
 import { batchChannel, BatchTrace, commandChannel, traceBatch, traceCommand } from '../observability/channels.js';
-import { Attempt, classOf, cloneCommand, pipelineConnectionLoss, unsentResult, type AttemptHost, type ViewRoute } from './attempt.js';
+import { classifyCommand, READ } from '../routing/classify.js';
+import { Attempt, cloneCommand, pipelineConnectionLoss, unsentResult, type AttemptHost, type ViewRoute } from './attempt.js';
 import { HoldQueue } from './hold-queue.js';
 import { judge } from './judge.js';
 import type { Placement, WriteTracking } from './placement.js';
@@ -61,7 +62,20 @@ export class Engine implements AttemptHost {
 
   /** A single command: its promise is the ioredis `Command`'s own. */
   dispatch(cmd: Command, view: ViewRoute): void {
-    const a = Attempt.single(this, cmd, classOf(cmd), view);
+    // `classOf(cmd)`, inlined: this is the path of every command.
+    const cls = (cmd as { isReadOnly?: boolean }).isReadOnly === true ? READ : classifyCommand(cmd.name, cmd.args);
+    const a = new Attempt(this, cmd.name, cls, view, cmd, null, cmd.resolve, cmd.reject);
+    const writes = this.#writes;
+    a.tracked = cls.writesData && writes !== null && writes.active;
+    // ioredis settles a command by calling its `resolve(reply)` or `reject(error)` (instrumentation
+    // such as OpenTelemetry's wraps them and calls them detached). They are pointed here once, now,
+    // and the caller's own (kept on the attempt) are called once, when the engine settles it:
+    // every failure is judged; a reply comes here only when something must happen before the
+    // caller sees it — a write's read-your-writes record or durability, a lease or a session to
+    // end, SELECT to spread. A plain read's reply, or an untracked write's, goes straight through.
+    cmd.reject = (error: Error) => this.failed(a, error);
+    const hearsReply = cls.kind !== 'read' && (cls.kind !== 'write' || a.tracked || view.durability !== null);
+    if (hearsReply) cmd.resolve = (value: unknown) => this.replied(a, value);
     if (commandChannel.hasSubscribers) traceCommand(a as Attempt & { cmd: Command }, this.#begin);
     else if (!this.#try(a)) this.#hold(a);
   }
@@ -98,6 +112,7 @@ export class Engine implements AttemptHost {
   #batch(commands: Command[], transaction: boolean, view: ViewRoute, trace: BatchTrace | null): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const a = Attempt.batch(this, commands, transaction, view, resolve, reject);
+      a.tracked = !a.cls.readOnly && this.#writes !== null && this.#writes.active;
       a.trace = trace;
       if (!this.#try(a)) this.#hold(a);
     });
@@ -132,7 +147,8 @@ export class Engine implements AttemptHost {
       return false;
     }
     const readOnly = a.cls.readOnly;
-    const need = readOnly && this.#writes !== null ? this.#writes.need(a) : 0;
+    // Read-your-writes matters only to reads a replica may serve.
+    const need = readOnly && a.policy.name !== 'master' && this.#writes !== null ? this.#writes.need(a) : 0;
     const d = route(a.cls, state, a.policy, need);
     if (readOnly) state.turn++;
     switch (d.kind) {
@@ -161,12 +177,7 @@ export class Engine implements AttemptHost {
     a.tries++;
     target.counters.sent++;
     a.trace?.sent(target.address, a.atMaster, a.tries);
-    this.#write(conn, a);
-    return true;
-  }
-
-  /** Hand `a` to its connection; a durable write gets its WAIT right behind it, on the same connection. */
-  #write(conn: Redis, a: Attempt): void {
+    // Hand it to the connection; a durable write gets its WAIT right behind it, on the same one.
     if (a.tries === 1 && a.cls.writesData) this.#firstSendOfWrite(a);
     if (this.#autoPipelining) cork(conn);
     const { cmd, batch } = a;
@@ -181,6 +192,7 @@ export class Engine implements AttemptHost {
       );
     }
     if (a.durable !== null) conn.sendCommand(a.waitCommand(a.durable));
+    return true;
   }
 
   /**
@@ -191,7 +203,7 @@ export class Engine implements AttemptHost {
   #firstSendOfWrite(a: Attempt): void {
     const writes = this.#writes;
     const { cmd, batch } = a;
-    if (writes !== null) {
+    if (a.tracked && writes !== null) {
       if (cmd !== null) {
         a.seq = writes.record(cmd);
       } else {
@@ -244,8 +256,8 @@ export class Engine implements AttemptHost {
       durable.answered = true;
       return;
     }
-    this.#ended(a);
-    this.#settleWrites(a);
+    if (a.lane !== 'data' || a.pinned) this.#ended(a);
+    if (a.seq !== 0 || a.batch !== null) this.#settleWrites(a);
     if (a.cls.kind === 'select') this.#placement.selected(Number(a.cmd!.args[0]), a.conn!);
     a.resolve(value);
   }

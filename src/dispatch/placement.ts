@@ -39,7 +39,9 @@ export interface Placement {
 
 /** Read-your-writes as the engine meets it: what reads need, and the record of each write. */
 export interface WriteTracking {
-  /** The write sequence a node must have applied to serve the reads of `a` (0: any node). */
+  /** Writes are recorded now (else `record` would give 0: the engine need not ask). */
+  readonly active: boolean;
+  /** The write sequence a node must have applied to serve the reads of `a` (0: any node); asked only for reads a replica may serve. */
   need(a: Attempt): number;
   /** A write is being sent for the first time: its sequence, to settle later (0: not tracked). */
   record(cmd: Command): number;

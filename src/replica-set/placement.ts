@@ -44,6 +44,9 @@ export class ReplicaSetPlacement implements Placement {
     this.#subscriptions = new Subscriptions(settings.onMessage);
   }
 
+  /** Something is subscribed (kept as a field: the facade looks at it for every command). */
+  subscribed = false;
+
   /** The client has subscriptions on a RESP2 connection: it is in ioredis's subscriber mode. */
   get subscriberMode(): boolean {
     return this.#subscriptions.active && this.#subscriptions.resp2;
@@ -118,6 +121,7 @@ export class ReplicaSetPlacement implements Placement {
 
   close(): void {
     this.#subscriptions.clear();
+    this.subscribed = false;
   }
 
   // ---------------------------------------------------------------- Placement
@@ -141,6 +145,7 @@ export class ReplicaSetPlacement implements Placement {
     const node = this.#s.pool.get(target.address);
     if (node === undefined || !node.ready) return false;
     this.#subscriptions.track(cmd.name, cmd.args);
+    this.subscribed = this.#subscriptions.active;
     this.#subscriptions.connFor(node).sendCommand(cmd);
     return true;
   }

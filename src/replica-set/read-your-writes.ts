@@ -11,20 +11,20 @@ import type { ConsistencyMonitor } from '../routing/consistency-monitor.js';
  */
 export class ReplicaSetWrites implements WriteTracking {
   #consistency: ConsistencyMonitor;
-  #tracking = false;
+  active = false;
 
   constructor(consistency: ConsistencyMonitor) {
     this.#consistency = consistency;
   }
 
-  /** Some view reads from replicas: record writes from now on. */
+  /** Some view reads from replicas: record writes from now on (when read-your-writes is on). */
   track(): void {
-    this.#tracking = true;
+    this.active = this.#consistency.readYourWrites;
   }
 
   need(a: Attempt): number {
     const consistency = this.#consistency;
-    if (!consistency.constrained || a.policy.name === 'master') return 0;
+    if (!consistency.constrained) return 0;
     if (a.cmd !== null) return consistency.needed(a.cmd);
     let need = 0;
     for (const c of a.batch!.commands) need = Math.max(need, consistency.needed(c));
@@ -32,7 +32,7 @@ export class ReplicaSetWrites implements WriteTracking {
   }
 
   record(cmd: Command): number {
-    return this.#tracking && this.#consistency.readYourWrites ? this.#consistency.wrote(cmd) : 0;
+    return this.active ? this.#consistency.wrote(cmd) : 0;
   }
 
   settled(seqs: number | readonly number[]): void {

@@ -109,7 +109,8 @@ export function route(cls: CommandClass, state: RoutingState, policy: ReadPolicy
   if (state.pinned !== null) return state.pinned.send.transaction;
   switch (cls.kind) {
     case 'read':
-      return routeRead(state, policy, need, 'data');
+      // The common `readFrom: 'master'` read, without the policy switch below.
+      return policy.name === 'master' ? routeMaster(state, 'data', true) : routeRead(state, policy, need, 'data');
     case 'blocking':
       return cls.readOnly ? routeRead(state, policy, need, 'blocking') : routeMaster(state, 'blocking', true);
     case 'transaction':
@@ -174,7 +175,7 @@ function pickRoundRobin(replicas: readonly RouteTarget[], need: number, turn: nu
   const n = replicas.length;
   for (let i = 0; i < n; i++) {
     const t = replicas[(turn + i) % n]!;
-    if (servable(t, need)) return t;
+    if (t.ready && t.fresh && t.reached >= need) return t; // servable(), on the path of every replica read
   }
   return null;
 }

@@ -320,6 +320,23 @@ describe('Engine: read-your-writes', () => {
     expect(writes.settledSeqs).toEqual([1]);
   });
 
+  it('whether a write is tracked is decided when it is issued (before any view reads from replicas: not tracked, even if sent later)', async () => {
+    const p = new FakePlacement(null, [R1]);
+    const writes = new FakeWrites();
+    writes.active = false;
+    const engine = engineOver(p, { writes });
+    const set = command('set', 'k', 'v');
+    engine.dispatch(set, view());
+    writes.active = true;
+    p.setNodes(M, [R1]);
+    engine.drain();
+    expect(p.conn(M).names).toEqual(['set']);
+    expect(writes.seq).toBe(0);
+    set.resolve('OK');
+    await expect(set.promise).resolves.toBe('OK');
+    expect(writes.settledSeqs).toEqual([]);
+  });
+
   it('a write that failed no longer holds back reads (its record settles with it)', async () => {
     const p = new FakePlacement(M, [R1]);
     const writes = new FakeWrites();

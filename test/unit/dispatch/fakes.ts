@@ -139,6 +139,7 @@ export class FakePlacement implements Placement {
 
 /** Read-your-writes as a test sets it: each write gets the next sequence; reads of `key` need its write. */
 export class FakeWrites implements WriteTracking {
+  active = true;
   seq = 0;
   readonly keys = new Map<string, number>();
   readonly settledSeqs: number[] = [];
