@@ -15,16 +15,10 @@ export interface ViewRoute {
   readonly durability: DurabilitySettings | null;
 }
 
-/** What an attempt needs of the engine that carries it: where its outcomes go. */
+/** What a held attempt needs of the engine that carries it (the hold queue calls these). */
 export interface AttemptHost {
   /** Route and send `a` now; false when it must wait. */
   tryAttempt(a: Attempt): boolean;
-  /** `a` was answered: a single command's reply, or a batch's `exec()` result. */
-  replied(a: Attempt, value: unknown): void;
-  /** `a` failed: its reply was an error, or its connection died. Judged, then acted on. */
-  failed(a: Attempt, error: Error): void;
-  /** The WAIT sent right behind `a` counted `acks` replicas (0 when it failed). */
-  acknowledged(a: Attempt, wait: Command, acks: number): void;
   /** `a` was never sent, or routing failed it: settle it with `error`. */
   unsent(a: Attempt, error: Error): void;
   waitCause(a: Attempt): Error | undefined;
@@ -132,18 +126,6 @@ export class Attempt implements AttemptFacts, Holdable {
 
   get readOnly(): boolean {
     return this.cls.readOnly;
-  }
-
-  /** `WAIT replicas timeoutMs`, to send right behind this attempt: its count comes to `acknowledged()`. */
-  waitCommand(durable: DurableWrite): Command {
-    const { replicas, timeoutMs } = durable.settings;
-    const wait = new Command('wait', [String(replicas), String(timeoutMs)]);
-    wait.resolve = (acks: unknown) => this.host.acknowledged(this, wait, Number(acks));
-    // The write was answered, the count of replicas never came: not known replicated.
-    wait.reject = () => this.host.acknowledged(this, wait, 0);
-    durable.wait = wait;
-    durable.answered = false;
-    return wait;
   }
 
   retry(): boolean {

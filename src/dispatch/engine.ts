@@ -1,11 +1,11 @@
-import type { Command, Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import createDebug from 'debug';
 import { MaybeAppliedError, NotReplicatedError, OfflineError } from '../errors.js';
 import { parseReadFrom } from '../routing/read-policy.js';
 import { route, type RouteTarget, type RoutingState } from '../routing/route.js';
 import { batchChannel, BatchTrace, commandChannel, traceBatch, traceCommand } from '../observability/channels.js';
 import { classifyCommand, READ } from '../routing/classify.js';
-import { Attempt, cloneCommand, pipelineConnectionLoss, unsentResult, type AttemptHost, type ViewRoute } from './attempt.js';
+import { Attempt, cloneCommand, pipelineConnectionLoss, unsentResult, type AttemptHost, type DurableWrite, type ViewRoute } from './attempt.js';
 import { HoldQueue } from './hold-queue.js';
 import { judge } from './judge.js';
 import type { Placement, WriteTracking } from './placement.js';
@@ -32,10 +32,10 @@ export interface EngineSettings {
 /**
  * The one loop for every topology: asks `route()` where each attempt goes (by the routing state
  * its placement gives), sends it there on the lane it names — a durable write with its WAIT right
- * behind it — holds it while it must wait, and after a failure does what `judge()` says. Outcomes
- * arrive as values (`replied`, `failed`, `acknowledged`) with the attempt they belong to; after a
- * reply the same stages run for single commands and batches: the durability verdict, then the
- * read-your-writes record, then the caller's promise settles.
+ * behind it — holds it while it must wait, and after a failure does what `judge()` says. Every
+ * outcome (a reply, a failure, WAIT's count) comes here with the attempt it belongs to, bound once
+ * where the attempt is made; after a reply the same stages run for single commands and batches:
+ * the durability verdict, then the read-your-writes record, then the caller's promise settles.
  */
 export class Engine implements AttemptHost {
   #placement: Placement;
@@ -73,9 +73,9 @@ export class Engine implements AttemptHost {
     // every failure is judged; a reply comes here only when something must happen before the
     // caller sees it — a write's read-your-writes record or durability, a lease or a session to
     // end, SELECT to spread. A plain read's reply, or an untracked write's, goes straight through.
-    cmd.reject = (error: Error) => this.failed(a, error);
+    cmd.reject = (error: Error) => this.#failed(a, error);
     const hearsReply = cls.kind !== 'read' && (cls.kind !== 'write' || a.tracked || view.durability !== null);
-    if (hearsReply) cmd.resolve = (value: unknown) => this.replied(a, value);
+    if (hearsReply) cmd.resolve = (value: unknown) => this.#replied(a, value);
     if (commandChannel.hasSubscribers) traceCommand(a as Attempt & { cmd: Command }, this.#begin);
     else if (!this.#try(a)) this.#hold(a);
   }
@@ -188,10 +188,10 @@ export class Engine implements AttemptHost {
       const commands = a.tries === 1 ? batch!.commands : batch!.commands.map(cloneCommand);
       runPipeline(conn, commands, batch!.transaction).then(
         (result) => this.#batchAnswered(a, result),
-        (error: Error) => this.failed(a, error),
+        (error: Error) => this.#failed(a, error),
       );
     }
-    if (a.durable !== null) conn.sendCommand(a.waitCommand(a.durable));
+    if (a.durable !== null) conn.sendCommand(this.#waitBehind(a, a.durable));
     return true;
   }
 
@@ -243,12 +243,27 @@ export class Engine implements AttemptHost {
   #batchAnswered(a: Attempt, result: unknown): void {
     // ioredis resolves a pipeline whose connection died with the error in each result.
     const lost = pipelineConnectionLoss(result);
-    if (lost !== null) this.failed(a, lost);
-    else this.replied(a, result);
+    if (lost !== null) this.#failed(a, lost);
+    else this.#replied(a, result);
   }
 
-  /** @internal `a` was answered. */
-  replied(a: Attempt, value: unknown): void {
+  /**
+   * `WAIT replicas timeoutMs`, sent right behind `a` on its connection: it counts the replicas
+   * that have `a`. Its outcome comes here as `a`'s does, the count or the failure to get one.
+   */
+  #waitBehind(a: Attempt, durable: DurableWrite): Command {
+    const { replicas, timeoutMs } = durable.settings;
+    const wait = new Command('wait', [String(replicas), String(timeoutMs)]);
+    wait.resolve = (acks: unknown) => this.#acknowledged(a, wait, Number(acks));
+    // The write was answered, the count of replicas never came: not known replicated.
+    wait.reject = () => this.#acknowledged(a, wait, 0);
+    durable.wait = wait;
+    durable.answered = false;
+    return wait;
+  }
+
+  /** `a` was answered: a single command's reply, or a batch's `exec()` result. */
+  #replied(a: Attempt, value: unknown): void {
     const durable = a.durable;
     if (durable !== null) {
       // The WAIT behind it settles it, with the count of replicas that have it.
@@ -262,8 +277,8 @@ export class Engine implements AttemptHost {
     a.resolve(value);
   }
 
-  /** @internal the WAIT behind `a` counted `acks` replicas. */
-  acknowledged(a: Attempt, wait: Command, acks: number): void {
+  /** The WAIT behind `a` counted `acks` replicas. */
+  #acknowledged(a: Attempt, wait: Command, acks: number): void {
     const durable = a.durable!;
     // The write itself failed (its own error stands), or this WAIT followed an earlier send.
     if (!durable.answered || wait !== durable.wait) return;
@@ -275,8 +290,8 @@ export class Engine implements AttemptHost {
     else a.resolve(durable.reply);
   }
 
-  /** @internal `a` failed: what now. */
-  failed(a: Attempt, error: Error): void {
+  /** `a` failed: its reply was an error, or its connection died. Judged, then acted on. */
+  #failed(a: Attempt, error: Error): void {
     this.#ended(a);
     if (a.lane === 'subscriber') {
       a.reject(error);
