@@ -3,7 +3,7 @@ import { Command, Redis, type ChainableCommander, type RedisCommander, type Redi
 import { Closing, type ClosingHost, facadeOptions, installScanStreams, monitorConnection, passwordsOf, silentEmitError, splitOverride, SUBSCRIBER_MODE_MESSAGE, wrapMultiResult, type ScanStreamMethod } from './compat.js';
 import { installCommands } from './commands.js';
 import { Core, type CoreHost } from './core.js';
-import { unsentResult, type ViewRoute } from './dispatch/attempt.js';
+import type { ViewRoute } from './dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, NoMasterError, NoNodeError } from './errors.js';
 import type { FailoverRedisEvents } from './events.js';
 import type { HandoverOptions, SwitchoverResult } from './failover/switchover.js';
@@ -317,12 +317,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     if (closing.kind === 'drop') return Promise.resolve('OK');
     // Like any command, quit() starts a lazy client connecting (ioredis then drops the attempt).
     if (this.#status === 'wait') this.#setStatus('connecting');
-    // Not connected and nothing to send: ioredis disconnects and answers OK at once.
-    if (this.#status !== 'ready' && this.#core.dispatcher.held === 0) {
-      closing.close('drop').catch(noop);
-      return Promise.resolve('OK');
-    }
-    return closing.close('quit').then(() => 'OK');
+    return closing.quit(this.#status === 'ready');
   }
 
   /**
@@ -345,10 +340,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   // ----------------------------------------------------------------
 
   #dispatch(cmd: Command, route: ViewRoute): Promise<unknown> {
-    if (this.#closing.kind !== null) {
-      this.#closing.after(() => cmd.reject(new ClosedError())).catch(noop);
-      return cmd.promise;
-    }
+    if (this.#closing.kind !== null) return this.#closing.refuse(cmd);
     if (this.#status === 'wait') this.connect().catch(noop);
     if (this.mode === 'subscriber' && !Command.checkFlag('VALID_IN_SUBSCRIBER_MODE', cmd.name)) {
       cmd.reject(new Error(SUBSCRIBER_MODE_MESSAGE));
@@ -359,9 +351,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   #execPipeline(commands: Command[], transaction: boolean, route: ViewRoute): Promise<unknown> {
-    if (this.#closing.kind !== null) {
-      return this.#closing.after(() => (transaction ? Promise.reject(new ClosedError()) : Promise.resolve(unsentResult(commands, new ClosedError()))));
-    }
+    if (this.#closing.kind !== null) return this.#closing.refuseBatch(commands, transaction);
     if (this.#status === 'wait') this.connect().catch(noop);
     return this.#core.dispatcher.dispatchBatch(commands, transaction, route);
   }

@@ -1,6 +1,8 @@
 import type { EventEmitter } from 'node:events';
-import { Redis, ScanStream, type RedisOptions, type ScanStreamOptions } from 'ioredis';
-import { InvalidOptionError } from './errors.js';
+import { Cluster as IoCluster, Redis, ScanStream, type ClusterOptions, type Command, type RedisOptions, type ScanStreamOptions } from 'ioredis';
+import type { HostPort } from './topology/address.js';
+import { unsentResult } from './dispatch/attempt.js';
+import { ClosedError, InvalidOptionError } from './errors.js';
 import { REDACTED } from './redact.js';
 import { OPTION_KEYS, type ResolvedOptions } from './options.js';
 import { noop, whenTrue } from './util.js';
@@ -22,6 +24,36 @@ export function facadeOptions(opts: ResolvedOptions): RedisOptions {
       ? { sentinels: opts.seeds.map((s) => ({ host: s.host, port: s.port })), name: opts.name ?? undefined }
       : { host: opts.seeds[0]!.host, port: opts.seeds[0]!.port };
   return { ...IOREDIS_DEFAULTS, ...where, ...opts.redisOptions, enableAutoPipelining: false };
+}
+
+/**
+ * ioredis's `Cluster` under FailoverCluster: its slot map, connections, pipelines and pub/sub.
+ * `nodeOptions` without the key prefix (FailoverCluster's commands carry it already).
+ */
+export function underlyingCluster(seeds: readonly HostPort[], base: ResolvedOptions, nodeOptions: RedisOptions): IoCluster {
+  return new IoCluster(
+    seeds.map((s) => ({ host: s.host, port: s.port })),
+    {
+      // A function, not 'master': ioredis then opens replica connections with READONLY, and
+      // still sends what it routes itself (pipelines, keyless commands) to the masters.
+      scaleReads: ((nodes: Redis[]) => nodes[0]) as ClusterOptions['scaleReads'],
+      redisOptions: { ...nodeOptions, connectionName: nodeOptions.connectionName ?? 'redis-failover:data' },
+      natMap: Object.fromEntries([...base.natMap].map(([k, v]) => [k, { host: v.host, port: v.port }])),
+      lazyConnect: true,
+      shardedSubscribers: true,
+      slotsRefreshTimeout: Math.max(200, Math.floor(base.failover.downAfterMs / 2)),
+    } as ClusterOptions,
+  );
+}
+
+/**
+ * What FailoverCluster's `options` shows, as ioredis `Cluster#options`: the cluster options with
+ * the node options under `redisOptions` and the key prefix at the top (libraries such as BullMQ
+ * read `options.redisOptions`).
+ */
+export function clusterFacadeOptions(io: IoCluster, base: ResolvedOptions): ClusterOptions & { keyPrefix?: string } {
+  const { keyPrefix, lazyConnect } = base.redisOptions;
+  return { ...io.options, redisOptions: { ...base.redisOptions }, keyPrefix, enableAutoPipelining: false, lazyConnect: lazyConnect ?? false };
 }
 
 // Where an ioredis address would go: the topology says where the nodes are.
@@ -157,6 +189,36 @@ export class Closing {
       }
     }
     return this.#closed!.then(noop);
+  }
+
+  /** quit(): gracefully; not connected and nothing to send: closed now, OK at once (as ioredis). */
+  quit(connected: boolean): Promise<'OK'> {
+    if (!connected && !this.#host.unsent()) {
+      this.close('drop').catch(noop);
+      return Promise.resolve('OK');
+    }
+    return this.close('quit').then(() => 'OK');
+  }
+
+  /** Settled once the client has ended (at once before any close). */
+  get ended(): Promise<void> {
+    return this.#ended ?? Promise.resolve();
+  }
+
+  /**
+   * A command issued after the close began: rejected once the client has ended, with
+   * `Connection is closed.` (`whileClosing`: another message if it was issued before the end).
+   */
+  refuse(cmd: Command, whileClosing?: string): Promise<unknown> {
+    const message = this.over ? undefined : whileClosing;
+    this.after(() => cmd.reject(new ClosedError(message))).catch(noop);
+    return cmd.promise;
+  }
+
+  /** A batch issued after the close began: as `refuse`, each of a pipeline's commands failed. */
+  refuseBatch(commands: readonly Command[], transaction: boolean, whileClosing?: string): Promise<unknown> {
+    const error = new ClosedError(this.over ? undefined : whileClosing);
+    return this.after(() => (transaction ? Promise.reject(error) : unsentResult(commands, error)));
   }
 
   /** `settle` for something issued after the close began: run once the client has ended. */
