@@ -107,7 +107,7 @@ const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)\S*@/gi;
 export function passwordsOf(...options: (RedisOptions | undefined)[]): string[] {
   const out: string[] = [];
   for (const o of options) {
-    for (const secret of [o?.password, (o as { sentinelPassword?: unknown } | undefined)?.sentinelPassword]) {
+    for (const secret of [o?.password, o?.sentinelPassword]) {
       if (typeof secret === 'string' && secret.length > 0) out.push(secret);
     }
   }
