@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 import { EventEmitter } from 'node:events';
 import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOptions, type Redis, type RedisCommander } from 'ioredis';
+import { Closing, clusterFacadeOptions, passwordsOf, silentEmitError, underlyingCluster, type ClosingHost } from '../compat.js';
 import { installCommands } from '../commands.js';
 import type { ViewRoute } from '../dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, InvalidOptionError, NoNodeError } from '../errors.js';
@@ -44,6 +45,9 @@ export interface FailoverClusterEvents extends MessageEvents {
   'node-down': [event: NodeEvent];
   'role-change': [event: RoleChangeEvent];
 }
+
+/** What ioredis's Cluster rejects commands with while it closes (they wait in its offline queue). */
+const CLOSING_MESSAGE = 'None of startup nodes is available';
 
 const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'smessage', 'smessageBuffer'] as const;
 
@@ -92,6 +96,12 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #discoveryError: Error | null = null;
   #failovers = 0;
   #lastFailoverDurationMs: number | null = null;
+  /** `quit()` or `disconnect()`: nothing issued after it is sent. */
+  #closing = new Closing(this.#closingHost());
+  /** A command was issued before the client was ready: a quit() lets the connect finish first. */
+  #issuedEarly = false;
+  /** The passwords configured, never printed. */
+  #secrets: string[];
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
@@ -101,27 +111,16 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#extra = extra;
     this.#opts = resolveClusterOptions(input, extra);
     const base = this.#opts.base;
+    this.#secrets = passwordsOf(base.redisOptions);
     if (base.redisOptions.db !== undefined && base.redisOptions.db !== 0) {
       throw new InvalidOptionError('redisOptions.db', 'a cluster has only database 0');
     }
     this.#route = Object.freeze({ policy: base.readFrom, durability: base.durability });
     // Our commands carry the prefix (ioredis's methods apply it); ioredis's connections must not add it again.
-    const { keyPrefix, ...nodeOptions } = base.redisOptions;
+    const { keyPrefix: _prefix, ...nodeOptions } = base.redisOptions;
     const reach = (address: Address): HostPort => base.natMap.get(address) ?? splitAddress(address);
-    this.#io = new IoCluster(
-      this.#opts.seeds.map((s) => ({ host: s.host, port: s.port })),
-      {
-        // A function, not 'master': ioredis then opens replica connections with READONLY, and
-        // still sends what it routes itself (pipelines, keyless commands) to the masters.
-        scaleReads: ((nodes: Redis[]) => nodes[0]) as ClusterOptions['scaleReads'],
-        redisOptions: { ...nodeOptions, connectionName: nodeOptions.connectionName ?? 'redis-failover:data' },
-        natMap: Object.fromEntries([...base.natMap].map(([k, v]) => [k, { host: v.host, port: v.port }])),
-        lazyConnect: true,
-        shardedSubscribers: true,
-        slotsRefreshTimeout: Math.max(200, Math.floor(base.failover.downAfterMs / 2)),
-      } as ClusterOptions,
-    );
-    this.options = { ...this.#io.options, redisOptions: { ...base.redisOptions }, keyPrefix, enableAutoPipelining: false, lazyConnect: base.redisOptions.lazyConnect ?? false };
+    this.#io = underlyingCluster(this.#opts.seeds, base, nodeOptions);
+    this.options = clusterFacadeOptions(this.#io, base);
     this.#io.on('error', (error: Error) => debug('ioredis Cluster: %s', error.message));
     for (const event of FORWARDED) this.#io.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
     this.#outages = new ShardOutages({ downAfterMs: base.failover.downAfterMs, assist: this.#opts.assist });
@@ -180,7 +179,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
    * then the client is closed: no endless reconnect loop.
    */
   connect(callback?: Callback<void>): Promise<void> {
-    if (this.#status === 'end' || this.#status === 'close') return asCallback(Promise.reject(new ClosedError()), callback);
+    if (this.#closing.kind !== null) return asCallback(Promise.reject(new ClosedError()), callback);
     this.#connecting ??= this.#connect();
     return asCallback(this.#connecting, callback);
   }
@@ -199,10 +198,13 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       const discovered = discoverCluster(this.#watcher, deadline, () => this.#status === 'connecting', (reason) => (this.#discoveryError = reason));
       await Promise.race([discovered, late]);
       await Promise.race([ioClusterReady(this.#io), late]);
+      if (this.#status !== 'connecting') throw new ClosedError();
     } catch (error) {
       const coded = error instanceof FailoverRedisError ? error : isAuthError(error) ? new NoNodeError(`the cluster refused the credentials: ${(error as Error).message}`, { cause: error }) : new NoNodeError((error as Error).message, { cause: error });
-      if (this.listenerCount('error') > 0) this.emit('error', coded);
-      await this.#close(false);
+      // Unless the connect was given up by disconnect(): as ioredis's Cluster, nothing to report then.
+      if (this.#closing.kind !== 'drop') silentEmitError(this, coded, this.#closing, this.#secrets);
+      this.#closing.close('drop').catch(noop);
+      await this.#closing.ended;
       throw coded;
     } finally {
       clearTimeout(timer);
@@ -284,9 +286,11 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
    * reports them as ioredis does.
    */
   execPipeline(commands: Command[], transaction: boolean, route: ViewRoute = this.#route): Promise<unknown> {
-    if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
-    if (this.#status === 'wait') this.connect().catch(noop);
     const slot = batchSlot(commands);
+    // After quit(): as on ioredis's Cluster (which checks the slots first, though).
+    if (this.#closing.kind !== null && slot !== null) return this.#closing.refuseBatch(commands, transaction, CLOSING_MESSAGE);
+    if (this.#status !== 'ready') this.#issuedEarly = true;
+    if (this.#status === 'wait') this.connect().catch(noop);
     if (transaction && slot !== null && slot !== ANY_SLOT && this.#watches.size > 0) {
       const broken = this.#watches.broken(slot, this.#dispatcher.masterOf(slot));
       if (broken !== null) {
@@ -312,21 +316,25 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     return new FailoverCluster(this.#input as never, override ? { ...this.#extra, ...override } : this.#extra);
   }
 
+  /**
+   * Close gracefully: the commands issued before are sent (also those waiting for the connect,
+   * which ioredis's Cluster leaves pending) and answered; resolves `'OK'`, also a second time.
+   */
   quit(callback?: Callback<'OK'>): Promise<'OK'> {
-    return asCallback(this.#close(true).then(() => 'OK' as const), callback);
+    const closing = this.#closing;
+    // A second quit() resolves once the client has closed (ioredis's Cluster: once its nodes have).
+    return asCallback(closing.kind === null ? closing.quit(this.#status === 'ready') : closing.after(noop).then(() => 'OK' as const), callback);
   }
 
   disconnect(): void {
-    this.#close(false).catch(noop);
+    this.#closing.close('drop').catch(noop);
   }
 
   // ----------------------------------------------------------------
 
   #dispatch(cmd: Command, route: ViewRoute): Promise<unknown> {
-    if (this.#status === 'end' || this.#status === 'close') {
-      cmd.reject(new ClosedError());
-      return cmd.promise;
-    }
+    if (this.#closing.kind !== null) return this.#closing.refuse(cmd, CLOSING_MESSAGE);
+    if (this.#status !== 'ready') this.#issuedEarly = true;
     if (this.#status === 'wait') this.connect().catch(noop);
     const slot = commandSlot(cmd);
     if (slot === null) {
@@ -411,20 +419,30 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       });
   }
 
-  async #close(quit: boolean): Promise<void> {
-    if (this.#status === 'end') return;
-    const wasOpen = this.#status !== 'close';
-    this.#status = 'close';
-    this.#dispatcher.close(new ClosedError());
-    this.#watcher.stop();
-    this.#progress?.stop();
-    if (quit && this.#io.status === 'ready') await this.#io.quit().catch(noop);
-    else this.#io.disconnect();
-    this.#status = 'end';
-    if (wasOpen) {
-      this.emit('close');
-      this.emit('end');
-    }
+  /** How quit() and disconnect() reach the connections and the status. */
+  #closingHost(): ClosingHost {
+    return {
+      // Held here, or on connections (ioredis's) that are not all ready before the connect is done.
+      unsent: () => this.#dispatcher.held > 0 || (this.#issuedEarly && this.#status === 'connecting'),
+      connected: () => this.#status === 'ready',
+      fail: () => {
+        // A connect under way stops (discovery runs while the status is `connecting`).
+        if (this.#status !== 'end') this.#status = 'close';
+        this.#dispatcher.close(new ClosedError());
+      },
+      closeConnections: async (quit) => {
+        this.#watcher.stop();
+        this.#progress?.stop();
+        if (quit && this.#io.status === 'ready') await this.#io.quit().catch(noop);
+        else this.#io.disconnect();
+      },
+      ended: () => {
+        this.#status = 'end';
+        this.emit('close');
+        this.emit('end');
+        return Promise.resolve();
+      },
+    };
   }
 }
 
