@@ -79,7 +79,8 @@ export class ClusterProgress {
       else this.#inFlight.set(key, n);
     }
     if (acknowledged) {
-      this.writes.wrote(keys);
+      // Recorded once answered: settled at once (left pending, every write stayed in the set).
+      this.writes.settled(this.writes.wrote(keys));
       this.#schedule(0);
     }
   }

@@ -58,8 +58,10 @@ export interface AttemptHost {
   tryAttempt(a: SingleAttempt | BatchAttempt): boolean;
   /** A sent attempt failed: judge it and act. */
   failed(a: SingleAttempt, error: Error): void;
-  /** Read-your-writes: record a write as it is sent; its sequence (0 when not tracked). */
+  /** Read-your-writes: record a write as it is issued; its sequence (0 when not tracked). */
   record(cmd: Command): number;
+  /** Recorded writes went out to the master: reads that need them no longer wait behind them. */
+  sent(seqs: number | readonly number[]): void;
   /** The stages after a write was answered; an error to settle with, or null. */
   finishWrite(seqs: number | readonly number[], name: string, durability: DurabilitySettings | null, acks: number): Error | null;
   /** A recorded write failed: it no longer holds back what replicas are known to have. */
@@ -76,7 +78,7 @@ export class SingleAttempt extends Attempt implements Holdable {
   #resolve: (value: unknown) => void;
   #reject: (error: Error) => void;
   #reply: { value: unknown } | null = null;
-  /** Its read-your-writes sequence, recorded when it was first sent (0: not a tracked write). */
+  /** Its read-your-writes sequence, recorded when it was issued (0: not a tracked write). */
   #seq = 0;
 
   constructor(d: AttemptHost, cmd: Command, cls: Attempt['cls'], view: ViewRoute) {
@@ -85,18 +87,20 @@ export class SingleAttempt extends Attempt implements Holdable {
     this.cmd = cmd;
     this.#resolve = cmd.resolve;
     this.#reject = cmd.reject;
+    // Recorded as issued, not as sent: a read issued after a write that is still held (no master
+    // connected yet) must not overtake it on a replica.
+    if (cls.writesData) this.#seq = d.record(cmd);
   }
 
   /**
-   * On its first send: a write is recorded for read-your-writes (a read issued after it, answered
-   * or not, needs it), and the command's outcome goes through the dispatcher — its failures to
+   * On its first send, the command's outcome goes through the dispatcher — its failures to
    * `judge()`, and, for a write with stages to run, its reply to `finishWrite()`.
    */
   intercept(): void {
     const cmd = this.cmd;
     cmd.reject = (error: Error) => this.#d.failed(this, error);
     if (!this.cls.writesData) return;
-    this.#seq = this.#d.record(cmd);
+    if (this.#seq !== 0) this.#d.sent(this.#seq);
     if (!this.pinned || cmd.name === 'exec') this.durability = this.view.durability;
     if (this.durability !== null) {
       cmd.resolve = (value: unknown) => {
@@ -170,7 +174,7 @@ export class BatchAttempt extends Attempt implements Holdable {
     this.reject = reject;
   }
 
-  /** Read-your-writes sequences of its writes, recorded when it was first sent. */
+  /** Read-your-writes sequences of its writes, recorded when it was issued. */
   seqs: number[] = [];
 
   /** The commands of `batch` (this attempt's copy) that may have changed data. */
@@ -184,6 +188,7 @@ export class BatchAttempt extends Attempt implements Holdable {
 
   /** Never sent: as ioredis, a pipeline resolves with the error for each command, a transaction rejects. */
   fail(error: Error): void {
+    this.#d.settled(this.seqs);
     if (this.transaction) this.reject(error);
     else this.resolve(unsentResult(this.commands, error));
   }

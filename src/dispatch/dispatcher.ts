@@ -186,7 +186,10 @@ export class Dispatcher implements AttemptHost {
       return null;
     }
     const need = a.cls.readOnly ? this.#writes.need(a.policy, cmds) : 0;
-    const decision = route(a.cls, state, a.policy, need);
+    // A read that needs a write of ours not sent yet goes where that write goes, behind it: no
+    // node has it, and a replica (read while the master is away) would answer from before it.
+    const policy = need > 0 && this.#writes.awaitsUnsent(need) ? MASTER_POLICY : a.policy;
+    const decision = route(a.cls, state, policy, need);
     if (a.cls.readOnly) state.turn++;
     switch (decision.kind) {
       case 'fail':
@@ -333,6 +336,10 @@ export class Dispatcher implements AttemptHost {
     this.#writes.settled(seqs);
   }
 
+  sent(seqs: number | readonly number[]): void {
+    this.#writes.sent(seqs);
+  }
+
   /**
    * @internal why `a` waits, as an error, caused by the connection error of the node it waits for
    * (ECONNREFUSED …), else by the last discovery error — before any picture, the whole reason.
@@ -362,6 +369,13 @@ export class Dispatcher implements AttemptHost {
       const readOnly = !transaction && classes.length > 0 && classes.every((c) => c.kind === 'read');
       const a = new BatchAttempt(this, commands, classes.map((c) => c.writesData), transaction, readOnly ? READ : WRITE, view, resolve, reject);
       a.trace = trace;
+      // Recorded as issued, as single writes are: a read issued after the batch must not overtake it.
+      if (!readOnly) {
+        for (const c of a.writes(commands)) {
+          const seq = this.record(c);
+          if (seq !== 0) a.seqs.push(seq);
+        }
+      }
       if (!this.#tryBatch(a)) this.#hold(a);
     });
   }
@@ -373,12 +387,7 @@ export class Dispatcher implements AttemptHost {
     const conn = d.lane === 'transaction' ? this.#session.conn : (node?.data() ?? null);
     if (conn === null) return this.#notReady(a, d);
     const batch = a.tries === 0 ? a.commands : a.commands.map(cloneCommand);
-    if (a.tries === 0 && !a.readOnly) {
-      for (const c of a.writes(batch)) {
-        const seq = this.record(c);
-        if (seq !== 0) a.seqs.push(seq);
-      }
-    }
+    if (a.tries === 0) this.#writes.sent(a.seqs);
     a.target = d.target;
     a.atMaster = d.target === this.state.master;
     a.pinned = d.lane === 'transaction';

@@ -27,10 +27,26 @@ export class WriteStages {
     return need;
   }
 
-  /** A write is being sent: its sequence (0 when read-your-writes is off). */
+  /** A write is issued: its sequence (0 when read-your-writes is off). */
   record(cmd: Command): number {
     const consistency = this.#consistency;
     return consistency === null || !consistency.readYourWrites ? 0 : consistency.wrote(cmd);
+  }
+
+  /** Recorded writes went out to the master. */
+  sent(seqs: number | readonly number[]): void {
+    const consistency = this.#consistency;
+    if (consistency === null) return;
+    if (typeof seqs === 'number') {
+      if (seqs !== 0) consistency.sent(seqs);
+    } else {
+      for (const seq of seqs) consistency.sent(seq);
+    }
+  }
+
+  /** A read needing `need` waits behind a write of this client not sent yet. */
+  awaitsUnsent(need: number): boolean {
+    return need > 0 && this.#consistency !== null && this.#consistency.writes.awaitsUnsent(need);
   }
 
   /**

@@ -69,7 +69,7 @@ export class ConsistencyMonitor {
     this.#schedule(0);
   }
 
-  /** A write is being sent: its sequence number, to hand back to `settled()` once answered. */
+  /** A write is issued: its sequence number, to hand to `sent()` and then to `settled()` once answered. */
   wrote(cmd: Command): number {
     const seq = firstKeyOnly(cmd.name) && cmd.args.length > 0 ? this.writes.wroteKey(cmd.args[0]) : this.writes.wrote(cmd.getKeys());
     if (this.#timer === null && !this.#running) this.#schedule(0);
@@ -79,6 +79,11 @@ export class ConsistencyMonitor {
   /** The write numbered `seq` was answered, or failed. */
   settled(seq: number): void {
     this.writes.settled(seq);
+  }
+
+  /** The write numbered `seq` went out to the master. */
+  sent(seq: number): void {
+    this.writes.sent(seq);
   }
 
   /** The write sequence a node must have reached for this read (0: any node). */

@@ -132,3 +132,22 @@ describe('writes in flight', () => {
     expect(w.settledThrough).toBe(c);
   });
 });
+
+describe('SessionWrites: writes issued but not sent yet', () => {
+  it('a read that needs one waits behind it until it is sent; answered or failed, it is forgotten', () => {
+    const w = new SessionWrites();
+    const a = w.wroteKey('a'); // held: no master connected yet
+    expect(w.awaitsUnsent(w.neededKey('a'))).toBe(true);
+    expect(w.awaitsUnsent(w.neededKey('other'))).toBe(false);
+    w.sent(a);
+    expect(w.awaitsUnsent(w.neededKey('a'))).toBe(false);
+    const b = w.wrote(['b', 'c']);
+    const c = w.wroteKey('c');
+    w.sent(c);
+    // The older write of b is still unsent: a read needing c's (later) write waits too, on the safe side.
+    expect(w.awaitsUnsent(w.neededKey('c'))).toBe(true);
+    w.settled(b); // failed without being sent (timed out while held)
+    expect(w.awaitsUnsent(w.neededKey('c'))).toBe(false);
+    expect(w.settledThrough).toBe(a - 1);
+  });
+});
