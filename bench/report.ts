@@ -34,6 +34,15 @@ export interface Target {
   met: boolean;
 }
 
+/**
+ * A throughput target: the ops/s ratio at least `minRatio` and, when `maxCpuRatio` is given, the
+ * client CPU per op at most that ratio (issue 18: "≥ 1.0× ops/s at ≤ 1.0× client CPU per op").
+ */
+export function throughputTarget(ratio: number, cpuRatio: number, minRatio: number, maxCpuRatio?: number): Target {
+  const text = `≥ ${minRatio.toFixed(2)}× ops/s${maxCpuRatio === undefined ? '' : `, CPU/op ≤ ${maxCpuRatio.toFixed(2)}×`}`;
+  return { text, met: ratio >= minRatio && (maxCpuRatio === undefined || cpuRatio <= maxCpuRatio) };
+}
+
 /** The target cell: `met (≥ 0.97×)` or `**MISSED** (≥ 0.97×)`. */
 export function targetCell(target: Target | null): string {
   if (target === null) return '—';

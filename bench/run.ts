@@ -10,6 +10,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Settings } from './harness.js';
 import { cluster } from './cluster.js';
+import { latency } from './latency.js';
 import { memory } from './memory.js';
 import { hung, outage } from './outage.js';
 import { overhead } from './overhead.js';
@@ -21,6 +22,7 @@ import { switchoverSection } from './switchover.js';
 
 const SECTIONS: Record<string, (settings: Settings) => Promise<SectionResult>> = {
   overhead,
+  latency,
   spread,
   outage,
   hung,
