@@ -57,6 +57,18 @@ export function medianWindow(totals: readonly number[]): number {
   return order[(order.length - 1) >> 1]![1];
 }
 
+/**
+ * The window with the fewest (the first of equals): for allocations, where a client's periodic
+ * refresh (INFO parsing makes thousands of strings) lands in some windows and not in others, the
+ * fewest is the command's own path. Returns its index.
+ */
+export function fewestWindow(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('fewestWindow of no windows');
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! < values[best]!) best = i;
+  return best;
+}
+
 /** 0-based line and column of `offset` in `source`. */
 export function lineColumn(source: string, offset: number): { line: number; column: number } {
   if (offset < 0 || offset > source.length) throw new RangeError(`offset ${offset} outside a source of ${source.length} characters`);

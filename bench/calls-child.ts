@@ -23,7 +23,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import { bytesPerCommand, functionCounts, medianWindow, totalCalls, lineColumn, type FunctionCount, type ScriptCoverage } from './calls-aggregate.js';
+import { bytesPerCommand, fewestWindow, functionCounts, medianWindow, totalCalls, lineColumn, type FunctionCount, type ScriptCoverage } from './calls-aggregate.js';
 
 interface Config {
   root: string;
@@ -214,8 +214,8 @@ async function callsMode(client: Client, session: Session) {
     const objects = profiles.map((p) => p.samples.length / perWindow);
     allocations[op].objects = objects;
     allocations[op].bytes = profiles.map((p) => p.samples.reduce((a, s) => a + s.size, 0) / perWindow);
-    // Allocation sites of the median window.
-    const p = profiles[medianWindow(objects)]!;
+    // Allocation sites of the window with the fewest (see fewestWindow).
+    const p = profiles[fewestWindow(objects)]!;
     const frames = new Map<number, Node['callFrame']>();
     const walk = (node: Node): void => {
       frames.set(node.id, node.callFrame);

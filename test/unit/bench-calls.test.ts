@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bucketOf,
   bytesPerCommand,
+  fewestWindow,
   fmtBytes,
   fmtCount,
   functionCounts,
@@ -48,6 +49,12 @@ describe('per-command cost arithmetic', () => {
     expect(medianWindow([5, 5, 9, 1])).toBe(0);
     expect(medianWindow([42])).toBe(0);
     expect(() => medianWindow([])).toThrow(RangeError);
+  });
+
+  it('fewestWindow: the index of the smallest, the first of equals', () => {
+    expect(fewestWindow([199.8, 122.6, 122.0, 199.2])).toBe(2);
+    expect(fewestWindow([3, 1, 1])).toBe(1);
+    expect(() => fewestWindow([])).toThrow(RangeError);
   });
 
   it('lineColumn: 0-based, across LF lines', () => {
