@@ -147,6 +147,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       reach: (a) => reach(a),
       timeoutMs: base.commandTimeoutMs,
       maxQueued: base.maxQueuedCommands,
+      offlineQueue: base.redisOptions.enableOfflineQueue !== false,
       stale: (reason, address) => this.#stale(reason, address),
     });
     this.#views = {
@@ -199,6 +200,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       const discovered = discoverCluster(this.#watcher, deadline, () => this.#status === 'connecting', (reason) => (this.#discoveryError = reason));
       await Promise.race([discovered, late]);
       await Promise.race([ioClusterReady(this.#io), late]);
+      await Promise.race([this.#dispatcher.mastersConnected(), late]);
     } catch (error) {
       const coded = error instanceof FailoverRedisError ? error : isAuthError(error) ? new NoNodeError(`the cluster refused the credentials: ${(error as Error).message}`, { cause: error }) : new NoNodeError((error as Error).message, { cause: error });
       if (this.listenerCount('error') > 0) this.emit('error', coded);

@@ -27,6 +27,8 @@ export interface DispatchSettings {
   reach(address: Address): HostPort;
   timeoutMs: number | null;
   maxQueued: number;
+  /** `redisOptions.enableOfflineQueue: false`: a command that would have to wait fails at once instead. */
+  offlineQueue: boolean;
   /** The picture may be stale (a connection lost, MOVED, READONLY): read it again now. */
   stale(reason: string, address?: Address): void;
 }
@@ -64,7 +66,7 @@ export class ClusterDispatcher {
 
   constructor(settings: DispatchSettings) {
     this.#s = settings;
-    this.#queue = new HoldQueue({ limit: settings.maxQueued, timeoutMs: settings.timeoutMs });
+    this.#queue = new HoldQueue({ limit: settings.maxQueued, timeoutMs: settings.timeoutMs, offlineQueue: settings.offlineQueue });
   }
 
   get held(): number {
@@ -85,7 +87,31 @@ export class ClusterDispatcher {
       };
     });
     progress?.setShards(this.#shards.flatMap((s, i) => (s.state.master && topology.shards[i]!.slots.length > 0 ? [{ master: s.state.master.node, replicas: s.state.replicas.map((r) => r.node) }] : [])));
+    this.#open();
     this.progressed();
+  }
+
+  /**
+   * Connect to every shard master, and to the readable replicas when reads may use them, ahead of
+   * the first command (FailoverRedis opens its master's connections as it learns the picture): a
+   * command then rarely waits for a connect, and without an offline queue it would fail for it.
+   */
+  #open(): void {
+    for (const { master, state } of this.#shards) {
+      if (master !== null) this.#ready(master, false);
+      if (this.#trackWrites) for (const r of state.replicas) this.#ready(r.address, true);
+    }
+  }
+
+  /** Resolves once every shard master's connection is ready, or has failed (its commands then wait for the next picture). */
+  mastersConnected(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const { master } of this.#shards) {
+      if (master === null || this.#ready(master, false)) continue;
+      const conn = this.#s.pool.getInstanceByKey(master);
+      if (conn !== undefined) waits.push(settledConnect(conn));
+    }
+    return Promise.all(waits).then(noop);
   }
 
   /** Offsets were sampled: replicas may have caught up. */
@@ -122,7 +148,9 @@ export class ClusterDispatcher {
 
   /** The client or one of its views reads from replicas: writes must be remembered from now on. */
   readsFromReplicas(): void {
+    if (this.#trackWrites) return;
     this.#trackWrites = true;
+    this.#open();
   }
 
   isDown(address: Address): boolean {
@@ -263,10 +291,9 @@ export class ClusterDispatcher {
     return this.#s.pool.getInstanceByKey(target.address)!;
   }
 
-  /** Wait for a sign of change (bounded by commandTimeoutMs and maxQueuedCommands). */
+  /** Wait for a sign of change (bounded by commandTimeoutMs and maxQueuedCommands; none without an offline queue). */
   hold(item: ClusterSend): void {
-    item.trace?.held();
-    this.#queue.hold(item);
+    if (this.#queue.hold(item)) item.trace?.held();
   }
 
   /** `stats()`: an application command (or batch) handed to a connection to `address` (`sent`), or failed there (`errors`). */
@@ -442,4 +469,15 @@ export class ClusterDispatcher {
     if (conn.status === 'wait') conn.connect().catch(noop);
     return false;
   }
+}
+
+/** Resolves when `conn` is ready, or its connect failed (an error, or the connection ended). */
+function settledConnect(conn: Redis): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      conn.off('ready', done).off('error', done).off('end', done);
+      resolve();
+    };
+    conn.on('ready', done).on('error', done).on('end', done);
+  });
 }

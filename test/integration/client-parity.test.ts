@@ -1,0 +1,125 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { RedisOptions } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FailoverCluster, FailoverRedis } from '../../src/index.js';
+import { slotOf } from '../../src/cluster/slot.js';
+import { startCluster, startReplicaSet, type Cluster, type ReplicaSet } from '../../src/testing/index.js';
+
+// What FailoverRedis and FailoverCluster used to do differently (issue 18), each checked on both:
+// one replica set and one cluster, the same scenario run against each client.
+
+let set: ReplicaSet;
+let cluster: Cluster;
+const made: Array<FailoverRedis | FailoverCluster> = [];
+
+interface Settings {
+  redisOptions?: RedisOptions;
+  readFrom?: 'master' | 'replica' | 'replicaPreferred';
+  commandTimeoutMs?: number;
+}
+
+/** The deployment a client of each kind talks to: where a key lives, and its nodes. */
+interface Kind {
+  name: 'FailoverRedis' | 'FailoverCluster';
+  make(settings?: Settings): FailoverRedis | FailoverCluster;
+  /** A key whose master is `masterOf(key)`; for the cluster, in shard `i`. */
+  key(prefix: string, i?: number): string;
+  masterOf(key: string): string;
+  replicasOf(key: string): string[];
+}
+
+function keep<T extends FailoverRedis | FailoverCluster>(c: T): T {
+  c.on('error', () => undefined);
+  made.push(c);
+  return c;
+}
+
+/** The initial shard (its index in `cluster.shards`) of `key`. */
+function shardIndex(key: string): number {
+  const slot = slotOf(key);
+  return cluster.shards.findIndex((s) => s.slots.some(([a, b]) => slot >= a && slot <= b));
+}
+
+function shardOf(key: string): Cluster['shards'][number] {
+  return cluster.shards[shardIndex(key)]!;
+}
+
+const kinds: Kind[] = [
+  {
+    name: 'FailoverRedis',
+    make: (settings = {}) => keep(new FailoverRedis({ nodes: [set.master], failover: { downAfterMs: 1000 }, ...settings })),
+    key: (prefix) => `${prefix}:rs`,
+    masterOf: () => set.master,
+    replicasOf: () => set.replicas,
+  },
+  {
+    name: 'FailoverCluster',
+    make: (settings = {}) => keep(new FailoverCluster({ nodes: cluster.masters, failover: { downAfterMs: 1000 }, ...settings })),
+    key: (prefix, i = 0) => {
+      for (let n = 0; ; n++) {
+        const key = `${prefix}:${n}`;
+        if (shardIndex(key) === i) return key;
+      }
+    },
+    masterOf: (key) => shardOf(key).master,
+    replicasOf: (key) => shardOf(key).replicas,
+  },
+];
+
+async function settle(p: Promise<unknown>): Promise<{ value?: unknown; code?: string; message?: string; ms: number }> {
+  const began = performance.now();
+  try {
+    const value = await p;
+    return { value, ms: performance.now() - began };
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    return { code: e.code, message: e.message, ms: performance.now() - began };
+  }
+}
+
+function ready(c: FailoverRedis | FailoverCluster): Promise<void> {
+  return c.status === 'ready' ? Promise.resolve() : new Promise((resolve) => c.once('ready', () => resolve()));
+}
+
+beforeAll(async () => {
+  [set, cluster] = await Promise.all([startReplicaSet({ replicas: 2 }), startCluster({ shards: 3, replicasPerShard: 1, nodeTimeoutMs: 1000 })]);
+});
+
+afterAll(async () => {
+  await Promise.all(made.map((c) => c.quit().catch(() => undefined)));
+  await Promise.all([set?.stop(), cluster?.stop()]);
+});
+
+describe.each(kinds)('$name: redisOptions.enableOfflineQueue: false', (kind) => {
+  it('a command that would have to wait for a connection rejects at once with ERR_OFFLINE (ioredis’s message); once ready, commands to every master go', async () => {
+    const c = kind.make({ redisOptions: { enableOfflineQueue: false, lazyConnect: true }, commandTimeoutMs: 10_000 });
+    // The first command connects (lazyConnect); it would have to wait for that, so it fails.
+    const early = await settle(c.get(kind.key('offline')));
+    expect(early).toMatchObject({ code: 'ERR_OFFLINE', message: "Stream isn't writeable and enableOfflineQueue options is false" });
+    expect(early.ms).toBeLessThan(500);
+    const batch = await settle(c.pipeline().get(kind.key('offline')).exec());
+    expect((batch.value as [Error | null][])[0]![0]).toMatchObject({ code: 'ERR_OFFLINE' });
+    await ready(c);
+    // Ready means ready: no master's connection is still being made (each shard's, in a cluster).
+    const keys = [0, 1, 2].map((i) => kind.key('offline', i));
+    expect(await Promise.all(keys.map((k) => settle(c.set(k, 'v'))))).toMatchObject(keys.map(() => ({ value: 'OK' })));
+    expect(await c.get(keys[0]!)).toBe('v');
+  });
+});
+
+// Last: it kills a master of each deployment.
+describe.each(kinds)('$name: enableOfflineQueue: false through the loss of a master', (kind) => {
+  it('a write to the lost master rejects at once with ERR_OFFLINE instead of being held', async () => {
+    const c = kind.make({ redisOptions: { enableOfflineQueue: false }, commandTimeoutMs: 10_000 });
+    await c.connect();
+    const key = kind.key('lost');
+    expect(await c.set(key, 'v')).toBe('OK');
+    const victim = kind.masterOf(key);
+    if (kind.name === 'FailoverRedis') await set.kill(victim);
+    else await cluster.kill(victim);
+    await delay(200); // the client sees its connection closed
+    const write = await settle(c.set(key, 'w'));
+    expect(write).toMatchObject({ code: 'ERR_OFFLINE' });
+    expect(write.ms).toBeLessThan(500);
+  });
+});
