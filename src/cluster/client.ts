@@ -9,6 +9,8 @@ import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '.
 import { isAuthError } from '../failover/signals.js';
 import type { DurabilitySettings, ReadFrom } from '../options-types.js';
 import { newPipeline, type PipelineHost } from '../pipeline.js';
+import { withIdentity } from '../pool/identity.js';
+import type { ConnectionFactory } from '../pool/node-pool.js';
 import { splitAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { asCallback, noop } from '../util.js';
@@ -49,6 +51,11 @@ const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'sm
 
 type Callback<T> = (err: Error | null, result?: T) => void;
 
+/** Internal extension points (not part of the stable API): the factory of the control connections, as FailoverRedis's. */
+export interface FailoverClusterInternals {
+  connectionFactory?: ConnectionFactory;
+}
+
 // Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface FailoverCluster extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {
@@ -76,6 +83,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   #input: string | FailoverClusterOptions;
   #extra: FailoverClusterOptions | undefined;
+  #internals: FailoverClusterInternals;
   #opts: ResolvedClusterOptions;
   #route: ViewRoute;
   #status: FailoverClusterStatus = 'wait';
@@ -95,10 +103,12 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
-  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions) {
+  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions, internals?: FailoverClusterInternals);
+  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions, internals: FailoverClusterInternals = {}) {
     super();
     this.#input = input;
     this.#extra = extra;
+    this.#internals = internals;
     this.#opts = resolveClusterOptions(input, extra);
     const base = this.#opts.base;
     if (base.redisOptions.db !== undefined && base.redisOptions.db !== 0) {
@@ -114,7 +124,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
         // A function, not 'master': ioredis then opens replica connections with READONLY, and
         // still sends what it routes itself (pipelines, keyless commands) to the masters.
         scaleReads: ((nodes: Redis[]) => nodes[0]) as ClusterOptions['scaleReads'],
-        redisOptions: { ...nodeOptions, connectionName: nodeOptions.connectionName ?? 'redis-failover:data' },
+        redisOptions: withIdentity('data', nodeOptions),
         natMap: Object.fromEntries([...base.natMap].map(([k, v]) => [k, { host: v.host, port: v.port }])),
         lazyConnect: true,
         shardedSubscribers: true,
@@ -127,7 +137,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#outages = new ShardOutages({ downAfterMs: base.failover.downAfterMs, assist: this.#opts.assist });
     const probeTimeoutMs = Math.max(100, Math.floor(base.failover.downAfterMs / 2));
     this.#watcher = new ClusterWatcher(
-      { seeds: this.#opts.seeds, redisOptions: nodeOptions, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
+      { seeds: this.#opts.seeds, redisOptions: nodeOptions, factory: internals.connectionFactory, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
       { observed: (t) => this.#observed(t), silence: (address, silent) => this.#silence(address, silent) },
     );
     this.#progress =
@@ -311,7 +321,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   }
 
   duplicate(override?: FailoverClusterOptions): FailoverCluster {
-    return new FailoverCluster(this.#input as never, override ? { ...this.#extra, ...override } : this.#extra);
+    return new FailoverCluster(this.#input as never, override ? { ...this.#extra, ...override } : this.#extra, this.#internals);
   }
 
   quit(callback?: Callback<'OK'>): Promise<'OK'> {

@@ -1,8 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailoverCluster, FailoverRedis } from '../../src/index.js';
+import { FailoverCluster, FailoverRedis, type ConnectionFactory, type ConnectionPurpose } from '../../src/index.js';
 import { slotOf } from '../../src/cluster/slot.js';
+import { defaultConnectionFactory } from '../../src/pool/node-pool.js';
+import { controlReconnectDelay } from '../../src/pool/reconnect.js';
+import { direct } from '../helpers/redis.js';
 import { startCluster, startReplicaSet, type Cluster, type ReplicaSet } from '../../src/testing/index.js';
 
 // What FailoverRedis and FailoverCluster used to do differently (issue 18), each checked on both:
@@ -21,11 +24,13 @@ interface Settings {
 /** The deployment a client of each kind talks to: where a key lives, and its nodes. */
 interface Kind {
   name: 'FailoverRedis' | 'FailoverCluster';
-  make(settings?: Settings): FailoverRedis | FailoverCluster;
+  make(settings?: Settings, internals?: { connectionFactory?: ConnectionFactory }): FailoverRedis | FailoverCluster;
   /** A key whose master is `masterOf(key)`; for the cluster, in shard `i`. */
   key(prefix: string, i?: number): string;
   masterOf(key: string): string;
   replicasOf(key: string): string[];
+  /** Every data node. */
+  nodes(): string[];
 }
 
 function keep<T extends FailoverRedis | FailoverCluster>(c: T): T {
@@ -47,14 +52,15 @@ function shardOf(key: string): Cluster['shards'][number] {
 const kinds: Kind[] = [
   {
     name: 'FailoverRedis',
-    make: (settings = {}) => keep(new FailoverRedis({ nodes: [set.master], failover: { downAfterMs: 1000 }, ...settings })),
+    make: (settings = {}, internals) => keep(new FailoverRedis({ nodes: [set.master], failover: { downAfterMs: 1000 }, ...settings }, undefined, internals)),
     key: (prefix) => `${prefix}:rs`,
     masterOf: () => set.master,
     replicasOf: () => set.replicas,
+    nodes: () => set.nodes,
   },
   {
     name: 'FailoverCluster',
-    make: (settings = {}) => keep(new FailoverCluster({ nodes: cluster.masters, failover: { downAfterMs: 1000 }, ...settings })),
+    make: (settings = {}, internals) => keep(new FailoverCluster({ nodes: cluster.masters, failover: { downAfterMs: 1000 }, ...settings }, undefined, internals)),
     key: (prefix, i = 0) => {
       for (let n = 0; ; n++) {
         const key = `${prefix}:${n}`;
@@ -63,6 +69,7 @@ const kinds: Kind[] = [
     },
     masterOf: (key) => shardOf(key).master,
     replicasOf: (key) => shardOf(key).replicas,
+    nodes: () => cluster.nodes,
   },
 ];
 
@@ -104,6 +111,48 @@ describe.each(kinds)('$name: redisOptions.enableOfflineQueue: false', (kind) => 
     const keys = [0, 1, 2].map((i) => kind.key('offline', i));
     expect(await Promise.all(keys.map((k) => settle(c.set(k, 'v'))))).toMatchObject(keys.map(() => ({ value: 'OK' })));
     expect(await c.get(keys[0]!)).toBe('v');
+  });
+});
+
+/** The names in `CLIENT LIST` of `address`. */
+async function clientNames(address: string): Promise<string[]> {
+  const conn = direct(address);
+  try {
+    return ((await conn.client('LIST')) as string).split('\n').flatMap((l) => /name=(\S+)/.exec(l)?.[1] ?? []);
+  } finally {
+    conn.disconnect();
+  }
+}
+
+describe.each(kinds)('$name: control connections', (kind) => {
+  it('come from the connection factory, named by purpose in CLIENT LIST, with the jittered reconnects', async () => {
+    const made: Array<{ address: string; purpose: ConnectionPurpose; conn: Redis }> = [];
+    const controlRetries = new Set<unknown>();
+    const c = kind.make(
+      { redisOptions: { connectionName: 'parity' } },
+      {
+        connectionFactory: (node, purpose, options) => {
+          if (purpose === 'control') controlRetries.add(options.retryStrategy);
+          const conn = defaultConnectionFactory(node, purpose, options);
+          made.push({ address: `${node.host}:${node.port}`, purpose, conn });
+          return conn;
+        },
+      },
+    );
+    await c.connect();
+    await c.set(kind.key('named'), 'v');
+    // The poll reads every node: each has a control connection, made by the factory.
+    await c.refreshTopology();
+    const controls = made.filter((m) => m.purpose === 'control');
+    expect(new Set(controls.map((m) => m.address))).toEqual(new Set(kind.nodes()));
+    const master = kind.masterOf(kind.key('named'));
+    const names = await clientNames(master);
+    expect(names).toContain('parity:redis-failover:control');
+    expect(names).toContain('parity:redis-failover:data');
+    // The connections the factory made are the ones in use.
+    expect(controls.every((m) => m.conn.status === 'ready')).toBe(true);
+    // Both clients: the one jittered strategy (not a fixed delay every client shares).
+    expect([...controlRetries]).toEqual([controlReconnectDelay]);
   });
 });
 
