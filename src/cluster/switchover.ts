@@ -1,5 +1,5 @@
 import { FailoverRedisError } from '../errors.js';
-import { roleOffset } from '../routing/consistency-monitor.js';
+import { roleOffset } from '../consistency/offset-sampler.js';
 import type { Address } from '../topology/types.js';
 import type { ClusterWatcher } from './watcher.js';
 

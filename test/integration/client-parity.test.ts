@@ -5,7 +5,7 @@ import { FailoverCluster, FailoverRedis, type ConnectionFactory, type Connection
 import { slotOf } from '../../src/cluster/slot.js';
 import { defaultConnectionFactory } from '../../src/pool/node-pool.js';
 import { controlReconnectDelay } from '../../src/pool/reconnect.js';
-import { direct } from '../helpers/redis.js';
+import { commandCalls, direct, resetStats } from '../helpers/redis.js';
 import { startCluster, startReplicaSet, type Cluster, type ReplicaSet } from '../../src/testing/index.js';
 
 // What FailoverRedis and FailoverCluster used to do differently (issue 18), each checked on both:
@@ -18,6 +18,7 @@ const made: Array<FailoverRedis | FailoverCluster> = [];
 interface Settings {
   redisOptions?: RedisOptions;
   readFrom?: 'master' | 'replica' | 'replicaPreferred';
+  maxReplicaLag?: { bytes?: number; ms?: number };
   commandTimeoutMs?: number;
 }
 
@@ -153,6 +154,46 @@ describe.each(kinds)('$name: control connections', (kind) => {
     expect(controls.every((m) => m.conn.status === 'ready')).toBe(true);
     // Both clients: the one jittered strategy (not a fixed delay every client shares).
     expect([...controlRetries]).toEqual([controlReconnectDelay]);
+  });
+});
+
+/** An ACL user that may run everything but ROLE, on every node (ACLs are per node, in a cluster too). */
+async function userWithoutRole(nodes: readonly string[]): Promise<{ username: string; password: string }> {
+  for (const node of nodes) {
+    const admin = direct(node);
+    try {
+      await admin.call('ACL', 'SETUSER', 'norole', 'on', '>norole-pw', '~*', '&*', '+@all', '-role');
+    } finally {
+      admin.disconnect();
+    }
+  }
+  return { username: 'norole', password: 'norole-pw' };
+}
+
+describe.each(kinds)('$name: an ACL user that may not run ROLE', (kind) => {
+  it('replica reads with read-your-writes go on, served by the replicas (offsets sampled from INFO)', async () => {
+    const credentials = await userWithoutRole(kind.nodes());
+    const check = direct(kind.nodes()[0]!, credentials);
+    await expect(check.call('ROLE')).rejects.toThrow(/NOPERM/);
+    check.disconnect();
+    const c = kind.make({ redisOptions: credentials, maxReplicaLag: { ms: 2000 } });
+    await c.connect();
+    const keys = [0, 1, 2].flatMap((i) => Array.from({ length: 10 }, (_, n) => kind.key(`acl:${n}`, i)));
+    for (const k of keys) await c.set(k, k);
+    await delay(300); // the client learns that the replicas have its writes
+    const masters = [...new Set(keys.map((k) => kind.masterOf(k)))];
+    const replicas = [...new Set(keys.flatMap((k) => kind.replicasOf(k)))];
+    await resetStats([...masters, ...replicas]);
+    // Its own writes, read back: every value is the one written, and the replicas serve them.
+    for (let round = 0; round < 3; round++) for (const k of keys) expect(await c.get(k)).toBe(k);
+    const gets = await commandCalls([...masters, ...replicas], 'get');
+    const onReplicas = replicas.reduce((n, r) => n + gets[r]!, 0);
+    expect(onReplicas).toBeGreaterThanOrEqual(keys.length * 3 * 0.9);
+    // A fresh write is read back at once, wherever the read goes.
+    for (const k of keys.slice(0, 10)) {
+      await c.set(k, `${k}!`);
+      expect(await c.get(k)).toBe(`${k}!`);
+    }
   });
 });
 
