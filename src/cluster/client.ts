@@ -158,6 +158,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       timeoutMs: base.commandTimeoutMs,
       maxQueued: base.maxQueuedCommands,
       offlineQueue: base.redisOptions.enableOfflineQueue !== false,
+      lag: base.maxReplicaLag,
       stale: (reason, address) => this.#stale(reason, address),
     });
     this.#views = {

@@ -7,6 +7,7 @@ import { judge } from '../dispatch/judge.js';
 import { isConnectionLoss } from '../failover/signals.js';
 import { parseReadFrom, type ReadPolicy } from '../routing/read-policy.js';
 import { route, routeTarget, type RoutingState } from '../routing/route.js';
+import { eligibleReplicas, type ResolvedLag } from '../routing/router.js';
 import type { HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { commandChannel, traceCommand } from '../observability/channels.js';
@@ -16,7 +17,7 @@ import { CLUSTER_RETRY_MS, ClusterAttempt, MAX_REDIRECTS, type ClusterSend } fro
 import type { ClusterProgress } from './progress.js';
 import type { NodeConnections } from './pool.js';
 import { ANY_SLOT } from './slot.js';
-import { readableReplicas, slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
+import { slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
 
 const debug = createDebug('redis-failover:router');
 const MASTER: ReadPolicy = parseReadFrom('master');
@@ -29,6 +30,8 @@ export interface DispatchSettings {
   maxQueued: number;
   /** `redisOptions.enableOfflineQueue: false`: a command that would have to wait fails at once instead. */
   offlineQueue: boolean;
+  /** `maxReplicaLag`: its `bytes` bound is part of which replicas may serve reads. */
+  lag: ResolvedLag;
   /** The picture may be stale (a connection lost, MOVED, READONLY): read it again now. */
   stale(reason: string, address?: Address): void;
 }
@@ -80,7 +83,8 @@ export class ClusterDispatcher {
     this.#table = slotTable(topology);
     this.#shards = topology.shards.map((shard) => {
       const master = shard.master && routeTarget(shard.master, true);
-      const replicas = shard.master ? readableReplicas(shard).map((r) => routeTarget(r, false)) : [];
+      // FailoverRedis's rule: up, linked to this master (all alike cut off while it is down), not loading, syncing or lagging.
+      const replicas = shard.master ? eligibleReplicas(shard.replicas, shard.master, this.#s.lag).map((r) => routeTarget(r, false)) : [];
       return {
         master: shard.master?.address ?? null,
         state: { known: true, master, replicas, gate: null, pinned: null, fatal: null, turn: 0 },
