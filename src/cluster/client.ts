@@ -6,6 +6,7 @@ import type { ViewRoute } from '../dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, InvalidOptionError, NoNodeError } from '../errors.js';
 import type { FailoverEvent, MessageEvents, NodeEvent, RoleChangeEvent } from '../events.js';
 import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '../observability/channels.js';
+import { StatsCollector } from '../observability/stats.js';
 import { isAuthError } from '../failover/signals.js';
 import type { DurabilitySettings, ReadFrom } from '../options-types.js';
 import { newPipeline, type PipelineHost } from '../pipeline.js';
@@ -21,7 +22,7 @@ import { announcedPool, type NodeConnections } from './pool.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { clusterChanges } from './changes.js';
 import { ClusterProgress } from './progress.js';
-import { buildClusterStats, type FailoverClusterStats } from './stats.js';
+import { clusterPicture, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
 import { discoverCluster, ioClusterReady } from './connect.js';
 import { ShardOutages } from './outages.js';
@@ -98,8 +99,9 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #watches = new WatchSessions();
   #lastStale = -Infinity;
   #discoveryError: Error | null = null;
-  #failovers = 0;
-  #lastFailoverDurationMs: number | null = null;
+  #stats: StatsCollector<{ masters: Address[] }>;
+  /** A switchover from `from` to `to` runs: the poll that sees it reports it, once, as that. */
+  #expected: { from: Address; to: Address; began: number } | null = null;
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
@@ -170,6 +172,12 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       execPipelineWith: (commands, transaction, route) => this.execPipeline(commands, transaction, route),
       viewReadsFromReplicas: () => this.#dispatcher.readsFromReplicas(),
     };
+    this.#stats = new StatsCollector({
+      picture: () => clusterPicture(this.#topology),
+      counters: () => this.#dispatcher.counters,
+      held: () => this.#dispatcher.held,
+      readYourWritesRedirects: () => this.#dispatcher.readYourWritesRedirects,
+    });
     if (base.readFrom.name !== 'master') this.#dispatcher.readsFromReplicas();
     if (!base.redisOptions.lazyConnect) this.connect().catch(noop);
   }
@@ -238,13 +246,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   /** A snapshot for a metrics exporter: per node commands sent and errors, held commands, failovers. */
   stats(): FailoverClusterStats {
-    return buildClusterStats({
-      topology: this.#topology,
-      counters: this.#dispatcher.counters,
-      held: this.#dispatcher.held,
-      failovers: this.#failovers,
-      lastFailoverDurationMs: this.#lastFailoverDurationMs,
-    });
+    return this.#stats.snapshot();
   }
 
   /** ioredis `Cluster#nodes(role)`: the node connections. */
@@ -263,13 +265,15 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       throw new NoNodeError(`${options.to} is not a replica of any shard of this cluster`);
     }
     this.#dispatcher.switching(from, true);
+    this.#expected = { from, to: options.to, began: performance.now() };
     try {
       const result = await clusterSwitchover(this.#watcher, from, options);
+      // The read that sees the new master reports the failover (as a switchover): once.
       await this.#watcher.refresh().catch(noop);
       await new Promise<void>((resolve) => this.#io.refreshSlotsCache(() => resolve()));
-      this.#failedOver({ from, to: result.to, reason: 'switchover', durationMs: result.durationMs });
       return result;
     } finally {
+      this.#expected = null;
       this.#dispatcher.switching(from, false);
     }
   }
@@ -390,7 +394,14 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
         const since = from === null ? undefined : this.#outages.replaced(from);
         if (from !== null) this.#dispatcher.retire(from);
         this.#io.refreshSlotsCache();
-        this.#failedOver({ from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
+        // A picture taken while the slots moved may show them served by no one: then `from` is null.
+        const expected = this.#expected !== null && (from ?? this.#expected.from) === this.#expected.from && to === this.#expected.to ? this.#expected : null;
+        if (expected !== null) {
+          this.#expected = null;
+          this.#failedOver({ from: expected.from, to, reason: 'switchover', durationMs: Math.round(now - expected.began) });
+        } else {
+          this.#failedOver({ from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
+        }
       }
       for (const e of changes.nodesDown) this.emit('node-down', e);
       for (const e of changes.nodesUp) this.emit('node-up', e);
@@ -406,8 +417,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   /** A shard's master changed: counted for `stats()`, published on `redis-failover:failover`, emitted. */
   #failedOver(event: FailoverEvent): void {
-    this.#failovers++;
-    this.#lastFailoverDurationMs = event.durationMs;
+    this.#stats.failedOver(event);
     if (failoverChannel.hasSubscribers) failoverChannel.publish(event);
     this.emit('failover', event);
   }

@@ -66,6 +66,8 @@ export class ClusterDispatcher {
   #anyTurn = 0;
   /** Application commands (and batches) sent to each node, and those that failed there. */
   readonly counters = new Map<Address, NodeCounters>();
+  /** Reads that read-your-writes sent to the master (`stats()`). */
+  readYourWritesRedirects = 0;
 
   constructor(settings: DispatchSettings) {
     this.#s = settings;
@@ -274,7 +276,8 @@ export class ClusterDispatcher {
     state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
     const progress = this.#s.progress;
     // `need` is asked only for reads that may go to a replica (read-your-writes).
-    const decision = route(s.cls, state, s.policy, replicaRead && progress !== null ? s.need(progress) : 0);
+    const need = replicaRead && progress !== null ? s.need(progress) : 0;
+    const decision = route(s.cls, state, s.policy, need);
     if (decision.kind === 'fail') {
       s.fail(decision.error);
       return undefined;
@@ -290,6 +293,7 @@ export class ClusterDispatcher {
       s.reason = 'no-master';
       return null;
     }
+    if (need > 0 && target === master) this.readYourWritesRedirects++;
     s.sentTo = target.address;
     s.atMaster = target === master;
     return this.#s.pool.getInstanceByKey(target.address)!;

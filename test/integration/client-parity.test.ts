@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis, RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailoverCluster, FailoverRedis, type ConnectionFactory, type ConnectionPurpose } from '../../src/index.js';
+import { FailoverCluster, FailoverRedis, type ConnectionFactory, type ConnectionPurpose, type FailoverEvent } from '../../src/index.js';
 import { slotOf } from '../../src/cluster/slot.js';
 import { defaultConnectionFactory } from '../../src/pool/node-pool.js';
 import { controlReconnectDelay } from '../../src/pool/reconnect.js';
@@ -32,6 +32,8 @@ interface Kind {
   replicasOf(key: string): string[];
   /** Every data node. */
   nodes(): string[];
+  /** The master of `key` as the client `c` sees it now (after a switchover or a failover too). */
+  liveMasterOf(c: FailoverRedis | FailoverCluster, key: string): string;
 }
 
 function keep<T extends FailoverRedis | FailoverCluster>(c: T): T {
@@ -58,6 +60,7 @@ const kinds: Kind[] = [
     masterOf: () => set.master,
     replicasOf: () => set.replicas,
     nodes: () => set.nodes,
+    liveMasterOf: (c) => (c as FailoverRedis).topology().master!.address,
   },
   {
     name: 'FailoverCluster',
@@ -71,6 +74,10 @@ const kinds: Kind[] = [
     masterOf: (key) => shardOf(key).master,
     replicasOf: (key) => shardOf(key).replicas,
     nodes: () => cluster.nodes,
+    liveMasterOf: (c, key) => {
+      const slot = slotOf(key);
+      return (c as FailoverCluster).topology().shards.find((s) => s.slots.some(([a, b]) => slot >= a && slot <= b))!.master!.address;
+    },
   },
 ];
 
@@ -197,6 +204,32 @@ describe.each(kinds)('$name: an ACL user that may not run ROLE', (kind) => {
   });
 });
 
+describe.each(kinds)('$name: stats(), one collector', (kind) => {
+  it('reads sent to a master by read-your-writes are counted; a switchover is one failover, one event, counted once', async () => {
+    const c = kind.make();
+    await c.connect();
+    for (let i = 0; i < 5; i++) {
+      const k = kind.key(`stats:${i}`, 1);
+      await c.set(k, 'v');
+      expect(await c.get(k)).toBe('v');
+    }
+    expect(c.stats().readYourWritesRedirects).toBeGreaterThan(0);
+    const events: FailoverEvent[] = [];
+    c.on('failover', (e) => events.push(e));
+    const key = kind.key('stats', 1);
+    const from = kind.liveMasterOf(c, key);
+    const to = kind.replicasOf(key)[0]!;
+    await c.switchover({ to });
+    await c.refreshTopology();
+    await delay(300); // any later poll of the change would count it again
+    expect(kind.liveMasterOf(c, key)).toBe(to);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ from, to });
+    expect(events[0]!.reason).toContain('switchover');
+    expect(c.stats()).toMatchObject({ failovers: 1, lastFailoverDurationMs: events[0]!.durationMs });
+  });
+});
+
 // Last: it kills a master of each deployment.
 describe.each(kinds)('$name: the loss of a master', (kind) => {
   it('enableOfflineQueue: false: a write to the lost master rejects at once with ERR_OFFLINE instead of being held; its replicas, cut off from it alike, serve the reads meanwhile (one eligibility rule)', async () => {
@@ -207,7 +240,7 @@ describe.each(kinds)('$name: the loss of a master', (kind) => {
     expect(await c.set(key, 'v')).toBe('OK');
     expect(await c.set(other, 'o')).toBe('OK');
     await delay(300); // the replicas have both writes, and the client knows it
-    const victim = kind.masterOf(key);
+    const victim = kind.liveMasterOf(c, key);
     if (kind.name === 'FailoverRedis') await set.kill(victim);
     else await cluster.kill(victim);
     await delay(200); // the client sees its connection closed
