@@ -6,6 +6,7 @@ import { ClosedError, InvalidOptionError } from './errors.js';
 import { REDACTED } from './redact.js';
 import { OPTION_KEYS, type ResolvedOptions } from './options.js';
 import { noop, whenTrue } from './util.js';
+import { withIdentity } from './pool/identity.js';
 import type { FailoverRedisOptions } from './options-types.js';
 
 /** ioredis's own defaults (`Redis.defaultOptions`), which its `redis.options` always carries. */
@@ -37,7 +38,7 @@ export function underlyingCluster(seeds: readonly HostPort[], base: ResolvedOpti
       // A function, not 'master': ioredis then opens replica connections with READONLY, and
       // still sends what it routes itself (pipelines, keyless commands) to the masters.
       scaleReads: ((nodes: Redis[]) => nodes[0]) as ClusterOptions['scaleReads'],
-      redisOptions: { ...nodeOptions, connectionName: nodeOptions.connectionName ?? 'redis-failover:data' },
+      redisOptions: withIdentity('data', nodeOptions),
       natMap: Object.fromEntries([...base.natMap].map(([k, v]) => [k, { host: v.host, port: v.port }])),
       lazyConnect: true,
       shardedSubscribers: true,

@@ -18,7 +18,7 @@ import type { TopologyProvider } from './topology/provider.js';
 import { SentinelProvider } from './topology/sentinel-provider.js';
 import type { Address, NodeState, Topology } from './topology/types.js';
 import { noop } from './util.js';
-import { StatsCollector } from './observability/stats.js';
+import { replicaSetPicture, StatsCollector } from './observability/stats.js';
 
 const debug = createDebug('redis-failover:router');
 
@@ -68,7 +68,7 @@ export class Core {
   readonly consistency: ConsistencyMonitor | null;
   readonly dispatcher: Dispatcher;
   readonly lag: ResolvedLag;
-  readonly stats: StatsCollector;
+  readonly stats: StatsCollector<{ master: Address | null }>;
   #host: CoreHost;
   #table: RoutingTable | null = null;
   #suspect = false;
@@ -169,7 +169,7 @@ export class Core {
     });
     if (opts.readFrom.name !== 'master') this.dispatcher.readFromReplicas();
     this.stats = new StatsCollector({
-      topology: () => this.manager.current,
+      picture: () => replicaSetPicture(this.manager.current),
       counters: () => this.pool.counters(),
       held: () => this.dispatcher.held,
       readYourWritesRedirects: () => this.dispatcher.readYourWritesRedirects,

@@ -43,7 +43,7 @@ export type { ReplicationInfo, ReplicaEntry } from './topology/info-parser.js';
 export { assessHealth, DEFAULT_HEALTH_LIMITS } from './topology/health.js';
 export type { Health, HealthCode, HealthLimits, HealthWarning, NodeHealth } from './topology/health.js';
 export { FailoverCluster } from './cluster/client.js';
-export type { FailoverClusterEvents, FailoverClusterStatus } from './cluster/client.js';
+export type { FailoverClusterEvents, FailoverClusterStatus, FailoverClusterInternals } from './cluster/client.js';
 export type { FailoverClusterOptions, ClusterFailoverSettings } from './cluster/options.js';
 export type { ClusterTopology, ClusterShardState } from './cluster/topology.js';
 export type { FailoverClusterStats } from './cluster/stats.js';

@@ -7,9 +7,11 @@ import type { ViewRoute } from '../dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, InvalidOptionError, NoNodeError } from '../errors.js';
 import type { FailoverEvent, MessageEvents, NodeEvent, RoleChangeEvent } from '../events.js';
 import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '../observability/channels.js';
+import { StatsCollector } from '../observability/stats.js';
 import { isAuthError } from '../failover/signals.js';
 import type { DurabilitySettings, ReadFrom } from '../options-types.js';
 import { newPipeline, type PipelineHost } from '../pipeline.js';
+import type { ConnectionFactory } from '../pool/node-pool.js';
 import { splitAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { asCallback, noop } from '../util.js';
@@ -20,7 +22,7 @@ import { announcedPool, type NodeConnections } from './pool.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { clusterChanges } from './changes.js';
 import { ClusterProgress } from './progress.js';
-import { buildClusterStats, type FailoverClusterStats } from './stats.js';
+import { clusterPicture, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
 import { discoverCluster, ioClusterReady } from './connect.js';
 import { ShardOutages } from './outages.js';
@@ -53,6 +55,11 @@ const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'sm
 
 type Callback<T> = (err: Error | null, result?: T) => void;
 
+/** Internal extension points (not part of the stable API): the factory of the control connections, as FailoverRedis's. */
+export interface FailoverClusterInternals {
+  connectionFactory?: ConnectionFactory;
+}
+
 // Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface FailoverCluster extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {
@@ -80,6 +87,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   #input: string | FailoverClusterOptions;
   #extra: FailoverClusterOptions | undefined;
+  #internals: FailoverClusterInternals;
   #opts: ResolvedClusterOptions;
   #route: ViewRoute;
   #status: FailoverClusterStatus = 'wait';
@@ -94,21 +102,24 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #watches = new WatchSessions();
   #lastStale = -Infinity;
   #discoveryError: Error | null = null;
-  #failovers = 0;
-  #lastFailoverDurationMs: number | null = null;
   /** `quit()` or `disconnect()`: nothing issued after it is sent. */
   #closing = new Closing(this.#closingHost());
   /** A command was issued before the client was ready: a quit() lets the connect finish first. */
   #issuedEarly = false;
   /** The passwords configured, never printed. */
   #secrets: string[];
+  #stats: StatsCollector<{ masters: Address[] }>;
+  /** A switchover from `from` to `to` runs: the poll that sees it reports it, once, as that. */
+  #expected: { from: Address; to: Address; began: number } | null = null;
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
-  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions) {
+  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions, internals?: FailoverClusterInternals);
+  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions, internals: FailoverClusterInternals = {}) {
     super();
     this.#input = input;
     this.#extra = extra;
+    this.#internals = internals;
     this.#opts = resolveClusterOptions(input, extra);
     const base = this.#opts.base;
     this.#secrets = passwordsOf(base.redisOptions);
@@ -126,7 +137,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#outages = new ShardOutages({ downAfterMs: base.failover.downAfterMs, assist: this.#opts.assist });
     const probeTimeoutMs = Math.max(100, Math.floor(base.failover.downAfterMs / 2));
     this.#watcher = new ClusterWatcher(
-      { seeds: this.#opts.seeds, redisOptions: nodeOptions, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
+      { seeds: this.#opts.seeds, redisOptions: nodeOptions, factory: internals.connectionFactory, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
       { observed: (t) => this.#observed(t), silence: (address, silent) => this.#silence(address, silent) },
     );
     this.#progress =
@@ -146,6 +157,8 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       reach: (a) => reach(a),
       timeoutMs: base.commandTimeoutMs,
       maxQueued: base.maxQueuedCommands,
+      offlineQueue: base.redisOptions.enableOfflineQueue !== false,
+      lag: base.maxReplicaLag,
       stale: (reason, address) => this.#stale(reason, address),
     });
     this.#views = {
@@ -157,6 +170,12 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       execPipelineWith: (commands, transaction, route) => this.execPipeline(commands, transaction, route),
       viewReadsFromReplicas: () => this.#dispatcher.readsFromReplicas(),
     };
+    this.#stats = new StatsCollector({
+      picture: () => clusterPicture(this.#topology),
+      counters: () => this.#dispatcher.counters,
+      held: () => this.#dispatcher.held,
+      readYourWritesRedirects: () => this.#dispatcher.readYourWritesRedirects,
+    });
     if (base.readFrom.name !== 'master') this.#dispatcher.readsFromReplicas();
     if (!base.redisOptions.lazyConnect) this.connect().catch(noop);
   }
@@ -198,6 +217,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       const discovered = discoverCluster(this.#watcher, deadline, () => this.#status === 'connecting', (reason) => (this.#discoveryError = reason));
       await Promise.race([discovered, late]);
       await Promise.race([ioClusterReady(this.#io), late]);
+      await Promise.race([this.#dispatcher.mastersConnected(), late]);
       if (this.#status !== 'connecting') throw new ClosedError();
     } catch (error) {
       const coded = error instanceof FailoverRedisError ? error : isAuthError(error) ? new NoNodeError(`the cluster refused the credentials: ${(error as Error).message}`, { cause: error }) : new NoNodeError((error as Error).message, { cause: error });
@@ -227,13 +247,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   /** A snapshot for a metrics exporter: per node commands sent and errors, held commands, failovers. */
   stats(): FailoverClusterStats {
-    return buildClusterStats({
-      topology: this.#topology,
-      counters: this.#dispatcher.counters,
-      held: this.#dispatcher.held,
-      failovers: this.#failovers,
-      lastFailoverDurationMs: this.#lastFailoverDurationMs,
-    });
+    return this.#stats.snapshot();
   }
 
   /** ioredis `Cluster#nodes(role)`: the node connections. */
@@ -252,13 +266,15 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       throw new NoNodeError(`${options.to} is not a replica of any shard of this cluster`);
     }
     this.#dispatcher.switching(from, true);
+    this.#expected = { from, to: options.to, began: performance.now() };
     try {
       const result = await clusterSwitchover(this.#watcher, from, options);
+      // The read that sees the new master reports the failover (as a switchover): once.
       await this.#watcher.refresh().catch(noop);
       await new Promise<void>((resolve) => this.#io.refreshSlotsCache(() => resolve()));
-      this.#failedOver({ from, to: result.to, reason: 'switchover', durationMs: result.durationMs });
       return result;
     } finally {
+      this.#expected = null;
       this.#dispatcher.switching(from, false);
     }
   }
@@ -313,7 +329,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   }
 
   duplicate(override?: FailoverClusterOptions): FailoverCluster {
-    return new FailoverCluster(this.#input as never, override ? { ...this.#extra, ...override } : this.#extra);
+    return new FailoverCluster(this.#input as never, override ? { ...this.#extra, ...override } : this.#extra, this.#internals);
   }
 
   /**
@@ -385,7 +401,14 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
         const since = from === null ? undefined : this.#outages.replaced(from);
         if (from !== null) this.#dispatcher.retire(from);
         this.#io.refreshSlotsCache();
-        this.#failedOver({ from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
+        // A picture taken while the slots moved may show them served by no one: then `from` is null.
+        const expected = this.#expected !== null && (from ?? this.#expected.from) === this.#expected.from && to === this.#expected.to ? this.#expected : null;
+        if (expected !== null) {
+          this.#expected = null;
+          this.#failedOver({ from: expected.from, to, reason: 'switchover', durationMs: Math.round(now - expected.began) });
+        } else {
+          this.#failedOver({ from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
+        }
       }
       for (const e of changes.nodesDown) this.emit('node-down', e);
       for (const e of changes.nodesUp) this.emit('node-up', e);
@@ -401,8 +424,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   /** A shard's master changed: counted for `stats()`, published on `redis-failover:failover`, emitted. */
   #failedOver(event: FailoverEvent): void {
-    this.#failovers++;
-    this.#lastFailoverDurationMs = event.durationMs;
+    this.#stats.failedOver(event);
     if (failoverChannel.hasSubscribers) failoverChannel.publish(event);
     this.emit('failover', event);
   }

@@ -1,6 +1,6 @@
 import { Command, type Redis } from 'ioredis';
 import createDebug from 'debug';
-import { MaybeAppliedError, OfflineError } from '../errors.js';
+import { MaybeAppliedError } from '../errors.js';
 import type { DurabilitySettings } from '../options-types.js';
 import type { NodeConnections, NodePool } from '../pool/node-pool.js';
 import { READ, WRITE } from '../routing/classify.js';
@@ -63,7 +63,7 @@ export class Dispatcher implements AttemptHost {
 
   constructor(settings: DispatcherSettings) {
     this.#settings = settings;
-    this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs });
+    this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs, offlineQueue: settings.offlineQueue });
     this.#subscriptions = new Subscriptions(settings.onMessage);
     this.#writes = new WriteStages(settings.consistency);
   }
@@ -164,14 +164,7 @@ export class Dispatcher implements AttemptHost {
   };
 
   #hold(a: Holdable & Attempt): void {
-    // Without an offline queue only a command that has not been sent yet fails for waiting; one
-    // that met -READONLY or lost its connection is this client's to carry on.
-    if (!this.#settings.offlineQueue && a.tries === 0) {
-      a.fail(new OfflineError({ cause: this.waitCause(a) }));
-      return;
-    }
-    a.trace?.held();
-    this.#queue.hold(a);
+    if (this.#queue.hold(a)) a.trace?.held();
   }
 
   /** @internal one routing decision for `a`, carried out; false when it must wait. */

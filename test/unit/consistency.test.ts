@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { firstKeyOnly } from '../../src/routing/classify.js';
 import { ReplicaProgress, SessionWrites } from '../../src/routing/consistency.js';
-import { roleOffset } from '../../src/routing/consistency-monitor.js';
+import { roleOffset } from '../../src/consistency/offset-sampler.js';
 
 describe('SessionWrites', () => {
   it('gives each acknowledged write a sequence, and a read the highest sequence of its keys', () => {
