@@ -5,7 +5,7 @@ import { Closing, clusterFacadeOptions, passwordsOf, silentEmitError, underlying
 import { installCommands } from '../commands.js';
 import type { ViewRoute } from '../dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, InvalidOptionError, NoNodeError } from '../errors.js';
-import type { FailoverEvent, MessageEvents, NodeEvent, RoleChangeEvent } from '../events.js';
+import type { FailoverClusterEvents, FailoverEvent } from '../events.js';
 import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '../observability/channels.js';
 import { StatsCollector } from '../observability/stats.js';
 import { isAuthError } from '../failover/signals.js';
@@ -20,7 +20,7 @@ import { sendBatch } from './batch.js';
 import { ClusterDispatcher } from './dispatcher.js';
 import { announcedPool, type NodeConnections } from './pool.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
-import { clusterChanges } from './changes.js';
+import { clusterChanges, failoverEvent, type ExpectedChange } from './changes.js';
 import { ClusterProgress } from './progress.js';
 import { clusterPicture, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
@@ -34,19 +34,6 @@ import { ANY_SLOT, batchSlot, commandSlot } from './slot.js';
 const debug = createDebug('redis-failover:failover');
 
 export type FailoverClusterStatus = 'wait' | 'connecting' | 'ready' | 'close' | 'end';
-
-export interface FailoverClusterEvents extends MessageEvents {
-  ready: [];
-  connect: [];
-  error: [error: Error];
-  close: [];
-  end: [];
-  topology: [topology: ClusterTopology];
-  failover: [event: FailoverEvent];
-  'node-up': [event: NodeEvent];
-  'node-down': [event: NodeEvent];
-  'role-change': [event: RoleChangeEvent];
-}
 
 /** What ioredis's Cluster rejects commands with while it closes (they wait in its offline queue). */
 const CLOSING_MESSAGE = 'None of startup nodes is available';
@@ -110,7 +97,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #secrets: string[];
   #stats: StatsCollector<{ masters: Address[] }>;
   /** A switchover from `from` to `to` runs: the poll that sees it reports it, once, as that. */
-  #expected: { from: Address; to: Address; began: number } | null = null;
+  #expected: ExpectedChange | null = null;
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
@@ -140,15 +127,11 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       { seeds: this.#opts.seeds, redisOptions: nodeOptions, factory: internals.connectionFactory, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
       { observed: (t) => this.#observed(t), silence: (address, silent) => this.#silence(address, silent) },
     );
+    const readYourWrites = base.consistency === 'read-your-writes';
     this.#progress =
-      base.consistency === 'read-your-writes' || base.maxReplicaLag.bytes !== null || base.maxReplicaLag.ms !== null
-        ? new ClusterProgress({ control: (a) => this.#watcher.control(a), probeTimeoutMs, lag: base.maxReplicaLag, onProgress: () => this.#dispatcher.progressed() })
+      readYourWrites || base.maxReplicaLag.bytes !== null || base.maxReplicaLag.ms !== null
+        ? new ClusterProgress({ control: (a) => this.#watcher.control(a), probeTimeoutMs, lag: base.maxReplicaLag, readYourWrites, onProgress: () => this.#dispatcher.progressed() })
         : null;
-    if (this.#progress && base.consistency !== 'read-your-writes') {
-      // Only the lag bound is wanted: writes are not remembered.
-      this.#progress.sending = noop;
-      this.#progress.settled = noop;
-    }
     const ioPool = (this.#io as unknown as { connectionPool: NodeConnections }).connectionPool;
     this.#dispatcher = new ClusterDispatcher({
       // The pool is private in ioredis's typings; it is the one place this client reaches into.
@@ -397,18 +380,13 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     const now = performance.now();
     if (prev !== null) {
       const changes = clusterChanges(prev, topology);
-      for (const { from, to } of changes.failovers) {
-        const since = from === null ? undefined : this.#outages.replaced(from);
-        if (from !== null) this.#dispatcher.retire(from);
+      for (const change of changes.failovers) {
+        const since = change.from === null ? undefined : this.#outages.replaced(change.from);
+        if (change.from !== null) this.#dispatcher.retire(change.from);
         this.#io.refreshSlotsCache();
-        // A picture taken while the slots moved may show them served by no one: then `from` is null.
-        const expected = this.#expected !== null && (from ?? this.#expected.from) === this.#expected.from && to === this.#expected.to ? this.#expected : null;
-        if (expected !== null) {
-          this.#expected = null;
-          this.#failedOver({ from: expected.from, to, reason: 'switchover', durationMs: Math.round(now - expected.began) });
-        } else {
-          this.#failedOver({ from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
-        }
+        const { event, matched } = failoverEvent(change, this.#expected, since, now);
+        if (matched) this.#expected = null;
+        this.#failedOver(event);
       }
       for (const e of changes.nodesDown) this.emit('node-down', e);
       for (const e of changes.nodesUp) this.emit('node-up', e);

@@ -13,6 +13,8 @@ export interface ProgressSettings {
   control(address: Address): Redis;
   probeTimeoutMs: number;
   lag: { bytes: number | null; ms: number | null };
+  /** Remember this client's writes (read-your-writes); false when only the lag bound is wanted. */
+  readYourWrites: boolean;
   /** After each round: held reads may go now. */
   onProgress(): void;
 }
@@ -69,11 +71,13 @@ export class ClusterProgress {
 
   /** A write was sent: its keys are read on the master until it is answered. */
   sending(cmd: Command): void {
+    if (!this.#s.readYourWrites) return;
     for (const key of keysOf(cmd)) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
   }
 
   /** The sent write settled (`acknowledged`: it applied). */
   settled(cmd: Command, acknowledged: boolean): void {
+    if (!this.#s.readYourWrites) return;
     const keys = keysOf(cmd);
     for (const key of keys) {
       const n = (this.#inFlight.get(key) ?? 1) - 1;
