@@ -86,7 +86,9 @@ export function renderOutageChart(chart: OutageChart): string {
   // The legend: top left, right of the disruption, below the markers' labels (the lines start low).
   const lx = sx(Math.max(0, x0)) + 12;
   const ly = M.top + 14 * chart.markers.length + 18;
-  out.push(`<rect x="${f(lx - 6)}" y="${ly - 12}" width="440" height="${16 * lines.length + 8}" fill="#fff" fill-opacity="0.7"/>`);
+  // Wide enough for the longest entry (about 6.5 px a character), within the plot.
+  const legendWidth = Math.min(M.left + w - lx + 6, Math.max(440, 30 + 6.5 * Math.max(...lines.map((l) => l.label.length))));
+  out.push(`<rect x="${f(lx - 6)}" y="${ly - 12}" width="${f(legendWidth)}" height="${16 * lines.length + 8}" fill="#fff" fill-opacity="0.7"/>`);
   lines.forEach((l, i) => {
     const color = COLORS[i % COLORS.length]!;
     const d = l.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${f(sx(x))} ${f(sy(y))}`).join(' ');

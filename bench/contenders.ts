@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { FailoverRedis } from '../src/index.js';
 import type { ReplicaSet } from '../src/testing/index.js';
 import { hostPort } from './harness.js';
+import type { Peer } from './peers.js';
 import { max, median, min, sum } from './stats.js';
 import type { Contender, ContenderResult, DisruptionResult } from './writer.js';
 
@@ -38,6 +39,11 @@ export function ioredisSentinel(set: ReplicaSet, failoverDetector: boolean): Con
 /** Plain ioredis on the master's address: what a user without Sentinel has. It never moves. */
 export function ioredisFixed(address: string): Contender {
   return ioredisContender('ioredis 6, fixed master address', new Redis(hostPort(address)), false);
+}
+
+/** node-redis or valkey-glide as a writer. */
+export function peerWriter(peer: Peer, recovers: boolean, label = peer.label): Contender {
+  return { label, client: peer, ready: () => peer.ready(), close: () => peer.close(), recovers };
 }
 
 export interface FailoverContender extends Contender {

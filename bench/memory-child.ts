@@ -1,10 +1,12 @@
 /**
  * Runs in a child process of its own (`node --expose-gc`), bundled by memory.ts so that no
- * TypeScript loader sits in the measured process. Argument: what to hold — nothing, one plain
- * ioredis client per node, or one FailoverRedis for the set — then the node addresses, master
- * first. Prints one JSON line: process.memoryUsage() after GC, with the clients still connected.
+ * TypeScript loader sits in the measured process. Arguments: what to hold — nothing, one plain
+ * ioredis client per node, one FailoverRedis for the set, or a peer's equivalent — then a JSON
+ * `{ nodes, sentinels, name }`, master first. Prints one JSON line: process.memoryUsage() after
+ * GC, with the clients still connected.
  */
-const [kind, ...nodes] = process.argv.slice(2);
+const [kind, json] = process.argv.slice(2) as [string, string];
+const { nodes, sentinels, name } = JSON.parse(json) as { nodes: string[]; sentinels: string[]; name: string };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const hostPort = (address: string) => ({ host: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)) });
@@ -38,6 +40,25 @@ async function main(): Promise<void> {
     await redis.connect();
     await work(redis, [redis]);
     close = async () => void (await redis.quit());
+  } else if (kind === 'node-redis') {
+    const { createClient } = await import('redis');
+    const clients = nodes.map((n) => createClient({ socket: hostPort(n) }));
+    clients.forEach((c) => c.on('error', () => undefined));
+    await Promise.all(clients.map((c) => c.connect()));
+    await work(clients[0]!, clients.slice(1));
+    close = async () => void clients.forEach((c) => c.destroy());
+  } else if (kind === 'node-redis-sentinel') {
+    const { createSentinel } = await import('redis');
+    const sentinel = createSentinel({ name, sentinelRootNodes: sentinels.map(hostPort), replicaPoolSize: 1 });
+    sentinel.on('error', () => undefined);
+    await sentinel.connect();
+    await work(sentinel, [sentinel]);
+    close = async () => void sentinel.destroy();
+  } else if (kind === 'glide') {
+    const { GlideClient } = await import('@valkey/valkey-glide');
+    const client = await GlideClient.createClient({ addresses: nodes.map(hostPort), readFrom: 'preferReplica' });
+    await work(client, [client]);
+    close = async () => client.close();
   } else if (kind !== 'empty') {
     throw new Error(`unknown kind ${kind}`);
   }

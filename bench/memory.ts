@@ -4,14 +4,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'tsup';
 import { withReplicaSet, type Settings } from './harness.js';
-import { fmtMiB, fmtRatio, type SectionResult } from './report.js';
+import { GLIDE, NODE_REDIS } from './peers.js';
+import { fmtMiB, fmtRatio, targetCell, type SectionResult, type Target } from './report.js';
 import { median, ratio } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Under bench/results/ (ignored by lint) so that the bundle resolves ioredis from node_modules.
 const outDir = join(here, 'results', '.build');
 
-const KINDS = ['empty', 'ioredis', 'failover'] as const;
+const KINDS = ['empty', 'ioredis', 'failover', 'node-redis', 'node-redis-sentinel', 'glide'] as const;
 type Kind = (typeof KINDS)[number];
 
 interface Usage {
@@ -41,9 +42,10 @@ async function bundle(): Promise<string> {
   return join(outDir, 'memory-child.js');
 }
 
-function measure(script: string, kind: Kind, nodes: string[]): Promise<Usage> {
+function measure(script: string, kind: Kind, set: { nodes: string[]; sentinels: string[]; name: string }): Promise<Usage> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', script, kind, ...nodes], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const config = JSON.stringify({ nodes: set.nodes, sentinels: set.sentinels, name: set.name });
+    const child = spawn(process.execPath, ['--expose-gc', script, kind, config], { stdio: ['ignore', 'pipe', 'pipe'], cwd: outDir });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -63,44 +65,54 @@ export async function memory(settings: Settings): Promise<SectionResult> {
   const began = performance.now();
   const script = await bundle();
   try {
-    return await withReplicaSet({ replicas: 2 }, async (set) => {
-      const samples: Record<Kind, Usage[]> = { empty: [], ioredis: [], failover: [] };
+    // Sentinels for node-redis's Sentinel client only; the others are given the nodes.
+    return await withReplicaSet({ replicas: 2, sentinels: 3 }, async (set) => {
+      const samples = Object.fromEntries(KINDS.map((k) => [k, [] as Usage[]])) as Record<Kind, Usage[]>;
       for (let run = 0; run < settings.runs; run++) {
         // Rotate the order so that no kind always runs first.
         for (let k = 0; k < KINDS.length; k++) {
           const kind = KINDS[(k + run) % KINDS.length]!;
-          samples[kind].push(await measure(script, kind, set.nodes));
+          samples[kind].push(await measure(script, kind, set));
         }
       }
       const med = (kind: Kind, key: keyof Usage): number => median(samples[kind].map((u) => u[key]));
       const over = (kind: Kind, key: keyof Usage): number => med(kind, key) - med('empty', key);
-      const row = (label: string, kind: Kind): string[] => [
-        label,
-        fmtMiB(med(kind, 'heapUsed')),
-        kind === 'empty' ? '—' : fmtMiB(over(kind, 'heapUsed')),
-        fmtMiB(med(kind, 'rss')),
-        kind === 'empty' ? '—' : fmtMiB(over(kind, 'rss')),
-      ];
+      /** Over an empty Node, with its ratio to 3 plain ioredis clients' (also over an empty Node). */
+      const overCell = (kind: Kind, key: keyof Usage): string =>
+        kind === 'empty' ? '—' : kind === 'ioredis' ? fmtMiB(over(kind, key)) : `${fmtMiB(over(kind, key))} (${fmtRatio(ratio(over(kind, key), over('ioredis', key)))})`;
+      const row = (label: string, kind: Kind): string[] => [label, fmtMiB(med(kind, 'heapUsed')), overCell(kind, 'heapUsed'), fmtMiB(med(kind, 'rss')), overCell(kind, 'rss')];
       const heapRatio = ratio(over('failover', 'heapUsed'), over('ioredis', 'heapUsed'));
       const rssRatio = ratio(over('failover', 'rss'), over('ioredis', 'rss'));
+      const target: Target = { text: '≤ 1.25× the heap and the RSS of 3 ioredis clients, over an empty Node', met: heapRatio <= 1.25 && rssRatio <= 1.25 };
       return {
         id: 'memory',
         table: {
           title: '6. Memory of one process holding the clients (after GC, connected, after 1000 SET + 1000 GET)',
-          columns: ['process holds', 'heap used', 'heap over an empty Node', 'RSS', 'RSS over an empty Node'],
+          columns: ['process holds', 'heap used', 'heap over an empty Node (× 3 ioredis)', 'RSS', 'RSS over an empty Node (× 3 ioredis)'],
           rows: [
             row('nothing (empty Node process)', 'empty'),
-            row('3 plain ioredis 6 clients, one per node', 'ioredis'),
+            row('3 plain ioredis 6 clients, one per node (the baseline)', 'ioredis'),
             row('1 FailoverRedis on the same 3 nodes (defaults)', 'failover'),
-            ['FailoverRedis / ioredis', '', fmtRatio(heapRatio), '', fmtRatio(rssRatio)],
+            row(`3 plain ${NODE_REDIS} clients, one per node`, 'node-redis'),
+            row(`1 ${NODE_REDIS} \`createSentinel\`, \`replicaPoolSize: 1\` (master, 2 replicas, 1 Sentinel connection)`, 'node-redis-sentinel'),
+            row(`1 ${GLIDE} \`GlideClient\`, \`readFrom: 'preferReplica'\`, given the 3 nodes`, 'glide'),
+            ['FailoverRedis / 3 ioredis, over an empty Node', '', fmtRatio(heapRatio), '', `${fmtRatio(rssRatio)}; ${targetCell(target)}`],
           ],
           notes: [
             `Each number is the median of ${settings.runs} child process${settings.runs === 1 ? '' : 'es'} (\`node --expose-gc\`, plain JavaScript bundled from the sources, nothing else loaded), measured with process.memoryUsage() after 4 GCs.`,
-            'Both include the client code loaded (ioredis alone, or ioredis and this library) and every connection the client keeps open.',
+            'Each includes the client code loaded (ioredis alone, or ioredis and this library, or the peer) and every connection the client keeps open.',
+            `${GLIDE}: its heap is the JavaScript side only; its RSS includes its native library and the Rust runtime's threads, where its connections live.`,
+            'The replica set has 3 Sentinels (for node-redis\'s Sentinel client); every other client is given the data nodes.',
           ],
         },
-        misses: [],
-        data: { samples, heapOverEmpty: { ioredis: over('ioredis', 'heapUsed'), failover: over('failover', 'heapUsed') }, rssOverEmpty: { ioredis: over('ioredis', 'rss'), failover: over('failover', 'rss') } },
+        misses: target.met ? [] : [`memory: FailoverRedis over an empty Node is ${fmtRatio(heapRatio)} the heap and ${fmtRatio(rssRatio)} the RSS of 3 ioredis clients; target ${target.text}`],
+        data: {
+          samples,
+          heapOverEmpty: Object.fromEntries(KINDS.map((k) => [k, over(k, 'heapUsed')])),
+          rssOverEmpty: Object.fromEntries(KINDS.map((k) => [k, over(k, 'rss')])),
+          heapRatio,
+          rssRatio,
+        },
         durationMs: performance.now() - began,
       };
     });

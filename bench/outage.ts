@@ -8,6 +8,7 @@ import {
   failoverSentinel,
   ioredisFixed,
   ioredisSentinel,
+  peerWriter,
   spreadCell,
   summarize,
   type FailoverContender,
@@ -17,6 +18,7 @@ import { isMaster, sentinelMaster, waitFor, watchSwitchMaster, withReplicaSet, t
 import { fmtMs, RESULTS_PATH, targetCell, type SectionResult, type Target } from './report.js';
 import { max, median, min } from './stats.js';
 import { disrupt, type Contender, type DisruptionResult } from './writer.js';
+import { GLIDE, glideClient, nodeRedisClient, nodeRedisSentinel } from './peers.js';
 
 interface Scenario {
   id: string;
@@ -153,7 +155,17 @@ function switchNotes(scenarios: Scenario[], all: DisruptionResult<void>[][]): st
   });
 }
 
-const sentinelClients = (set: ReplicaSet): Contender[] => [ioredisSentinel(set, false), ioredisSentinel(set, true), failoverSentinel(set)];
+/** valkey-glide has no Sentinel support: it is given every node, and finds the primary among them. */
+const glideAllNodes = (set: ReplicaSet): Contender =>
+  peerWriter(glideClient(set.nodes), true, `${GLIDE} \`GlideClient\`, given all 3 nodes (no Sentinel support)`);
+
+const sentinelClients = (set: ReplicaSet): Contender[] => [
+  ioredisSentinel(set, false),
+  ioredisSentinel(set, true),
+  peerWriter(nodeRedisSentinel(set.sentinels, set.name), true),
+  glideAllNodes(set),
+  failoverSentinel(set),
+];
 
 export async function outage(settings: Settings): Promise<SectionResult> {
   const began = performance.now();
@@ -174,7 +186,9 @@ export async function outage(settings: Settings): Promise<SectionResult> {
     id: 'client-1000',
     title: 'no Sentinel, client mode',
     set: { replicas: 2 },
-    contenders: (set) => [ioredisFixed(set.master), failoverNodes(set, 1000)],
+    // No peer has a client mode: node-redis is on the master's address like ioredis; glide, given
+    // every node, can only follow a promotion made by someone else (the FailoverRedis client here).
+    contenders: (set) => [ioredisFixed(set.master), peerWriter(nodeRedisClient(set.master), false), glideAllNodes(set), failoverNodes(set, 1000)],
     event: (set) => set.kill(set.master),
     windowMs: 10_000,
     minWindowMs: 3000,
@@ -199,6 +213,7 @@ export async function outage(settings: Settings): Promise<SectionResult> {
       rows,
       notes: [
         'All clients of a scenario write at the same time through the same kill, on a fresh replica set (master + 2 replicas) per run.',
+        `Peers: node-redis \`createSentinel\` in the Sentinel scenarios, \`createClient\` on the master's address without Sentinel (node-redis has no client-side promotion); ${GLIDE} has neither Sentinel support nor a promotion of its own, so it is given all three nodes in every scenario and can only find a primary that someone else made (Sentinel, or the FailoverRedis client in client mode).`,
         'Just before the kill each client runs `WAIT 2 5000` on its own connection: an acknowledged write lost from before that point is the client\'s loss; one acknowledged after it, that the replicas never received, is asynchronous replication\'s.',
         ...switchNotes(scenarios, all),
         `Charts of each run (acknowledged writes over time, one line per client): ${scenarios.map((sc) => `\`bench/results/outage-${sc.id}-run1.svg\``).join(', ')}.`,

@@ -18,6 +18,8 @@ export type Miss = string;
 export interface SectionResult {
   id: string;
   table: Table;
+  /** Further tables of the section, printed after the first (e.g. a per-function breakdown). */
+  more?: Table[];
   misses: Miss[];
   /** Raw samples and per-run details for latest.json. */
   data: unknown;
@@ -30,6 +32,15 @@ export interface Target {
   /** e.g. `≥ 0.97×`. */
   text: string;
   met: boolean;
+}
+
+/**
+ * A throughput target: the ops/s ratio at least `minRatio` and, when `maxCpuRatio` is given, the
+ * client CPU per op at most that ratio (issue 18: "≥ 1.0× ops/s at ≤ 1.0× client CPU per op").
+ */
+export function throughputTarget(ratio: number, cpuRatio: number, minRatio: number, maxCpuRatio?: number): Target {
+  const text = `≥ ${minRatio.toFixed(2)}× ops/s${maxCpuRatio === undefined ? '' : `, CPU/op ≤ ${maxCpuRatio.toFixed(2)}×`}`;
+  return { text, met: ratio >= minRatio && (maxCpuRatio === undefined || cpuRatio <= maxCpuRatio) };
 }
 
 /** The target cell: `met (≥ 0.97×)` or `**MISSED** (≥ 0.97×)`. */
@@ -51,6 +62,11 @@ export function renderTable(table: Table): string {
   return lines.join('\n');
 }
 
+/** A section's tables, the main one first. */
+export function renderSection(section: Pick<SectionResult, 'table' | 'more'>): string {
+  return [section.table, ...(section.more ?? [])].map(renderTable).join('\n\n');
+}
+
 export function renderReport(env: Environment, sections: SectionResult[], quick: boolean): string {
   const misses = sections.flatMap((s) => s.misses);
   const head = [
@@ -58,6 +74,7 @@ export function renderReport(env: Environment, sections: SectionResult[], quick:
     '',
     `${env.machine.cpuModel} × ${env.machine.cpus}, ${env.machine.memGiB} GiB, ${env.machine.os}; ` +
       `Node ${env.node}; Redis ${env.redis}; ioredis ${env.packages['ioredis']}; ` +
+      `node-redis (\`redis\`) ${env.packages['redis'] ?? 'n/a'}; valkey-glide ${env.packages['@valkey/valkey-glide'] ?? 'n/a'}; ` +
       `redis-failover ${env.packages['redis-failover']}${env.git ? ` (${env.git.commit.slice(0, 9)}${env.git.dirty ? ', uncommitted changes in src/' : ''})` : ''}. ` +
       'Every server on 127.0.0.1, started by `redis-failover/testing`; the client shares the cores with them.',
   ];
@@ -69,7 +86,7 @@ export function renderReport(env: Environment, sections: SectionResult[], quick:
         ' (anything above the benchmark\'s own processes is other work on the machine, and shows up as noise in the throughput pairs).',
     );
   }
-  const body = sections.map((s) => renderTable(s.table));
+  const body = sections.map(renderSection);
   const tail = ['### Missed targets', '', ...(misses.length ? misses.map((m) => `- ${m}`) : ['- none'])];
   return [...head, '', ...body.flatMap((b) => [b, '']), ...tail].join('\n');
 }
@@ -119,6 +136,8 @@ export function environment(): Environment {
     packages: {
       'redis-failover': packageVersion('package.json'),
       ioredis: packageVersion('node_modules/ioredis/package.json'),
+      redis: packageVersion('node_modules/redis/package.json'),
+      '@valkey/valkey-glide': packageVersion('node_modules/@valkey/valkey-glide/package.json'),
       '@ioredis/commands': packageVersion('node_modules/@ioredis/commands/package.json'),
     },
     git: commit === null ? null : { commit, dirty: (status ?? '') !== '' },
@@ -137,7 +156,7 @@ export function writeResults(env: Environment, sections: SectionResult[], option
     environment: env,
     misses: sections.flatMap((s) => s.misses),
     sections: Object.fromEntries(
-      sections.map((s) => [s.id, { durationMs: Math.round(s.durationMs), loadAvg: s.loadAvg, table: s.table, misses: s.misses, data: s.data }]),
+      sections.map((s) => [s.id, { durationMs: Math.round(s.durationMs), loadAvg: s.loadAvg, table: s.table, more: s.more, misses: s.misses, data: s.data }]),
     ),
     markdown: options.markdown,
   };

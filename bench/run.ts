@@ -2,22 +2,27 @@
  * `npm run bench [-- --quick] [-- --only <section>[,<section>…]]`
  *
  * Runs the sections one after another (never in parallel: client and servers share the cores),
- * prints one Markdown table per section and writes bench/results/latest.json.
+ * prints one Markdown table per section and writes bench/results/latest.json (and the outage
+ * charts): everything a run writes goes to bench/results/, which git ignores; the results the
+ * README quotes are kept apart, in bench/reference/.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Settings } from './harness.js';
 import { cluster } from './cluster.js';
+import { latency } from './latency.js';
 import { memory } from './memory.js';
 import { hung, outage } from './outage.js';
 import { overhead } from './overhead.js';
 import { partition } from './partition.js';
-import { environment, renderReport, renderTable, writeResults, type SectionResult } from './report.js';
+import { calls } from './calls.js';
+import { environment, renderReport, renderSection, writeResults, type SectionResult } from './report.js';
 import { spread } from './spread.js';
 import { switchoverSection } from './switchover.js';
 
 const SECTIONS: Record<string, (settings: Settings) => Promise<SectionResult>> = {
   overhead,
+  latency,
   spread,
   outage,
   hung,
@@ -25,11 +30,12 @@ const SECTIONS: Record<string, (settings: Settings) => Promise<SectionResult>> =
   memory,
   partition,
   cluster,
+  calls,
 };
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only <section>[,<section>…]]
 sections: ${Object.keys(SECTIONS).join(', ')}
-  --quick   fewer, shorter rounds and one run per failover scenario (under two minutes)
+  --quick   fewer, shorter rounds and one run per failover scenario
   --only    run only these sections (repeatable or comma-separated)
   --rounds N, --round-ms MS   A/B pairs per throughput comparison and the length of a round
   --runs N  fresh replica sets per failover scenario (and memory samples)`;
@@ -73,7 +79,8 @@ async function main(): Promise<number> {
   const { quick, only, settings } = parse(process.argv.slice(2));
   // Every loop is bounded; this bounds the whole, whatever hangs. process.exit() runs the
   // replica sets' exit hook, which kills every server they started.
-  const budgetMs = quick ? 4 * 60_000 : 20 * 60_000;
+  const names = only ?? Object.keys(SECTIONS);
+  const budgetMs = names.length * (quick ? 4 : 20) * 60_000;
   setTimeout(() => {
     console.error(`bench: still running after ${budgetMs / 60_000} min; giving up`);
     process.exit(2);
@@ -81,7 +88,6 @@ async function main(): Promise<number> {
 
   const startedAt = new Date();
   const env = environment();
-  const names = only ?? Object.keys(SECTIONS);
   console.log(`redis-failover bench (${quick ? 'quick' : 'full'}): ${names.join(', ')}`);
   const results: SectionResult[] = [];
   let failed = false;
@@ -106,7 +112,7 @@ async function main(): Promise<number> {
     }
     result.loadAvg = { before: loadBefore, after: os.loadavg()[0]! };
     results.push(result);
-    console.log(`\n${renderTable(result.table)}\n\n(${name}: ${(result.durationMs / 1000).toFixed(1)} s)`);
+    console.log(`\n${renderSection(result)}\n\n(${name}: ${(result.durationMs / 1000).toFixed(1)} s)`);
   }
   const markdown = renderReport(env, results, quick);
   const path = writeResults(env, results, { quick, only, settings, startedAt, markdown });

@@ -133,3 +133,15 @@ export function tally(labels: readonly string[]): Record<string, number> {
   for (const l of labels) out[l] = (out[l] ?? 0) + 1;
   return out;
 }
+
+/** One round of one awaited loop: the median and 99th percentile of every command's latency, in µs. */
+export interface LatencyRound {
+  medianUs: number;
+  p99Us: number;
+  commands: number;
+}
+
+/** Per-command latencies (ms) → one round's summary (µs). */
+export function summarizeLatencies(samplesMs: readonly number[]): LatencyRound {
+  return { medianUs: median(samplesMs) * 1000, p99Us: percentile(samplesMs, 99) * 1000, commands: samplesMs.length };
+}

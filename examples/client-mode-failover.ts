@@ -54,6 +54,8 @@ redis.on('node-up', (e) => log(`node-up      ${e.address} (${e.role})`));
 redis.on('role-change', (e) => log(`role-change  ${e.address}: ${e.from} -> ${e.to}`));
 redis.on('failover', (e) => log(`failover     ${e.from} -> ${e.to} in ${e.durationMs} ms (${e.reason})`));
 redis.on('warning', (e) => log(`warning      ${e.code}: ${e.message}`));
+// Connection errors (ECONNREFUSED while the old master is down): without a listener they are printed, as ioredis does.
+redis.on('error', (e) => log(`error        ${e.message}`));
 redis.on('topology', (t, changes) => {
   const nodes = [t.master, ...t.replicas].flatMap((n) => (n ? [`${n.address} ${n.role}${n.up ? '' : ' (down)'}`] : []));
   log(`topology     ${nodes.join(', ')}${changes.length ? ` [${changes.map((c) => c.type).join(', ')}]` : ''}`);

@@ -17,6 +17,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const set = await startReplicaSet({ replicas: 2 });
 // commandTimeoutMs bounds how long a request may wait for a master before it is answered 503.
 const redis = new FailoverRedis({ nodes: [set.master], commandTimeoutMs: 5000, failover: { downAfterMs: 1000 } });
+// Connection errors during the failover: a service logs them (unhandled, they are printed, as ioredis does).
+redis.on('error', (e) => console.error(`redis: ${e.message}`));
 
 const server: Server = createServer((_req, res) => {
   redis.incr('page:hits').then(

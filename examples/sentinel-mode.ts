@@ -31,6 +31,8 @@ async function waitUntil(what: string, ms: number, check: () => boolean): Promis
 
 const set = await startReplicaSet({ replicas: 2, sentinels: 3, downAfterMs: 1000 });
 const redis = new FailoverRedis({ sentinels: set.sentinels, name: set.name });
+// Connection errors while the old master is down: without a listener they are printed, as ioredis does.
+redis.on('error', (e) => console.log(`error: ${e.message}`));
 let writing = true;
 try {
   await redis.connect();

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { Command, Redis, ScanStream, type ChainableCommander, type RedisCommander, type RedisOptions, type ScanStreamOptions } from 'ioredis';
-import { facadeOptions, splitOverride, SUBSCRIBER_MODE_MESSAGE } from './compat.js';
+import { Command, Redis, type ChainableCommander, type RedisCommander, type RedisOptions } from 'ioredis';
+import { Closing, type ClosingHost, facadeOptions, installScanStreams, monitorConnection, passwordsOf, silentEmitError, splitOverride, SUBSCRIBER_MODE_MESSAGE, wrapMultiResult, type ScanStreamMethod } from './compat.js';
 import { installCommands } from './commands.js';
 import { Core, type CoreHost } from './core.js';
-import { unsentResult, type ViewRoute } from './dispatch/attempt.js';
+import type { ViewRoute } from './dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, NoMasterError, NoNodeError } from './errors.js';
 import type { FailoverRedisEvents } from './events.js';
 import type { HandoverOptions, SwitchoverResult } from './failover/switchover.js';
@@ -30,7 +30,7 @@ type Callback<T> = (err: Error | null, result?: T) => void;
 
 // Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface FailoverRedis extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'> {
+export interface FailoverRedis extends Omit<RedisCommander<{ type: 'default' }>, 'multi' | 'pipeline' | 'exec'>, Pick<Redis, ScanStreamMethod> {
   /** ioredis's `defineCommand`: a Lua script as a command method (EVALSHA, EVAL on NOSCRIPT). */
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void;
   /** ioredis's `addBuiltinCommand`: a method for a command the table does not know (a module's). */
@@ -62,9 +62,10 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   #status: FailoverRedisStatus = 'wait';
   #core: Core;
   #views: ViewHost;
-  /** `quit()` or `disconnect()` was called: nothing more is sent. */
-  #closing = false;
-  #closed: Promise<void> | null = null;
+  /** `quit()` or `disconnect()`: nothing issued after it is sent. */
+  #closing: Closing;
+  /** The passwords configured, never printed. */
+  #secrets: string[];
   /** `connect()` callers: settled when ready, or when the first discovery fails. */
   #connectWaiters: { resolve(): void; reject(error: Error): void }[] = [];
 
@@ -79,6 +80,8 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     this.#opts = resolveOptions(input, extra);
     this.#route = Object.freeze({ policy: this.#opts.readFrom, durability: this.#opts.durability });
     this.options = facadeOptions(this.#opts);
+    this.#secrets = passwordsOf(this.#opts.redisOptions, this.#opts.sentinelOptions);
+    this.#closing = new Closing(this.#closingHost());
     const emit = this.emit.bind(this) as (event: string, ...args: unknown[]) => boolean;
     this.#core = new Core(this.#opts, this.#coreHost(), internals.connectionFactory, (event, ...args) => emit(event, ...args));
     const placement = this.#core.placement;
@@ -125,9 +128,14 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return master === null ? undefined : this.#core.pool.get(master.address)?.dataConnections()[0]?.stream;
   }
 
-  /** ioredis-compatible: emit, except an `error` nobody listens to (which is dropped, not thrown). */
+  /**
+   * ioredis-compatible: emit only to listeners; an `error` nobody listens to is printed with
+   * `console.error` instead of thrown, and errors are not reported once ended, nor those that
+   * closing causes (as ioredis's `silentEmit`).
+   */
   silentEmit(event: string, arg?: unknown): boolean {
-    if (event === 'error' && this.listenerCount('error') === 0) return false;
+    if (event === 'error') return this.#emitError(arg as Error);
+    if (this.listenerCount(event) === 0) return false;
     return (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...(arg === undefined ? [] : [arg]));
   }
 
@@ -148,15 +156,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       if (this.#status !== 'ready') await this.connect();
       const master = this.#core.placement.state.master;
       if (master === null) throw new NoMasterError('monitor() needs a master; none is known');
-      const conn = new Redis({ ...this.#opts.redisOptions, host: master.node.host, port: master.node.port, monitor: true, lazyConnect: false });
-      await new Promise<void>((resolve, reject) => {
-        conn.once('error', reject);
-        conn.once('monitoring', () => {
-          conn.off('error', reject);
-          resolve();
-        });
-      });
-      return conn;
+      return monitorConnection({ ...this.#opts.redisOptions, host: master.node.host, port: master.node.port });
     })();
     return asCallback(watching, callback);
   }
@@ -166,7 +166,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    * — also when already connecting or connected, where ioredis rejects (see README).
    */
   connect(callback?: Callback<void>): Promise<void> {
-    if (this.#closing) return asCallback(Promise.reject(new ClosedError()), callback);
+    if (this.#closing.kind !== null) return asCallback(Promise.reject(new ClosedError()), callback);
     if (this.#status === 'ready') return asCallback(Promise.resolve(), callback);
     const waiting = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
     if (this.#status === 'wait') {
@@ -286,31 +286,6 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return this.#execPipeline(commands, transaction, this.#route);
   }
 
-  scanStream(options?: ScanStreamOptions): ScanStream {
-    return this.#scanStream('scan', undefined, options);
-  }
-  scanBufferStream(options?: ScanStreamOptions): ScanStream {
-    return this.#scanStream('scanBuffer', undefined, options);
-  }
-  sscanStream(key: string, options?: ScanStreamOptions): ScanStream {
-    return this.#scanStream('sscan', key, options);
-  }
-  sscanBufferStream(key: string, options?: ScanStreamOptions): ScanStream {
-    return this.#scanStream('sscanBuffer', key, options);
-  }
-  hscanStream(key: string, options?: ScanStreamOptions): ScanStream {
-    return this.#scanStream('hscan', key, options);
-  }
-  hscanBufferStream(key: string, options?: ScanStreamOptions): ScanStream {
-    return this.#scanStream('hscanBuffer', key, options);
-  }
-  zscanStream(key: string, options?: ScanStreamOptions): ScanStream {
-    return this.#scanStream('zscan', key, options);
-  }
-  zscanBufferStream(key: string, options?: ScanStreamOptions): ScanStream {
-    return this.#scanStream('zscanBuffer', key, options);
-  }
-
   /**
    * A new client with the same options (its own connections), as ioredis's `duplicate()`.
    * `override` may hold ioredis `RedisOptions` (for the duplicate's connections: `connectionName`,
@@ -324,9 +299,25 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     return new FailoverRedis(this.#input as FailoverRedisOptions, extra, this.#internals);
   }
 
-  /** Close gracefully: replies in flight are awaited; commands still waiting for a node fail. */
+  /**
+   * Close gracefully, as ioredis's QUIT: the commands issued before are sent (also those waiting
+   * for the client to connect) and answered, then the connections quit. Resolves `'OK'`; a second
+   * `quit()` rejects with `Connection is closed.` as on ioredis, whose server answers nothing
+   * after QUIT.
+   */
   quit(callback?: Callback<'OK'>): Promise<'OK'> {
-    return asCallback(this.#close(true).then(() => 'OK' as const), callback);
+    return asCallback(this.#quit(), callback);
+  }
+
+  #quit(): Promise<'OK'> {
+    // As ioredis, where QUIT is a command: rejected once ended, and behind a first QUIT (sent
+    // or queued) it gets no answer; after a disconnect() nothing is queued and it resolves.
+    const closing = this.#closing;
+    if (this.#status === 'end' || closing.kind === 'quit') return closing.after(() => Promise.reject(new ClosedError()));
+    if (closing.kind === 'drop') return Promise.resolve('OK');
+    // Like any command, quit() starts a lazy client connecting (ioredis then drops the attempt).
+    if (this.#status === 'wait') this.#setStatus('connecting');
+    return closing.quit(this.#status === 'ready');
   }
 
   /**
@@ -338,7 +329,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
       for (const node of this.#core.pool.all()) for (const conn of node.dataConnections()) conn.disconnect(true);
       return;
     }
-    this.#close(false).catch(noop);
+    this.#closing.close('drop', this.#status === 'wait').catch(noop);
   }
 
   /** ioredis alias of `disconnect()`. */
@@ -349,10 +340,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   // ----------------------------------------------------------------
 
   #dispatch(cmd: Command, route: ViewRoute): Promise<unknown> {
-    if (this.#closing) {
-      cmd.reject(new ClosedError());
-      return cmd.promise;
-    }
+    if (this.#closing.kind !== null) return this.#closing.refuse(cmd);
     if (this.#status === 'wait') this.connect().catch(noop);
     if (this.#core.placement.subscribed && this.mode === 'subscriber' && !Command.checkFlag('VALID_IN_SUBSCRIBER_MODE', cmd.name)) {
       cmd.reject(new Error(SUBSCRIBER_MODE_MESSAGE));
@@ -363,7 +351,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   #execPipeline(commands: Command[], transaction: boolean, route: ViewRoute): Promise<unknown> {
-    if (this.#closing) return transaction ? Promise.reject(new ClosedError()) : Promise.resolve(unsentResult(commands, new ClosedError()));
+    if (this.#closing.kind !== null) return this.#closing.refuseBatch(commands, transaction);
     if (this.#status === 'wait') this.connect().catch(noop);
     return this.#core.engine.dispatchBatch(commands, transaction, route);
   }
@@ -396,7 +384,8 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
   }
 
   #setReady(): void {
-    if (this.#status === 'ready' || this.#closing) return;
+    // While a quit() waits to send what came before it, the client still gets ready (as ioredis).
+    if (this.#status === 'ready' || this.#closing.kind === 'drop' || this.#closing.ending) return;
     if (this.#status === 'reconnecting') this.#setStatus('connecting');
     this.#setStatus('connect');
     this.#setStatus('ready');
@@ -409,31 +398,32 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     process.nextTick(() => (this.emit as (e: string) => boolean)(status));
   }
 
-  #emitError(error: Error): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+  #emitError(error: Error): boolean {
+    return silentEmitError(this, error, this.#closing, this.#secrets);
   }
 
-  #scanStream(command: string, key: string | undefined, options: ScanStreamOptions = {}): ScanStream {
-    return new ScanStream({ objectMode: true, key, redis: this, command, ...options } as ConstructorParameters<typeof ScanStream>[0]);
-  }
-
-  async #close(quit: boolean): Promise<void> {
-    if (this.#closing) return this.#closed ?? undefined;
-    this.#closing = true;
-    const closed = new ClosedError();
-    this.#core.stopDispatch(closed);
-    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(closed);
-    this.#closed = this.#core.close(quit).then(() => {
-      this.#setStatus('close');
-      this.#setStatus('end');
-    });
-    return this.#closed;
+  /** How quit() and disconnect() reach the connections and statuses. */
+  #closingHost(): ClosingHost {
+    return {
+      unsent: () => this.#core.engine.held > 0,
+      connected: () => this.#status === 'ready',
+      fail: () => {
+        const closed = new ClosedError();
+        this.#core.stopDispatch(closed);
+        for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(closed);
+      },
+      closeConnections: (quit) => this.#core.close(quit),
+      ended: (connected) => {
+        // As ioredis: a connected client (or one never started) closes, then ends, and what was
+        // issued after quit() fails after those events (its socket's close); one that was
+        // connecting ends, and what was issued meanwhile fails first.
+        if (connected || this.#status === 'wait') this.#setStatus('close');
+        this.#setStatus('end');
+        return connected ? new Promise((resolve) => process.nextTick(resolve)) : Promise.resolve();
+      },
+    };
   }
 }
 
 installCommands(FailoverRedis.prototype, ['multi', 'pipeline', 'exec']);
-
-function wrapMultiResult(replies: unknown[] | null): [Error | null, unknown][] | null {
-  if (replies === null) return null;
-  return replies.map((reply) => (reply instanceof Error ? [reply] : [null, reply]) as [Error | null, unknown]);
-}
+installScanStreams(FailoverRedis.prototype);

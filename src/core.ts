@@ -11,7 +11,8 @@ import { TopologyManager } from './topology/manager.js';
 import { NodesProvider } from './topology/nodes-provider.js';
 import type { TopologyProvider } from './topology/provider.js';
 import { SentinelProvider } from './topology/sentinel-provider.js';
-import { StatsCollector } from './observability/stats.js';
+import type { Address } from './topology/types.js';
+import { replicaSetPicture, StatsCollector } from './observability/stats.js';
 import { ReplicaSetPlacement } from './replica-set/placement.js';
 import { ReplicaSetReactions, type CoreHost, type ReplicaSetParts } from './replica-set/reactions.js';
 import { ReplicaSetWrites } from './replica-set/read-your-writes.js';
@@ -33,7 +34,7 @@ export class Core implements ReplicaSetParts {
   readonly placement: ReplicaSetPlacement;
   readonly engine: Engine;
   readonly lag: ResolvedLag;
-  readonly stats: StatsCollector;
+  readonly stats: StatsCollector<{ master: Address | null }>;
   #reactions: ReplicaSetReactions;
 
   constructor(opts: ResolvedOptions, host: CoreHost, factory: ConnectionFactory = defaultConnectionFactory, onMessage: MessageSink) {
@@ -129,7 +130,7 @@ export class Core implements ReplicaSetParts {
     });
     if (opts.readFrom.name !== 'master') this.placement.readFromReplicas();
     this.stats = new StatsCollector({
-      topology: () => this.manager.current,
+      picture: () => replicaSetPicture(this.manager.current),
       counters: () => this.pool.counters(),
       held: () => this.engine.held,
       readYourWritesRedirects: () => this.engine.readYourWritesRedirects,

@@ -1,3 +1,4 @@
+import type { ClusterTopology } from './cluster/topology.js';
 import type { TopologyChange } from './topology/diff.js';
 import type { Address, NodeRole, NodeState, Topology } from './topology/types.js';
 
@@ -43,6 +44,20 @@ export interface FailoverRedisEvents extends MessageEvents {
   'node-down': [event: NodeEvent];
   'role-change': [event: RoleChangeEvent];
   warning: [event: WarningEvent];
+}
+
+/** Every event FailoverCluster emits, with its arguments: FailoverRedis's, per shard. */
+export interface FailoverClusterEvents extends MessageEvents {
+  ready: [];
+  connect: [];
+  error: [error: Error];
+  close: [];
+  end: [];
+  topology: [topology: ClusterTopology];
+  failover: [event: FailoverEvent];
+  'node-up': [event: NodeEvent];
+  'node-down': [event: NodeEvent];
+  'role-change': [event: RoleChangeEvent];
 }
 
 /** ioredis's pub/sub events, as both clients emit them. */

@@ -28,3 +28,8 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
 export function noAnswer(who: string, ms: number): string {
   return `${who} did not answer within ${ms} ms`;
 }
+
+/** Resolves once `condition()` is true, looking every `intervalMs` (at once first). */
+export async function whenTrue(condition: () => boolean, intervalMs: number): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+}

@@ -45,8 +45,9 @@ export const HELP: Record<string, string> = {
 Reads INFO replication from every member of the replica set (found from any one of them, or
 from the Sentinels) and prints one table: address, role, up/down, the master each replica
 follows, link status, replication offset, lag in bytes and in seconds, replica priority,
-connected replicas. Then what is wrong: no master, two masters, a replica following a node that
-is not the master, a replica lagging, syncing or with its link down, a node down.
+connected replicas. Then what is wrong: no master, a replication cycle (nodes following each
+other, none master: promote one), two masters, a replica following a node that is not the
+master, a replica lagging, syncing or with its link down, a node down.
 The master's row says master*.
 
 Given a Redis Cluster node (INFO cluster says cluster_enabled:1), it reads the whole cluster
@@ -105,9 +106,11 @@ Examples:
   promote: `Usage: redis-failover promote <host:port> [--nodes <host:port>,...] [options]
 
 The runbook's manual failover, done right: REPLICAOF NO ONE on the replica <host:port>, then
-REPLICAOF <it> on every other replica (and on the old master, if it answers). The result is read
-back from every node's INFO replication and what changed is printed. Without Sentinel only:
-with Sentinel, use switchover.
+REPLICAOF <it> on every other member that answers (the replicas, the old master, any other
+node saying role:master), each followed by CONFIG REWRITE so the roles survive a restart. The
+result is read back from every node's INFO replication and what changed is printed. Without
+Sentinel only: with Sentinel, use switchover. It also repairs a set with no master, where the
+nodes follow each other in a cycle (status shows REPLICATION_CYCLE).
 
 The replica set is found from <host:port> and --nodes. With the master dead, its replicas can
 only be found if you name them: pass them with --nodes so that they are repointed too.

@@ -1,5 +1,5 @@
 import type { Command } from 'ioredis';
-import { classOf, cloneCommand, pipelineConnectionLoss, type ViewRoute } from '../dispatch/attempt.js';
+import { classOf, cloneCommand, pipelineConnectionLoss, unsentResult, type ViewRoute } from '../dispatch/attempt.js';
 import { judge } from '../dispatch/judge.js';
 import { MaybeAppliedError, NotReplicatedError } from '../errors.js';
 import { batchChannel, BatchTrace, traceBatch } from '../observability/channels.js';
@@ -35,8 +35,10 @@ class ClusterBatch extends ClusterSend {
   retry(): boolean {
     return tryBatch(this);
   }
+  /** Never sent: as ioredis (and FailoverRedis), a pipeline resolves with the error for each command, a transaction rejects. */
   fail(error: Error): void {
-    this.reject(error);
+    if (this.transaction) this.reject(error);
+    else this.resolve(unsentResult(this.commands, error));
   }
   need(progress: ClusterProgress): number {
     let need = 0;

@@ -1,4 +1,4 @@
-import type { NodeEvent, RoleChangeEvent } from '../events.js';
+import type { FailoverEvent, NodeEvent, RoleChangeEvent } from '../events.js';
 import type { Address } from '../topology/types.js';
 import type { ClusterTopology } from './topology.js';
 
@@ -39,4 +39,30 @@ export function clusterChanges(prev: ClusterTopology, next: ClusterTopology): Cl
     }
   }
   return changes;
+}
+
+/** A switchover under way: the change it expects, and when it began. */
+export interface ExpectedChange {
+  from: Address;
+  to: Address;
+  began: number;
+}
+
+/**
+ * The `failover` event of one change a poll saw. The change a switchover under way expects is
+ * reported as it (`switchover`, timed from its start: `matched`); any other as the cluster's own,
+ * timed from when the old master was seen down (`since`, else 0). A picture taken while the slots
+ * moved may show them served by no one: a null `from` still matches. Pure.
+ */
+export function failoverEvent(
+  change: { from: Address | null; to: Address | null },
+  expected: ExpectedChange | null,
+  since: number | undefined,
+  now: number,
+): { event: FailoverEvent; matched: boolean } {
+  const { from, to } = change;
+  if (expected !== null && (from ?? expected.from) === expected.from && to === expected.to) {
+    return { event: { from: expected.from, to, reason: 'switchover', durationMs: Math.round(now - expected.began) }, matched: true };
+  }
+  return { event: { from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) }, matched: false };
 }

@@ -1,14 +1,17 @@
 import createDebug from 'debug';
 import { EventEmitter } from 'node:events';
 import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOptions, type Redis, type RedisCommander } from 'ioredis';
+import { Closing, clusterFacadeOptions, passwordsOf, silentEmitError, underlyingCluster, type ClosingHost } from '../compat.js';
 import { installCommands } from '../commands.js';
 import type { ViewRoute } from '../dispatch/attempt.js';
 import { ClosedError, FailoverRedisError, InvalidOptionError, NoNodeError } from '../errors.js';
-import type { FailoverEvent, MessageEvents, NodeEvent, RoleChangeEvent } from '../events.js';
+import type { FailoverClusterEvents, FailoverEvent } from '../events.js';
 import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '../observability/channels.js';
+import { StatsCollector } from '../observability/stats.js';
 import { isAuthError } from '../failover/signals.js';
 import type { DurabilitySettings, ReadFrom } from '../options-types.js';
 import { newPipeline, type PipelineHost } from '../pipeline.js';
+import type { ConnectionFactory } from '../pool/node-pool.js';
 import { splitAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { asCallback, noop } from '../util.js';
@@ -17,9 +20,9 @@ import { sendBatch } from './batch.js';
 import { ClusterDispatcher } from './dispatcher.js';
 import { announcedPool, type NodeConnections } from './pool.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
-import { clusterChanges } from './changes.js';
+import { clusterChanges, failoverEvent, type ExpectedChange } from './changes.js';
 import { ClusterProgress } from './progress.js';
-import { buildClusterStats, type FailoverClusterStats } from './stats.js';
+import { clusterPicture, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
 import { discoverCluster, ioClusterReady } from './connect.js';
 import { ShardOutages } from './outages.js';
@@ -32,22 +35,17 @@ const debug = createDebug('redis-failover:failover');
 
 export type FailoverClusterStatus = 'wait' | 'connecting' | 'ready' | 'close' | 'end';
 
-export interface FailoverClusterEvents extends MessageEvents {
-  ready: [];
-  connect: [];
-  error: [error: Error];
-  close: [];
-  end: [];
-  topology: [topology: ClusterTopology];
-  failover: [event: FailoverEvent];
-  'node-up': [event: NodeEvent];
-  'node-down': [event: NodeEvent];
-  'role-change': [event: RoleChangeEvent];
-}
+/** What ioredis's Cluster rejects commands with while it closes (they wait in its offline queue). */
+const CLOSING_MESSAGE = 'None of startup nodes is available';
 
 const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'smessage', 'smessageBuffer'] as const;
 
 type Callback<T> = (err: Error | null, result?: T) => void;
+
+/** Internal extension points (not part of the stable API): the factory of the control connections, as FailoverRedis's. */
+export interface FailoverClusterInternals {
+  connectionFactory?: ConnectionFactory;
+}
 
 // Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -76,6 +74,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   #input: string | FailoverClusterOptions;
   #extra: FailoverClusterOptions | undefined;
+  #internals: FailoverClusterInternals;
   #opts: ResolvedClusterOptions;
   #route: ViewRoute;
   #status: FailoverClusterStatus = 'wait';
@@ -90,55 +89,49 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #watches = new WatchSessions();
   #lastStale = -Infinity;
   #discoveryError: Error | null = null;
-  #failovers = 0;
-  #lastFailoverDurationMs: number | null = null;
+  /** `quit()` or `disconnect()`: nothing issued after it is sent. */
+  #closing = new Closing(this.#closingHost());
+  /** A command was issued before the client was ready: a quit() lets the connect finish first. */
+  #issuedEarly = false;
+  /** The passwords configured, never printed. */
+  #secrets: string[];
+  #stats: StatsCollector<{ masters: Address[] }>;
+  /** A switchover from `from` to `to` runs: the poll that sees it reports it, once, as that. */
+  #expected: ExpectedChange | null = null;
 
   constructor(url: string, options?: FailoverClusterOptions);
   constructor(options: FailoverClusterOptions);
-  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions) {
+  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions, internals?: FailoverClusterInternals);
+  constructor(input: string | FailoverClusterOptions, extra?: FailoverClusterOptions, internals: FailoverClusterInternals = {}) {
     super();
     this.#input = input;
     this.#extra = extra;
+    this.#internals = internals;
     this.#opts = resolveClusterOptions(input, extra);
     const base = this.#opts.base;
+    this.#secrets = passwordsOf(base.redisOptions);
     if (base.redisOptions.db !== undefined && base.redisOptions.db !== 0) {
       throw new InvalidOptionError('redisOptions.db', 'a cluster has only database 0');
     }
     this.#route = Object.freeze({ policy: base.readFrom, durability: base.durability });
     // Our commands carry the prefix (ioredis's methods apply it); ioredis's connections must not add it again.
-    const { keyPrefix, ...nodeOptions } = base.redisOptions;
+    const { keyPrefix: _prefix, ...nodeOptions } = base.redisOptions;
     const reach = (address: Address): HostPort => base.natMap.get(address) ?? splitAddress(address);
-    this.#io = new IoCluster(
-      this.#opts.seeds.map((s) => ({ host: s.host, port: s.port })),
-      {
-        // A function, not 'master': ioredis then opens replica connections with READONLY, and
-        // still sends what it routes itself (pipelines, keyless commands) to the masters.
-        scaleReads: ((nodes: Redis[]) => nodes[0]) as ClusterOptions['scaleReads'],
-        redisOptions: { ...nodeOptions, connectionName: nodeOptions.connectionName ?? 'redis-failover:data' },
-        natMap: Object.fromEntries([...base.natMap].map(([k, v]) => [k, { host: v.host, port: v.port }])),
-        lazyConnect: true,
-        shardedSubscribers: true,
-        slotsRefreshTimeout: Math.max(200, Math.floor(base.failover.downAfterMs / 2)),
-      } as ClusterOptions,
-    );
-    this.options = { ...this.#io.options, redisOptions: { ...base.redisOptions }, keyPrefix, enableAutoPipelining: false, lazyConnect: base.redisOptions.lazyConnect ?? false };
+    this.#io = underlyingCluster(this.#opts.seeds, base, nodeOptions);
+    this.options = clusterFacadeOptions(this.#io, base);
     this.#io.on('error', (error: Error) => debug('ioredis Cluster: %s', error.message));
     for (const event of FORWARDED) this.#io.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
     this.#outages = new ShardOutages({ downAfterMs: base.failover.downAfterMs, assist: this.#opts.assist });
     const probeTimeoutMs = Math.max(100, Math.floor(base.failover.downAfterMs / 2));
     this.#watcher = new ClusterWatcher(
-      { seeds: this.#opts.seeds, redisOptions: nodeOptions, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
+      { seeds: this.#opts.seeds, redisOptions: nodeOptions, factory: internals.connectionFactory, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
       { observed: (t) => this.#observed(t), silence: (address, silent) => this.#silence(address, silent) },
     );
+    const readYourWrites = base.consistency === 'read-your-writes';
     this.#progress =
-      base.consistency === 'read-your-writes' || base.maxReplicaLag.bytes !== null || base.maxReplicaLag.ms !== null
-        ? new ClusterProgress({ control: (a) => this.#watcher.control(a), probeTimeoutMs, lag: base.maxReplicaLag, onProgress: () => this.#dispatcher.progressed() })
+      readYourWrites || base.maxReplicaLag.bytes !== null || base.maxReplicaLag.ms !== null
+        ? new ClusterProgress({ control: (a) => this.#watcher.control(a), probeTimeoutMs, lag: base.maxReplicaLag, readYourWrites, onProgress: () => this.#dispatcher.progressed() })
         : null;
-    if (this.#progress && base.consistency !== 'read-your-writes') {
-      // Only the lag bound is wanted: writes are not remembered.
-      this.#progress.sending = noop;
-      this.#progress.settled = noop;
-    }
     const ioPool = (this.#io as unknown as { connectionPool: NodeConnections }).connectionPool;
     this.#dispatcher = new ClusterDispatcher({
       // The pool is private in ioredis's typings; it is the one place this client reaches into.
@@ -147,6 +140,8 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       reach: (a) => reach(a),
       timeoutMs: base.commandTimeoutMs,
       maxQueued: base.maxQueuedCommands,
+      offlineQueue: base.redisOptions.enableOfflineQueue !== false,
+      lag: base.maxReplicaLag,
       stale: (reason, address) => this.#stale(reason, address),
     });
     this.#views = {
@@ -158,6 +153,12 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       execPipelineWith: (commands, transaction, route) => this.execPipeline(commands, transaction, route),
       viewReadsFromReplicas: () => this.#dispatcher.readsFromReplicas(),
     };
+    this.#stats = new StatsCollector({
+      picture: () => clusterPicture(this.#topology),
+      counters: () => this.#dispatcher.counters,
+      held: () => this.#dispatcher.held,
+      readYourWritesRedirects: () => this.#dispatcher.readYourWritesRedirects,
+    });
     if (base.readFrom.name !== 'master') this.#dispatcher.readsFromReplicas();
     if (!base.redisOptions.lazyConnect) this.connect().catch(noop);
   }
@@ -180,7 +181,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
    * then the client is closed: no endless reconnect loop.
    */
   connect(callback?: Callback<void>): Promise<void> {
-    if (this.#status === 'end' || this.#status === 'close') return asCallback(Promise.reject(new ClosedError()), callback);
+    if (this.#closing.kind !== null) return asCallback(Promise.reject(new ClosedError()), callback);
     this.#connecting ??= this.#connect();
     return asCallback(this.#connecting, callback);
   }
@@ -199,10 +200,14 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       const discovered = discoverCluster(this.#watcher, deadline, () => this.#status === 'connecting', (reason) => (this.#discoveryError = reason));
       await Promise.race([discovered, late]);
       await Promise.race([ioClusterReady(this.#io), late]);
+      await Promise.race([this.#dispatcher.mastersConnected(), late]);
+      if (this.#status !== 'connecting') throw new ClosedError();
     } catch (error) {
       const coded = error instanceof FailoverRedisError ? error : isAuthError(error) ? new NoNodeError(`the cluster refused the credentials: ${(error as Error).message}`, { cause: error }) : new NoNodeError((error as Error).message, { cause: error });
-      if (this.listenerCount('error') > 0) this.emit('error', coded);
-      await this.#close(false);
+      // Unless the connect was given up by disconnect(): as ioredis's Cluster, nothing to report then.
+      if (this.#closing.kind !== 'drop') silentEmitError(this, coded, this.#closing, this.#secrets);
+      this.#closing.close('drop').catch(noop);
+      await this.#closing.ended;
       throw coded;
     } finally {
       clearTimeout(timer);
@@ -225,13 +230,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   /** A snapshot for a metrics exporter: per node commands sent and errors, held commands, failovers. */
   stats(): FailoverClusterStats {
-    return buildClusterStats({
-      topology: this.#topology,
-      counters: this.#dispatcher.counters,
-      held: this.#dispatcher.held,
-      failovers: this.#failovers,
-      lastFailoverDurationMs: this.#lastFailoverDurationMs,
-    });
+    return this.#stats.snapshot();
   }
 
   /** ioredis `Cluster#nodes(role)`: the node connections. */
@@ -250,13 +249,15 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       throw new NoNodeError(`${options.to} is not a replica of any shard of this cluster`);
     }
     this.#dispatcher.switching(from, true);
+    this.#expected = { from, to: options.to, began: performance.now() };
     try {
       const result = await clusterSwitchover(this.#watcher, from, options);
+      // The read that sees the new master reports the failover (as a switchover): once.
       await this.#watcher.refresh().catch(noop);
       await new Promise<void>((resolve) => this.#io.refreshSlotsCache(() => resolve()));
-      this.#failedOver({ from, to: result.to, reason: 'switchover', durationMs: result.durationMs });
       return result;
     } finally {
+      this.#expected = null;
       this.#dispatcher.switching(from, false);
     }
   }
@@ -284,9 +285,11 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
    * reports them as ioredis does.
    */
   execPipeline(commands: Command[], transaction: boolean, route: ViewRoute = this.#route): Promise<unknown> {
-    if (this.#status === 'end' || this.#status === 'close') return Promise.reject(new ClosedError());
-    if (this.#status === 'wait') this.connect().catch(noop);
     const slot = batchSlot(commands);
+    // After quit(): as on ioredis's Cluster (which checks the slots first, though).
+    if (this.#closing.kind !== null && slot !== null) return this.#closing.refuseBatch(commands, transaction, CLOSING_MESSAGE);
+    if (this.#status !== 'ready') this.#issuedEarly = true;
+    if (this.#status === 'wait') this.connect().catch(noop);
     if (transaction && slot !== null && slot !== ANY_SLOT && this.#watches.size > 0) {
       const broken = this.#watches.broken(slot, this.#dispatcher.masterOf(slot));
       if (broken !== null) {
@@ -309,24 +312,28 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   }
 
   duplicate(override?: FailoverClusterOptions): FailoverCluster {
-    return new FailoverCluster(this.#input as never, override ? { ...this.#extra, ...override } : this.#extra);
+    return new FailoverCluster(this.#input as never, override ? { ...this.#extra, ...override } : this.#extra, this.#internals);
   }
 
+  /**
+   * Close gracefully: the commands issued before are sent (also those waiting for the connect,
+   * which ioredis's Cluster leaves pending) and answered; resolves `'OK'`, also a second time.
+   */
   quit(callback?: Callback<'OK'>): Promise<'OK'> {
-    return asCallback(this.#close(true).then(() => 'OK' as const), callback);
+    const closing = this.#closing;
+    // A second quit() resolves once the client has closed (ioredis's Cluster: once its nodes have).
+    return asCallback(closing.kind === null ? closing.quit(this.#status === 'ready') : closing.after(noop).then(() => 'OK' as const), callback);
   }
 
   disconnect(): void {
-    this.#close(false).catch(noop);
+    this.#closing.close('drop').catch(noop);
   }
 
   // ----------------------------------------------------------------
 
   #dispatch(cmd: Command, route: ViewRoute): Promise<unknown> {
-    if (this.#status === 'end' || this.#status === 'close') {
-      cmd.reject(new ClosedError());
-      return cmd.promise;
-    }
+    if (this.#closing.kind !== null) return this.#closing.refuse(cmd, CLOSING_MESSAGE);
+    if (this.#status !== 'ready') this.#issuedEarly = true;
     if (this.#status === 'wait') this.connect().catch(noop);
     const slot = commandSlot(cmd);
     if (slot === null) {
@@ -373,11 +380,13 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     const now = performance.now();
     if (prev !== null) {
       const changes = clusterChanges(prev, topology);
-      for (const { from, to } of changes.failovers) {
-        const since = from === null ? undefined : this.#outages.replaced(from);
-        if (from !== null) this.#dispatcher.retire(from);
+      for (const change of changes.failovers) {
+        const since = change.from === null ? undefined : this.#outages.replaced(change.from);
+        if (change.from !== null) this.#dispatcher.retire(change.from);
         this.#io.refreshSlotsCache();
-        this.#failedOver({ from, to, reason: 'cluster failover', durationMs: since === undefined ? 0 : Math.round(now - since) });
+        const { event, matched } = failoverEvent(change, this.#expected, since, now);
+        if (matched) this.#expected = null;
+        this.#failedOver(event);
       }
       for (const e of changes.nodesDown) this.emit('node-down', e);
       for (const e of changes.nodesUp) this.emit('node-up', e);
@@ -393,8 +402,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   /** A shard's master changed: counted for `stats()`, published on `redis-failover:failover`, emitted. */
   #failedOver(event: FailoverEvent): void {
-    this.#failovers++;
-    this.#lastFailoverDurationMs = event.durationMs;
+    this.#stats.failedOver(event);
     if (failoverChannel.hasSubscribers) failoverChannel.publish(event);
     this.emit('failover', event);
   }
@@ -411,20 +419,30 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       });
   }
 
-  async #close(quit: boolean): Promise<void> {
-    if (this.#status === 'end') return;
-    const wasOpen = this.#status !== 'close';
-    this.#status = 'close';
-    this.#dispatcher.close(new ClosedError());
-    this.#watcher.stop();
-    this.#progress?.stop();
-    if (quit && this.#io.status === 'ready') await this.#io.quit().catch(noop);
-    else this.#io.disconnect();
-    this.#status = 'end';
-    if (wasOpen) {
-      this.emit('close');
-      this.emit('end');
-    }
+  /** How quit() and disconnect() reach the connections and the status. */
+  #closingHost(): ClosingHost {
+    return {
+      // Held here, or on connections (ioredis's) that are not all ready before the connect is done.
+      unsent: () => this.#dispatcher.held > 0 || (this.#issuedEarly && this.#status === 'connecting'),
+      connected: () => this.#status === 'ready',
+      fail: () => {
+        // A connect under way stops (discovery runs while the status is `connecting`).
+        if (this.#status !== 'end') this.#status = 'close';
+        this.#dispatcher.close(new ClosedError());
+      },
+      closeConnections: async (quit) => {
+        this.#watcher.stop();
+        this.#progress?.stop();
+        if (quit && this.#io.status === 'ready') await this.#io.quit().catch(noop);
+        else this.#io.disconnect();
+      },
+      ended: () => {
+        this.#status = 'end';
+        this.emit('close');
+        this.emit('end');
+        return Promise.resolve();
+      },
+    };
   }
 }
 

@@ -7,6 +7,7 @@ import { judge } from '../dispatch/judge.js';
 import { isConnectionLoss } from '../failover/signals.js';
 import { parseReadFrom, type ReadPolicy } from '../routing/read-policy.js';
 import { route, routeTarget, type RoutingState } from '../routing/route.js';
+import { eligibleReplicas, type ResolvedLag } from '../routing/router.js';
 import type { HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 import { commandChannel, traceCommand } from '../observability/channels.js';
@@ -16,7 +17,7 @@ import { CLUSTER_RETRY_MS, ClusterAttempt, MAX_REDIRECTS, type ClusterSend } fro
 import type { ClusterProgress } from './progress.js';
 import type { NodeConnections } from './pool.js';
 import { ANY_SLOT } from './slot.js';
-import { readableReplicas, slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
+import { slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
 
 const debug = createDebug('redis-failover:router');
 const MASTER: ReadPolicy = parseReadFrom('master');
@@ -27,6 +28,10 @@ export interface DispatchSettings {
   reach(address: Address): HostPort;
   timeoutMs: number | null;
   maxQueued: number;
+  /** `redisOptions.enableOfflineQueue: false`: a command that would have to wait fails at once instead. */
+  offlineQueue: boolean;
+  /** `maxReplicaLag`: its `bytes` bound is part of which replicas may serve reads. */
+  lag: ResolvedLag;
   /** The picture may be stale (a connection lost, MOVED, READONLY): read it again now. */
   stale(reason: string, address?: Address): void;
 }
@@ -61,10 +66,12 @@ export class ClusterDispatcher {
   #anyTurn = 0;
   /** Application commands (and batches) sent to each node, and those that failed there. */
   readonly counters = new Map<Address, NodeCounters>();
+  /** Reads that read-your-writes sent to the master (`stats()`). */
+  readYourWritesRedirects = 0;
 
   constructor(settings: DispatchSettings) {
     this.#s = settings;
-    this.#queue = new HoldQueue({ limit: settings.maxQueued, timeoutMs: settings.timeoutMs });
+    this.#queue = new HoldQueue({ limit: settings.maxQueued, timeoutMs: settings.timeoutMs, offlineQueue: settings.offlineQueue });
   }
 
   get held(): number {
@@ -78,14 +85,39 @@ export class ClusterDispatcher {
     this.#table = slotTable(topology);
     this.#shards = topology.shards.map((shard) => {
       const master = shard.master && routeTarget(shard.master, true);
-      const replicas = shard.master ? readableReplicas(shard).map((r) => routeTarget(r, false)) : [];
+      // FailoverRedis's rule: up, linked to this master (all alike cut off while it is down), not loading, syncing or lagging.
+      const replicas = shard.master ? eligibleReplicas(shard.replicas, shard.master, this.#s.lag).map((r) => routeTarget(r, false)) : [];
       return {
         master: shard.master?.address ?? null,
         state: { known: true, master, replicas, gate: null, pinned: null, fatal: null, turn: 0 },
       };
     });
     progress?.setShards(this.#shards.flatMap((s, i) => (s.state.master && topology.shards[i]!.slots.length > 0 ? [{ master: s.state.master.node, replicas: s.state.replicas.map((r) => r.node) }] : [])));
+    this.#open();
     this.progressed();
+  }
+
+  /**
+   * Connect to every shard master, and to the readable replicas when reads may use them, ahead of
+   * the first command (FailoverRedis opens its master's connections as it learns the picture): a
+   * command then rarely waits for a connect, and without an offline queue it would fail for it.
+   */
+  #open(): void {
+    for (const { master, state } of this.#shards) {
+      if (master !== null) this.#ready(master, false);
+      if (this.#trackWrites) for (const r of state.replicas) this.#ready(r.address, true);
+    }
+  }
+
+  /** Resolves once every shard master's connection is ready, or has failed (its commands then wait for the next picture). */
+  mastersConnected(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const { master } of this.#shards) {
+      if (master === null || this.#ready(master, false)) continue;
+      const conn = this.#s.pool.getInstanceByKey(master);
+      if (conn !== undefined) waits.push(settledConnect(conn));
+    }
+    return Promise.all(waits).then(noop);
   }
 
   /** Offsets were sampled: replicas may have caught up. */
@@ -122,7 +154,9 @@ export class ClusterDispatcher {
 
   /** The client or one of its views reads from replicas: writes must be remembered from now on. */
   readsFromReplicas(): void {
+    if (this.#trackWrites) return;
     this.#trackWrites = true;
+    this.#open();
   }
 
   isDown(address: Address): boolean {
@@ -242,7 +276,8 @@ export class ClusterDispatcher {
     state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
     const progress = this.#s.progress;
     // `need` is asked only for reads that may go to a replica (read-your-writes).
-    const decision = route(s.cls, state, s.policy, replicaRead && progress !== null ? s.need(progress) : 0);
+    const need = replicaRead && progress !== null ? s.need(progress) : 0;
+    const decision = route(s.cls, state, s.policy, need);
     if (decision.kind === 'fail') {
       s.fail(decision.error);
       return undefined;
@@ -258,15 +293,15 @@ export class ClusterDispatcher {
       s.reason = 'no-master';
       return null;
     }
+    if (need > 0 && target === master) this.readYourWritesRedirects++;
     s.sentTo = target.address;
     s.atMaster = target === master;
     return this.#s.pool.getInstanceByKey(target.address)!;
   }
 
-  /** Wait for a sign of change (bounded by commandTimeoutMs and maxQueuedCommands). */
+  /** Wait for a sign of change (bounded by commandTimeoutMs and maxQueuedCommands; none without an offline queue). */
   hold(item: ClusterSend): void {
-    item.trace?.held();
-    this.#queue.hold(item);
+    if (this.#queue.hold(item)) item.trace?.held();
   }
 
   /** `stats()`: an application command (or batch) handed to a connection to `address` (`sent`), or failed there (`errors`). */
@@ -442,4 +477,15 @@ export class ClusterDispatcher {
     if (conn.status === 'wait') conn.connect().catch(noop);
     return false;
   }
+}
+
+/** Resolves when `conn` is ready, or its connect failed (an error, or the connection ended). */
+function settledConnect(conn: Redis): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      conn.off('ready', done).off('error', done).off('end', done);
+      resolve();
+    };
+    conn.on('ready', done).on('error', done).on('end', done);
+  });
 }

@@ -1,10 +1,9 @@
 import createDebug from 'debug';
 import type { Command } from 'ioredis';
+import { OffsetSampler } from '../consistency/offset-sampler.js';
 import { firstKeyOnly } from '../routing/classify.js';
-import { roleOffset } from '../routing/consistency-monitor.js';
 import { ReplicaProgress, SessionWrites } from '../routing/consistency.js';
 import type { Address, NodeState } from '../topology/types.js';
-import { noAnswer, withTimeout } from '../util.js';
 import type { Redis } from 'ioredis';
 
 const debug = createDebug('redis-failover:router');
@@ -14,6 +13,8 @@ export interface ProgressSettings {
   control(address: Address): Redis;
   probeTimeoutMs: number;
   lag: { bytes: number | null; ms: number | null };
+  /** Remember this client's writes (read-your-writes); false when only the lag bound is wanted. */
+  readYourWrites: boolean;
   /** After each round: held reads may go now. */
   onProgress(): void;
 }
@@ -44,9 +45,12 @@ export class ClusterProgress {
   #timer: NodeJS.Timeout | null = null;
   #running = false;
   #stopped = false;
+  /** FailoverRedis's sampler, one group per shard. */
+  #sampler: OffsetSampler;
 
   constructor(settings: ProgressSettings) {
     this.#s = settings;
+    this.#sampler = new OffsetSampler({ control: (node) => settings.control(node.address), probeTimeoutMs: settings.probeTimeoutMs });
   }
 
   /** The shards as routing sees them, keyed by master address; a new master starts a new history. */
@@ -67,11 +71,13 @@ export class ClusterProgress {
 
   /** A write was sent: its keys are read on the master until it is answered. */
   sending(cmd: Command): void {
+    if (!this.#s.readYourWrites) return;
     for (const key of keysOf(cmd)) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
   }
 
   /** The sent write settled (`acknowledged`: it applied). */
   settled(cmd: Command, acknowledged: boolean): void {
+    if (!this.#s.readYourWrites) return;
     const keys = keysOf(cmd);
     for (const key of keys) {
       const n = (this.#inFlight.get(key) ?? 1) - 1;
@@ -79,7 +85,8 @@ export class ClusterProgress {
       else this.#inFlight.set(key, n);
     }
     if (acknowledged) {
-      this.writes.wrote(keys);
+      // Recorded once answered: settled at once (left pending, every write stayed in the set).
+      this.writes.settled(this.writes.wrote(keys));
       this.#schedule(0);
     }
   }
@@ -126,11 +133,6 @@ export class ClusterProgress {
     this.#timer.unref();
   }
 
-  async #offset(node: NodeState): Promise<{ role: string; offset: number }> {
-    const t = this.#s.probeTimeoutMs;
-    return roleOffset(await withTimeout(this.#s.control(node.address).call('ROLE'), t, noAnswer(node.address, t)));
-  }
-
   async #round(): Promise<void> {
     this.#running = true;
     try {
@@ -138,21 +140,8 @@ export class ClusterProgress {
       const lows = await Promise.all(
         [...this.#shards.values()].map(async (shard) => {
           if (shard.replicas.length === 0) return Infinity;
-          try {
-            // The sequence first, then the master's offset: the offset covers every write up to it.
-            const m = await this.#offset(shard.master);
-            if (m.role !== 'master') return 0;
-            shard.progress.masterSample(seq, m.offset, performance.now());
-            await Promise.all(
-              shard.replicas.map(async (r) => {
-                const s = await this.#offset(r).catch(() => null);
-                if (s?.role === 'replica') shard.progress.replicaSample(r.address, s.offset);
-              }),
-            );
-            return shard.progress.compact(shard.replicas.map((r) => r.address));
-          } catch {
-            return 0;
-          }
+          // The sequence first (writes are counted once answered), then the offsets.
+          return (await this.#sampler.sample(shard, seq).catch(() => null)) ?? 0;
         }),
       );
       const low = Math.min(seq, ...lows);

@@ -1,39 +1,18 @@
-import { nodeStats, type NodeCounters, type NodeStats } from '../observability/stats.js';
+import type { ClientStats, StatsPicture } from '../observability/stats.js';
 import type { Address } from '../topology/types.js';
 import type { ClusterTopology } from './topology.js';
 
-/** What `FailoverCluster#stats()` returns: a plain snapshot for a metrics exporter, as `FailoverRedis#stats()`. */
-export interface FailoverClusterStats {
+/** What `FailoverCluster#stats()` returns: a plain snapshot for a metrics exporter, the fields of `FailoverRedis#stats()` but `master`. */
+export interface FailoverClusterStats extends ClientStats {
   /** The shard masters, in slot order. */
   masters: Address[];
-  /** Every node of every shard, then any other node that has counts (role `unknown`). */
-  nodes: NodeStats[];
-  /** Commands waiting for a node now (a shard without a usable master, CLUSTERDOWN, a switchover). */
-  held: number;
-  /** Shard master changes this client has seen. */
-  failovers: number;
-  /** `durationMs` of the last `failover` event, or null. */
-  lastFailoverDurationMs: number | null;
-  commandsSent: number;
-  errors: number;
 }
 
-export interface ClusterStatsInput {
-  topology: ClusterTopology | null;
-  counters: ReadonlyMap<Address, NodeCounters>;
-  held: number;
-  failovers: number;
-  lastFailoverDurationMs: number | null;
-}
-
-export function buildClusterStats(input: ClusterStatsInput): FailoverClusterStats {
-  const shards = input.topology?.shards ?? [];
-  const members = shards.flatMap((s) => (s.master ? [s.master, ...s.replicas] : s.replicas));
+/** A cluster's picture for the snapshot: every node of every shard; `masters` is its own field. */
+export function clusterPicture(topology: ClusterTopology | null): StatsPicture<{ masters: Address[] }> {
+  const shards = topology?.shards ?? [];
   return {
-    masters: shards.flatMap((s) => (s.master ? [s.master.address] : [])),
-    ...nodeStats(members, input.counters),
-    held: input.held,
-    failovers: input.failovers,
-    lastFailoverDurationMs: input.lastFailoverDurationMs,
+    members: shards.flatMap((s) => (s.master ? [s.master, ...s.replicas] : s.replicas)),
+    own: { masters: shards.flatMap((s) => (s.master ? [s.master.address] : [])) },
   };
 }

@@ -82,11 +82,6 @@ export function uncoveredRanges(table: Uint16Array): Array<[number, number]> {
   return out;
 }
 
-/** Replicas that may take reads: up, linked to their master, not loading or syncing. */
-export function readableReplicas(shard: ClusterShardState): NodeState[] {
-  return shard.replicas.filter((r) => r.up && r.role === 'replica' && r.linkStatus === 'up' && !r.loading && !r.syncing);
-}
-
 /**
  * `failover.assist`: the replica to ask for `CLUSTER FAILOVER FORCE`, or null. Only a replica that
  * is up and reports its own link to the master down (the witness rule), highest offset first,

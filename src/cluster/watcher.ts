@@ -1,11 +1,12 @@
 import createDebug from 'debug';
-import { Redis, type RedisOptions } from 'ioredis';
-import { AuthError, NoNodeError, NotClusterError } from '../errors.js';
+import type { Redis, RedisOptions } from 'ioredis';
+import { AuthError, ClosedError, NoNodeError, NotClusterError } from '../errors.js';
 import { isAuthError } from '../failover/signals.js';
 import { parseInfoReplication, type ReplicationInfo } from '../topology/info-parser.js';
 import { askServerMode } from '../topology/nodes-provider.js';
 import { formatAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
+import { defaultConnectionFactory, NodePool, type ConnectionFactory } from '../pool/node-pool.js';
 import { noAnswer, noop, withTimeout } from '../util.js';
 import { parseClusterShards, parseClusterSlots, type ClusterShardEntry } from './shards.js';
 import { assembleClusterTopology, type ClusterTopology } from './topology.js';
@@ -24,6 +25,8 @@ export interface WatcherHost {
 export interface WatcherSettings {
   seeds: HostPort[];
   redisOptions: RedisOptions;
+  /** Makes the control connections (FailoverRedis's factory: named by purpose, jittered reconnects). */
+  factory?: ConnectionFactory;
   /** Reachable address of an announced one. */
   reach(address: Address): HostPort;
   probeTimeoutMs: number;
@@ -40,6 +43,9 @@ export interface WatcherSettings {
 export class ClusterWatcher {
   #s: WatcherSettings;
   #host: WatcherHost;
+  /** The control connections, made as FailoverRedis makes its own (one per node, by reachable address). */
+  #pool: NodePool;
+  /** Each node's control connection, by announced address. */
   #control = new Map<Address, Redis>();
   #topology: ClusterTopology | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
@@ -54,6 +60,14 @@ export class ClusterWatcher {
   constructor(settings: WatcherSettings, host: WatcherHost) {
     this.#s = settings;
     this.#host = host;
+    this.#pool = new NodePool({
+      // `scripts` are the facade's commands; `readOnly` would make a control connection send READONLY.
+      redisOptions: { ...settings.redisOptions, scripts: undefined, readOnly: false },
+      poolSize: 1,
+      factory: settings.factory ?? defaultConnectionFactory,
+      // Nothing to hear: what a lost control connection means shows in the next poll and heartbeat.
+      hooks: { onReady: noop, onClose: noop, onError: noop },
+    });
   }
 
   get topology(): ClusterTopology | null {
@@ -61,35 +75,17 @@ export class ClusterWatcher {
   }
 
   /**
-   * The control connection of a node (made on first use). Once stopped, one that never connects
-   * (its commands fail at once): a read or a sample still under way must not open a connection
-   * that nobody closes, to a dead node retrying for ever.
+   * The control connection of a node, made on first use by the connection factory, as
+   * FailoverRedis's are: `redis-failover:control` in `CLIENT LIST`, commands queued until
+   * connected (every wait here is bounded by a timeout) and flushed by each failed reconnect,
+   * reconnects with jitter. Once stopped it throws `ClosedError`: a read or a sample still under
+   * way must not open a connection that nobody closes, to a dead node retrying for ever.
    */
   control(address: Address): Redis {
     let conn = this.#control.get(address);
-    if (conn === undefined && this.#stopped) {
-      const closed = new Redis({ lazyConnect: true });
-      closed.disconnect();
-      return closed;
-    }
     if (conn === undefined) {
-      const { host, port } = this.#s.reach(address);
-      conn = new Redis({
-        ...this.#s.redisOptions,
-        host,
-        port,
-        connectionName: 'redis-failover:control',
-        // Queued until connected (every wait is bounded by a timeout here); flushed by each
-        // failed reconnect, so a dead node's queue does not grow.
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: 0,
-        enableAutoPipelining: false,
-        keyPrefix: undefined,
-        readOnly: false,
-        // Keep trying: a node that comes back must be seen again, at a modest pace.
-        retryStrategy: () => 200,
-      });
-      conn.on('error', noop);
+      if (this.#stopped) throw new ClosedError(`${address}: the client was closed`);
+      conn = this.#pool.node(this.#s.reach(address)).control();
       this.#control.set(address, conn);
     }
     return conn;
@@ -127,8 +123,8 @@ export class ClusterWatcher {
     this.#stopped = true;
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     if (this.#beatTimer) clearTimeout(this.#beatTimer);
-    for (const conn of this.#control.values()) conn.disconnect();
     this.#control.clear();
+    this.#pool.close(false).catch(noop);
   }
 
   #schedule(ms: number): void {

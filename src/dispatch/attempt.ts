@@ -31,7 +31,7 @@ export interface Batch {
   readonly transaction: boolean;
   /** Which of its commands may change data. */
   readonly writesData: readonly boolean[];
-  /** Read-your-writes sequences of its writes, recorded when it was first sent. */
+  /** Read-your-writes sequences of its writes, recorded when it was issued. */
   seqs: number[] | null;
 }
 
@@ -82,7 +82,7 @@ export class Attempt implements AttemptFacts, Holdable {
   declare trace: CommandTrace | null;
   /** Its writes are recorded for read-your-writes (decided when it is issued). */
   declare tracked: boolean;
-  /** A single write's read-your-writes sequence, recorded when it was first sent (0: none). */
+  /** A single write's read-your-writes sequence, recorded when it was issued (0: none). */
   declare seq: number;
   /** Set on the first send of a write that must reach replicas. */
   declare durable: DurableWrite | null;

@@ -1,6 +1,6 @@
 import { Command, type Redis } from 'ioredis';
 import createDebug from 'debug';
-import { MaybeAppliedError, NotReplicatedError, OfflineError } from '../errors.js';
+import { MaybeAppliedError, NotReplicatedError } from '../errors.js';
 import { parseReadFrom } from '../routing/read-policy.js';
 import { route, type RouteTarget, type RoutingState } from '../routing/route.js';
 import { batchChannel, BatchTrace, commandChannel, traceBatch, traceCommand } from '../observability/channels.js';
@@ -23,7 +23,7 @@ export interface EngineSettings {
   maxQueuedCommands: number;
   /** How long a held command may wait; null: as long as it takes (bounded in number only). */
   holdTimeoutMs: number | null;
-  /** `enableOfflineQueue: false`: a command that would have to wait fails at once instead. */
+  /** `enableOfflineQueue: false`: a command never sent that would have to wait fails at once instead (the hold queue's rule). */
   offlineQueue: boolean;
   /** `enableAutoPipelining`: one socket write per connection per tick. */
   autoPipelining: boolean;
@@ -42,7 +42,6 @@ export class Engine implements AttemptHost {
   #writes: WriteTracking | null;
   #queue: HoldQueue;
   #session = new TransactionSession();
-  #offlineQueue: boolean;
   #autoPipelining: boolean;
   /** Reads that read-your-writes sent to the master (`stats()`). */
   readYourWritesRedirects = 0;
@@ -50,8 +49,7 @@ export class Engine implements AttemptHost {
   constructor(settings: EngineSettings) {
     this.#placement = settings.placement;
     this.#writes = settings.writes;
-    this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs });
-    this.#offlineQueue = settings.offlineQueue;
+    this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs, offlineQueue: settings.offlineQueue });
     this.#autoPipelining = settings.autoPipelining;
   }
 
@@ -67,6 +65,9 @@ export class Engine implements AttemptHost {
     const a = new Attempt(this, cmd.name, cls, view, cmd, null, cmd.resolve, cmd.reject);
     const writes = this.#writes;
     a.tracked = cls.writesData && writes !== null && writes.active;
+    // Recorded as issued, not as sent: a read issued after a write that is still held (no master
+    // connected yet) must not overtake it on a replica.
+    if (a.tracked) a.seq = writes!.record(cmd);
     // ioredis settles a command by calling its `resolve(reply)` or `reject(error)` (instrumentation
     // such as OpenTelemetry's wraps them and calls them detached). They are pointed here once, now,
     // and the caller's own (kept on the attempt) are called once, when the engine settles it:
@@ -112,21 +113,24 @@ export class Engine implements AttemptHost {
   #batch(commands: Command[], transaction: boolean, view: ViewRoute, trace: BatchTrace | null): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const a = Attempt.batch(this, commands, transaction, view, resolve, reject);
-      a.tracked = !a.cls.readOnly && this.#writes !== null && this.#writes.active;
+      const writes = this.#writes;
+      a.tracked = !a.cls.readOnly && writes !== null && writes.active;
+      // Recorded as issued, as single writes are: a read issued after the batch must not overtake it.
+      if (a.tracked) {
+        const batch = a.batch!;
+        batch.commands.forEach((c, i) => {
+          const seq = batch.writesData[i] ? writes!.record(c) : 0;
+          if (seq !== 0) (batch.seqs ??= []).push(seq);
+        });
+      }
       a.trace = trace;
       if (!this.#try(a)) this.#hold(a);
     });
   }
 
+  /** Held, or failed at once by the hold queue's rule (full; `enableOfflineQueue: false` and never sent). */
   #hold(a: Attempt): void {
-    // Without an offline queue only a command that has not been sent yet fails for waiting; one
-    // that met -READONLY or lost its connection is this client's to carry on.
-    if (!this.#offlineQueue && a.tries === 0) {
-      this.unsent(a, new OfflineError({ cause: this.waitCause(a) }));
-      return;
-    }
-    a.trace?.held();
-    this.#queue.hold(a);
+    if (this.#queue.hold(a)) a.trace?.held();
   }
 
   // ---------------------------------------------------------------- route and send
@@ -148,8 +152,12 @@ export class Engine implements AttemptHost {
     }
     const readOnly = a.cls.readOnly;
     // Read-your-writes matters only to reads a replica may serve.
-    const need = readOnly && a.policy.name !== 'master' && this.#writes !== null ? this.#writes.need(a) : 0;
-    const d = route(a.cls, state, a.policy, need);
+    const writes = this.#writes;
+    const need = readOnly && a.policy.name !== 'master' && writes !== null ? writes.need(a) : 0;
+    // A read that needs a write of ours not sent yet goes where that write goes, behind it: no
+    // node has it, and a replica (read while the master is away) would answer from before it.
+    const policy = need > 0 && writes!.awaitsUnsent(need) ? MASTER_POLICY : a.policy;
+    const d = route(a.cls, state, policy, need);
     if (readOnly) state.turn++;
     switch (d.kind) {
       case 'fail':
@@ -196,22 +204,16 @@ export class Engine implements AttemptHost {
   }
 
   /**
-   * A write is recorded for read-your-writes as it is first sent: a read issued after it, answered
-   * or not, needs it. Inside a WATCH…EXEC session only EXEC (and a batch) waits for replicas: the
-   * commands between MULTI and EXEC are only queued.
+   * A write's first send: its read-your-writes records (made when it was issued) are sent, so reads
+   * that need them no longer wait behind them. Inside a WATCH…EXEC session only EXEC (and a batch)
+   * waits for replicas: the commands between MULTI and EXEC are only queued.
    */
   #firstSendOfWrite(a: Attempt): void {
     const writes = this.#writes;
     const { cmd, batch } = a;
     if (a.tracked && writes !== null) {
-      if (cmd !== null) {
-        a.seq = writes.record(cmd);
-      } else {
-        batch!.commands.forEach((c, i) => {
-          const seq = batch!.writesData[i] ? writes.record(c) : 0;
-          if (seq !== 0) (batch!.seqs ??= []).push(seq);
-        });
-      }
+      if (a.seq !== 0) writes.sent(a.seq);
+      if (batch !== null && batch.seqs !== null) writes.sent(batch.seqs);
     }
     const settings = a.view.durability;
     if (settings !== null && !(a.pinned && cmd !== null && a.name !== 'exec')) a.durable = { settings, wait: null, answered: false, reply: undefined };

@@ -1,9 +1,11 @@
-import { CommandTimeoutError, QueueFullError } from '../errors.js';
+import { CommandTimeoutError, OfflineError, QueueFullError } from '../errors.js';
 
 /** Something that could not go yet: tried again, in arrival order, on every sign of change. */
 export interface Holdable {
   /** The command's name (`pipeline`, `exec` for batches), for the timeout's message. */
   readonly name: string;
+  /** How many times it has been sent (0: never; then only the caller's waiting is at stake). */
+  readonly tries: number;
   /** Try to send now; false when it must keep waiting. */
   retry(): boolean;
   /** Settle it with an error: it was never sent. */
@@ -17,6 +19,11 @@ export interface HoldQueueSettings {
   limit: number;
   /** How long one may wait (`commandTimeoutMs`) before it fails, unsent; null: no limit. */
   timeoutMs: number | null;
+  /**
+   * `redisOptions.enableOfflineQueue`: false, and a command never sent fails at once with
+   * `OfflineError` instead of waiting (ioredis's rule for a connection that is not ready).
+   */
+  offlineQueue: boolean;
 }
 
 interface Entry {
@@ -43,11 +50,21 @@ export class HoldQueue {
     return this.#entries.length;
   }
 
-  hold(item: Holdable): void {
-    const { limit, timeoutMs } = this.#settings;
+  /**
+   * Hold `item` until a drain lets it go; true when it waits, false when it was failed at once
+   * (the queue is full, or there is no offline queue). Without an offline queue only a command
+   * never sent fails for waiting: one that met -READONLY, a redirect or a lost connection is this
+   * client's to carry on, as ioredis carries on a command it already wrote.
+   */
+  hold(item: Holdable): boolean {
+    const { limit, timeoutMs, offlineQueue } = this.#settings;
+    if (!offlineQueue && item.tries === 0) {
+      item.fail(new OfflineError({ cause: item.waitCause() }));
+      return false;
+    }
     if (this.#entries.length >= limit) {
       item.fail(new QueueFullError(limit));
-      return;
+      return false;
     }
     const entry: Entry = { item, timer: undefined };
     if (timeoutMs !== null) {
@@ -59,6 +76,7 @@ export class HoldQueue {
       }, timeoutMs);
     }
     this.#entries.push(entry);
+    return true;
   }
 
   /** Try every held item again, oldest first. A drain asked for during a drain runs after it. */

@@ -43,8 +43,12 @@ export interface WriteTracking {
   readonly active: boolean;
   /** The write sequence a node must have applied to serve the reads of `a` (0: any node); asked only for reads a replica may serve. */
   need(a: Attempt): number;
-  /** A write is being sent for the first time: its sequence, to settle later (0: not tracked). */
+  /** A write is issued: its sequence, to hand to `sent` and later `settled` (0: not tracked). */
   record(cmd: Command): number;
+  /** Recorded writes went out to the master: reads that need them no longer wait behind them. */
+  sent(seqs: number | readonly number[]): void;
+  /** A read that needs `need` (> 0) needs a write of this client not sent yet: it goes where that write goes. */
+  awaitsUnsent(need: number): boolean;
   /** Recorded writes were answered or failed: they no longer hold back what replicas are known to have. */
   settled(seqs: number | readonly number[]): void;
 }

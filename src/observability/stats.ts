@@ -20,13 +20,13 @@ export interface NodeStats {
   latencyMs: number | null;
 }
 
-/** What `stats()` returns: a plain snapshot, safe to keep, for a metrics exporter to read. */
-export interface FailoverRedisStats {
-  master: Address | null;
+/** What the snapshots of both clients (`FailoverRedis#stats()`, `FailoverCluster#stats()`) share, field for field. */
+export interface ClientStats {
+  /** Every node of the picture, then any other node that has counts (role `unknown`). */
   nodes: NodeStats[];
-  /** Commands waiting for a node now (no master known, a replica connecting, a write gate shut). */
+  /** Commands waiting for a node now (no master known, a replica connecting, a write gate shut, CLUSTERDOWN). */
   held: number;
-  /** Changes of master this client has seen. */
+  /** Changes of master this client has seen (of a shard's master, in a cluster). */
   failovers: number;
   /** `durationMs` of the last `failover` event, or null. */
   lastFailoverDurationMs: number | null;
@@ -36,9 +36,26 @@ export interface FailoverRedisStats {
   errors: number;
 }
 
+/** What `stats()` returns: a plain snapshot, safe to keep, for a metrics exporter to read. */
+export interface FailoverRedisStats extends ClientStats {
+  master: Address | null;
+}
+
+/** A picture as the snapshot sees it: its nodes, masters first, and the fields only this client's snapshot has. */
+export interface StatsPicture<Own> {
+  members: readonly NodeState[];
+  own: Own;
+}
+
+/** A replica set's picture: its master and replicas; `master` is its own field. */
+export function replicaSetPicture(topology: Topology | null): StatsPicture<{ master: Address | null }> {
+  const members = topology === null ? [] : [...(topology.master ? [topology.master] : []), ...topology.replicas];
+  return { members, own: { master: topology?.master?.address ?? null } };
+}
+
 /** What the snapshot is built from: plain data. */
-export interface StatsInput {
-  topology: Topology | null;
+export interface StatsInput<Own> {
+  picture: StatsPicture<Own>;
   counters: ReadonlyMap<Address, NodeCounters>;
   held: number;
   failovers: number;
@@ -46,13 +63,11 @@ export interface StatsInput {
   readYourWritesRedirects: number;
 }
 
-/** The snapshot: every node of the topology, then any other node that has counts, by address. */
-export function buildStats(input: StatsInput): FailoverRedisStats {
-  const { topology } = input;
-  const members = topology === null ? [] : [...(topology.master ? [topology.master] : []), ...topology.replicas];
-  const { nodes, commandsSent, errors } = nodeStats(members, input.counters);
+/** The snapshot: every node of the picture, then any other node that has counts, by address. */
+export function buildStats<Own extends object>(input: StatsInput<Own>): ClientStats & Own {
+  const { nodes, commandsSent, errors } = nodeStats(input.picture.members, input.counters);
   return {
-    master: topology?.master?.address ?? null,
+    ...input.picture.own,
     nodes,
     held: input.held,
     failovers: input.failovers,
@@ -63,10 +78,7 @@ export function buildStats(input: StatsInput): FailoverRedisStats {
   };
 }
 
-/**
- * Each member's counts, then any other node that has counts (by address, role `unknown`), and the
- * totals. FailoverRedis and FailoverCluster build their snapshots on it.
- */
+/** Each member's counts, then any other node that has counts (by address, role `unknown`), and the totals. */
 export function nodeStats(
   members: readonly NodeState[],
   counters: ReadonlyMap<Address, NodeCounters>,
@@ -93,21 +105,24 @@ export function nodeStats(
   return { nodes, commandsSent, errors };
 }
 
-/** Where the collector reads the live parts; the core passes them in. */
-export interface StatsSource {
-  topology(): Topology | null;
+/** Where the collector reads the live parts; each client passes them in. */
+export interface StatsSource<Own> {
+  picture(): StatsPicture<Own>;
   counters(): ReadonlyMap<Address, NodeCounters>;
   held(): number;
   readYourWritesRedirects(): number;
 }
 
-/** Keeps the totals events bring (failovers); builds the snapshot on demand, never per command. */
-export class StatsCollector {
-  #source: StatsSource;
+/**
+ * The one stats collector of both clients: keeps the totals events bring (failovers, counted
+ * here and only here); builds the snapshot on demand, never per command.
+ */
+export class StatsCollector<Own extends object> {
+  #source: StatsSource<Own>;
   #failovers = 0;
   #lastFailoverDurationMs: number | null = null;
 
-  constructor(source: StatsSource) {
+  constructor(source: StatsSource<Own>) {
     this.#source = source;
   }
 
@@ -116,10 +131,10 @@ export class StatsCollector {
     this.#lastFailoverDurationMs = event.durationMs;
   }
 
-  snapshot(): FailoverRedisStats {
+  snapshot(): ClientStats & Own {
     const s = this.#source;
     return buildStats({
-      topology: s.topology(),
+      picture: s.picture(),
       counters: s.counters(),
       held: s.held(),
       failovers: this.#failovers,

@@ -37,7 +37,7 @@ export interface ReplicaSetParts {
   readonly coordinator: FailoverCoordinator;
   readonly placement: ReplicaSetPlacement;
   readonly engine: Engine;
-  readonly stats: StatsCollector;
+  readonly stats: StatsCollector<{ master: Address | null }>;
   readonly lag: ResolvedLag;
 }
 

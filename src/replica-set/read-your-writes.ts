@@ -5,7 +5,7 @@ import type { ConsistencyMonitor } from '../routing/consistency-monitor.js';
 
 /**
  * Read-your-writes of a replica set, where the engine meets the consistency monitor: what a read
- * needs, and the record of each write from the moment it is sent. The bookkeeping itself is the
+ * needs, and the record of each write from the moment it is issued. The bookkeeping itself is the
  * monitor's. Writes are recorded only once some view reads from replicas (`track()`): before
  * that every read goes to the master, which has them all.
  */
@@ -33,6 +33,18 @@ export class ReplicaSetWrites implements WriteTracking {
 
   record(cmd: Command): number {
     return this.active ? this.#consistency.wrote(cmd) : 0;
+  }
+
+  sent(seqs: number | readonly number[]): void {
+    if (typeof seqs === 'number') {
+      if (seqs !== 0) this.#consistency.sent(seqs);
+    } else {
+      for (const seq of seqs) this.#consistency.sent(seq);
+    }
+  }
+
+  awaitsUnsent(need: number): boolean {
+    return this.#consistency.writes.awaitsUnsent(need);
   }
 
   settled(seqs: number | readonly number[]): void {

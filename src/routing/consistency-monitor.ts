@@ -1,17 +1,13 @@
 import createDebug from 'debug';
 import type { Command } from 'ioredis';
+import { OffsetSampler } from '../consistency/offset-sampler.js';
 import type { NodePool } from '../pool/node-pool.js';
-import { parseInfoReplication } from '../topology/info-parser.js';
-import { noAnswer, withTimeout } from '../util.js';
 import type { Address, NodeState } from '../topology/types.js';
 import { firstKeyOnly } from './classify.js';
 import { ReplicaProgress, SessionWrites } from './consistency.js';
 import type { ResolvedLag } from './router.js';
 
 const debug = createDebug('redis-failover:router');
-
-/** How long one sampling round waits for the replicas before it goes on without the slow ones. */
-const SLOW_REPLICA_MS = 50;
 
 export interface ConsistencySettings {
   pool: NodePool;
@@ -41,12 +37,12 @@ export class ConsistencyMonitor {
   #stopped = false;
   #lowestReached = 0;
   #bounded: boolean;
-  #inFlight = new Set<Address>();
-  #useRole = true;
+  #sampler: OffsetSampler;
 
   constructor(settings: ConsistencySettings) {
     this.#settings = settings;
     this.#bounded = settings.lag.bytes !== null || settings.lag.ms !== null;
+    this.#sampler = new OffsetSampler({ control: (node) => settings.pool.node(node).control(), probeTimeoutMs: settings.probeTimeoutMs });
   }
 
   get readYourWrites(): boolean {
@@ -69,7 +65,7 @@ export class ConsistencyMonitor {
     this.#schedule(0);
   }
 
-  /** A write is being sent: its sequence number, to hand back to `settled()` once answered. */
+  /** A write is issued: its sequence number, to hand to `sent()` and then to `settled()` once answered. */
   wrote(cmd: Command): number {
     const seq = firstKeyOnly(cmd.name) && cmd.args.length > 0 ? this.writes.wroteKey(cmd.args[0]) : this.writes.wrote(cmd.getKeys());
     if (this.#timer === null && !this.#running) this.#schedule(0);
@@ -79,6 +75,11 @@ export class ConsistencyMonitor {
   /** The write numbered `seq` was answered, or failed. */
   settled(seq: number): void {
     this.writes.settled(seq);
+  }
+
+  /** The write numbered `seq` went out to the master. */
+  sent(seq: number): void {
+    this.writes.sent(seq);
   }
 
   /** The write sequence a node must have reached for this read (0: any node). */
@@ -129,38 +130,6 @@ export class ConsistencyMonitor {
     this.#timer.unref();
   }
 
-  /**
-   * A node's role and replication offset: `ROLE` (a short array, nothing to parse), or `INFO
-   * replication` where an ACL user may not run ROLE.
-   */
-  async #offset(node: NodeState): Promise<{ role: string; offset: number }> {
-    const { pool, probeTimeoutMs } = this.#settings;
-    const conn = pool.node(node).control();
-    if (this.#useRole) {
-      try {
-        return roleOffset(await withTimeout(conn.call('ROLE'), probeTimeoutMs, noAnswer(node.address, probeTimeoutMs)));
-      } catch (error) {
-        if (!/^NOPERM/.test((error as Error).message)) throw error;
-        this.#useRole = false;
-      }
-    }
-    const info = parseInfoReplication(await withTimeout(conn.info('replication') as Promise<string>, probeTimeoutMs, noAnswer(node.address, probeTimeoutMs)));
-    return { role: info.role, offset: (info.role === 'master' ? info.masterReplOffset : info.replicaReplOffset) ?? 0 };
-  }
-
-  async #sampleReplica(replica: NodeState): Promise<void> {
-    if (this.#stopped) return;
-    this.#inFlight.add(replica.address);
-    try {
-      const { role, offset } = await this.#offset(replica);
-      if (role === 'replica') this.progress.replicaSample(replica.address, offset);
-    } catch {
-      // No answer: it keeps its last known progress, which only ages.
-    } finally {
-      this.#inFlight.delete(replica.address);
-    }
-  }
-
   async #sample(): Promise<void> {
     const master = this.#master;
     if (master === null || this.#replicas.length === 0) return;
@@ -168,17 +137,12 @@ export class ConsistencyMonitor {
     try {
       // The sequence first, then the offset: the offset then covers every write answered up to it.
       const seq = this.writes.settledThrough;
-      const sample = await this.#offset(master);
-      if (this.#stopped || this.#master !== master || sample.role !== 'master') return;
-      this.progress.masterSample(seq, sample.offset, performance.now());
-      const replicas = this.#replicas;
-      // Each replica answers on its own: a hung one must not hold back what the others show.
-      const probes = replicas.filter((r) => !this.#inFlight.has(r.address)).map((r) => this.#sampleReplica(r));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(probes), new Promise((resolve) => (timer = setTimeout(resolve, SLOW_REPLICA_MS)))]);
-      clearTimeout(timer);
-      const addresses = replicas.map((r) => r.address);
-      this.#lowestReached = this.progress.compact(addresses);
+      // The replicas as they are once the master has answered (a new picture may have come meanwhile).
+      const replicas = (): readonly NodeState[] => this.#replicas;
+      const group = { master, progress: this.progress, get replicas() { return replicas(); } };
+      const reached = await this.#sampler.sample(group, seq, () => !this.#stopped && this.#master === master);
+      if (reached === null) return;
+      this.#lowestReached = reached;
       this.writes.forgetUpTo(this.#lowestReached);
     } finally {
       this.#running = false;
@@ -189,17 +153,4 @@ export class ConsistencyMonitor {
       this.#schedule(pending ? (this.#settings.intervalMs ?? 10) : idle);
     }
   }
-}
-
-
-/**
- * The role and offset in a `ROLE` reply: `['master', offset, replicas]` or
- * `['slave', host, port, state, offset]` (`-1` while a replica has no master link). Never throws.
- */
-export function roleOffset(reply: unknown): { role: 'master' | 'replica' | 'unknown'; offset: number } {
-  if (!Array.isArray(reply)) return { role: 'unknown', offset: 0 };
-  const kind = String(reply[0]);
-  const at = kind === 'master' ? 1 : kind === 'slave' ? 4 : -1;
-  const offset = at < 0 ? NaN : Number(reply[at]);
-  return { role: kind === 'master' ? 'master' : kind === 'slave' ? 'replica' : 'unknown', offset: Number.isFinite(offset) && offset > 0 ? offset : 0 };
 }

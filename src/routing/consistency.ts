@@ -3,8 +3,9 @@ import type { Address } from '../topology/types.js';
 /**
  * Read-your-writes, exactly where Redis lets us be exact.
  *
- * Every write gets a sequence number when it is sent, and each key it writes remembers the number:
- * a read issued after a write — answered or not — needs that sequence, as on one connection.
+ * Every write gets a sequence number when it is issued, and each key it writes remembers the
+ * number: a read issued after a write — sent or not, answered or not — needs that sequence, as on
+ * one connection. A read that needs a write not yet sent waits behind it (`awaitsUnsent`).
  * A background check samples the master's `master_repl_offset` (the offset then includes every
  * write acknowledged before the sample) and each replica's `slave_repl_offset` (what it has
  * applied): a replica whose offset reached a sample has applied every write numbered up to it.
@@ -22,8 +23,10 @@ export class SessionWrites {
   #keys = new Map<string, number>();
   /** Every read must wait for this sequence (writes without known keys, evicted keys). */
   #barrier = 0;
-  /** Writes sent and not yet answered, in sequence order (a Set keeps insertion order). */
+  /** Writes issued and not yet answered, in sequence order (a Set keeps insertion order). */
   #pending = new Set<number>();
+  /** Writes issued and not yet sent (held: no master connected yet), in sequence order. */
+  #unsent = new Set<number>();
   #maxKeys: number;
 
   constructor(maxKeys = 100_000) {
@@ -47,16 +50,32 @@ export class SessionWrites {
   /** The write numbered `seq` was answered (or failed): it no longer holds back the samples. */
   settled(seq: number): void {
     this.#pending.delete(seq);
+    this.#unsent.delete(seq);
+  }
+
+  /** The write numbered `seq` went out on a connection to the master. */
+  sent(seq: number): void {
+    this.#unsent.delete(seq);
+  }
+
+  /**
+   * A read that needs `need` needs a write not sent yet: it must wait behind it, wherever
+   * replicas stand — no node has it, and served elsewhere the read would overtake its own write.
+   */
+  awaitsUnsent(need: number): boolean {
+    for (const first of this.#unsent) return first <= need;
+    return false;
   }
 
   get size(): number {
     return this.#keys.size;
   }
 
-  /** Record a write of `keys` as it is sent (empty: a write whose keys are unknown). */
+  /** Record a write of `keys` as it is issued (empty: a write whose keys are unknown); `sent()` follows. */
   wrote(keys: readonly unknown[]): number {
     const seq = ++this.#seq;
     this.#pending.add(seq);
+    this.#unsent.add(seq);
     if (keys.length === 0) {
       this.#barrier = seq;
       return seq;
@@ -70,6 +89,7 @@ export class SessionWrites {
   wroteKey(key: unknown): number {
     const seq = ++this.#seq;
     this.#pending.add(seq);
+    this.#unsent.add(seq);
     this.#record(key, seq);
     if (this.#keys.size > this.#maxKeys) this.#evict();
     return seq;

@@ -17,7 +17,10 @@ export function resolveLag(lag: MaxReplicaLag | undefined): ResolvedLag {
   return { bytes: lag?.bytes ?? null, ms: lag?.ms ?? null };
 }
 
-/** Why a replica gets no reads, or null when it may serve them. */
+/**
+ * Why a replica gets no reads, or null when it may serve them: the one rule of both clients
+ * (FailoverRedis's replica set, each shard of a FailoverCluster).
+ */
 export function replicaIneligibility(replica: NodeState, master: NodeState | null, lag: ResolvedLag): string | null {
   if (!replica.up) return 'down';
   if (replica.role !== 'replica') return `role ${replica.role}`;
@@ -36,9 +39,12 @@ export function replicaIneligibility(replica: NodeState, master: NodeState | nul
   return null;
 }
 
+/** The replicas of `master` that may serve reads, by address. */
+export function eligibleReplicas(replicas: readonly NodeState[], master: NodeState | null, lag: ResolvedLag): NodeState[] {
+  const eligible = replicas.filter((r) => replicaIneligibility(r, master, lag) === null);
+  return eligible.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
 export function buildRoutingTable(topology: Topology, lag: ResolvedLag): RoutingTable {
-  const master = topology.master;
-  const replicas = topology.replicas.filter((r) => replicaIneligibility(r, master, lag) === null);
-  replicas.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { master, replicas };
+  return { master: topology.master, replicas: eligibleReplicas(topology.replicas, topology.master, lag) };
 }

@@ -76,7 +76,9 @@ export class NodesProvider implements TopologyProvider {
       frontier = [...queued.entries()].filter(([address]) => !probes.has(address));
     }
 
-    const all = withoutAliases([...probes.values()], new Set(seeds.map((s) => formatAddress(s.host, s.port))));
+    const knownRunIds = new Map<string, Address>();
+    for (const n of [...(previous?.master ? [previous.master] : []), ...(previous?.replicas ?? [])]) if (n.runId) knownRunIds.set(n.runId, n.address);
+    const all = withoutAliases([...probes.values()], new Set(seeds.map((s) => formatAddress(s.host, s.port))), knownRunIds);
     const mistake = mistakeIn(all);
     if (mistake !== null) throw mistake;
     if (all.every((p) => p.info === null)) {
@@ -137,8 +139,30 @@ export class NodesProvider implements TopologyProvider {
  * says so. Keep the announced address: with both, the picture would hold two masters, and the
  * client would demote the master to a replica of itself. The seed is still probed by its name on
  * every discovery, so a node replaced behind the name is found.
+ *
+ * `known` (run id → address, from the last picture) catches the alias when the announced address
+ * did not answer this round (its connection was reconnecting) while the seed's name did: the
+ * answer stands for the announced address. Without it, the master flipped to its own alias and
+ * back, each time a `failover` event.
  */
-export function withoutAliases(probes: Probe[], seeds: ReadonlySet<Address>): Probe[] {
+export function withoutAliases(probes: Probe[], seeds: ReadonlySet<Address>, known: ReadonlyMap<string, Address> = new Map()): Probe[] {
+  const standIns = new Map<Address, Probe>();
+  for (const p of probes) {
+    const runId = p.info?.runId;
+    const announced = runId ? known.get(runId) : undefined;
+    if (announced !== undefined && announced !== p.address && seeds.has(p.address) && !seeds.has(announced)) {
+      const other = probes.find((q) => q.address === announced);
+      if (other === undefined || other.info === null) standIns.set(announced, p);
+    }
+  }
+  if (standIns.size > 0) {
+    const aliases = new Set(standIns.values());
+    const announcedMissing = [...standIns.keys()].filter((a) => !probes.some((q) => q.address === a));
+    probes = [
+      ...probes.filter((q) => !aliases.has(q)).map((q) => (standIns.has(q.address) ? standIn(q.address, standIns.get(q.address)!) : q)),
+      ...announcedMissing.map((a) => standIn(a, standIns.get(a)!)),
+    ];
+  }
   const byRunId = new Map<string, Probe>();
   const dropped = new Set<Probe>();
   for (const p of probes) {
@@ -155,6 +179,13 @@ export function withoutAliases(probes: Probe[], seeds: ReadonlySet<Address>): Pr
     }
   }
   return dropped.size === 0 ? probes : probes.filter((p) => !dropped.has(p));
+}
+
+/** The seed alias's answer under the announced address it stands for. */
+function standIn(address: Address, alias: Probe): Probe {
+  const at = address.lastIndexOf(':');
+  debug('%s answered for %s (same run_id; %s did not answer this round)', alias.address, address, address);
+  return { ...alias, address, node: { host: address.slice(0, at), port: Number(address.slice(at + 1)) } };
 }
 
 /**

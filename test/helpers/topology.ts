@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Probe } from '../../src/topology/assemble.js';
 import { parseInfoReplication } from '../../src/topology/info-parser.js';
+import type { Evidence } from '../../src/failover/decide.js';
 import type { NodeState } from '../../src/topology/types.js';
 
 /** A captured `INFO replication` reply from test/fixtures/info-replication (CRLF kept). */
@@ -60,4 +61,25 @@ export function edited(name: string, fields: Record<string, string | number>): s
     text = text.replace(line, `${field}:${value}`);
   }
   return text;
+}
+
+/** `decide()`'s evidence of a client whose master (127.0.0.1:6379) answers, at t = 10 s. */
+export function evidence(patch: Partial<Evidence> = {}): Evidence {
+  return {
+    now: 10_000,
+    silenceMs: 0,
+    suspect: false,
+    replicaPingPeriodS: null,
+    knownMaster: '127.0.0.1:6379',
+    troubleSince: null,
+    reasons: [],
+    pendingReason: null,
+    acting: false,
+    warnedDown: false,
+    warned: new Set(),
+    noMasterSince: null,
+    refused: null,
+    retryAt: 0,
+    ...patch,
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NotReplicatedError } from '../../src/index.js';
-import { commandCalls, resetStats } from '../helpers/redis.js';
+import { commandCalls, direct, resetStats } from '../helpers/redis.js';
 import { checkCounters, startWriter, waitFor } from '../helpers/writer.js';
 import { resources } from '../helpers/resources.js';
 
@@ -110,5 +110,28 @@ describe('durable writes', () => {
     // It is on the master all the same.
     expect(await redis.withReadFrom('master').get('durable')).toBe('2');
     set.resume(set.replicas[0]!);
+  });
+});
+
+describe('read-your-writes while the master is not connected yet', () => {
+  it('a read issued after a write that is still held waits for it, instead of overtaking it on a replica', async () => {
+    const set = await replicaSet({ replicas: 2 });
+    const seed = direct(set.master);
+    await seed.set('held:k', 'old');
+    await seed.wait(2, 2000);
+    seed.disconnect();
+    // The master does not answer yet: the replicas do, and are found first (seeded with them only).
+    set.pause(set.master);
+    const redis = client({ nodes: set.replicas, failover: { promote: 'manual' }, redisOptions: { connectTimeout: 300 } });
+    const write = redis.set('held:k', 'new');
+    const pipelined = redis.pipeline().set('held:p', 'new').exec();
+    const reads = [redis.get('held:k'), redis.pipeline().get('held:p').exec()];
+    await waitFor('the replicas to be read', () => redis.topology().replicas.some((r) => r.up));
+    await new Promise((r) => setTimeout(r, 300));
+    set.resume(set.master);
+    await Promise.all([write, pipelined]);
+    const [k, p] = await Promise.all(reads);
+    expect(k).toBe('new');
+    expect(p).toEqual([[null, 'new']]);
   });
 });

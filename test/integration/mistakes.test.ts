@@ -4,6 +4,7 @@ import { FailoverCluster, FailoverRedis } from '../../src/index.js';
 import { startCluster, startReplicaSet, type Cluster, type ReplicaSet } from '../../src/testing/index.js';
 import { cli } from '../helpers/cli.js';
 import { direct } from '../helpers/redis.js';
+import { waitFor } from '../helpers/writer.js';
 
 // Common configuration mistakes, against real servers and a real --sentinel: each must fail fast
 // (well within BOUND_MS) with a typed error that names the mistake and shows the right form, through
@@ -199,6 +200,9 @@ describe('a command that timed out waiting for a node', () => {
     redis.on('error', () => undefined);
     await redis.set('k', 'v');
     await lone.kill(lone.master);
+    // Once the client has seen the master go: a write sent into the dying socket is (rightly)
+    // ERR_MAYBE_APPLIED, and kill() resolves at the process's exit, a moment before the socket knows.
+    await waitFor('the client to see the master gone', () => redis.status !== 'ready');
     const error = (await redis.set('k', 'w').catch((e: unknown) => e)) as Coded;
     redis.disconnect();
     expect(error).toMatchObject({ name: 'CommandTimeoutError', code: 'ERR_COMMAND_TIMEOUT' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterChanges } from '../../src/cluster/changes.js';
+import { clusterChanges, failoverEvent } from '../../src/cluster/changes.js';
 import type { ClusterTopology } from '../../src/cluster/topology.js';
 import type { NodeState } from '../../src/topology/types.js';
 
@@ -60,5 +60,25 @@ describe('clusterChanges', () => {
   it('slots no master serves any more: a failover to null', () => {
     const lost: ClusterTopology = { source: 'cluster', shards: [{ slots: [[0, 8191]], master: null, replicas: [] }, before.shards[1]!] };
     expect(clusterChanges(before, lost).failovers).toEqual([{ from: 'a:1', to: null }]);
+  });
+});
+
+describe('failoverEvent', () => {
+  const A = '127.0.0.1:7000';
+  const B = '127.0.0.1:7003';
+  const expected = { from: A, to: B, began: 1000 };
+
+  it('the change a switchover expects is reported as it, timed from its start', () => {
+    expect(failoverEvent({ from: A, to: B }, expected, 1500, 1250)).toEqual({ event: { from: A, to: B, reason: 'switchover', durationMs: 250 }, matched: true });
+    // Slots seen served by no one mid-move: from is null, and it still matches.
+    expect(failoverEvent({ from: null, to: B }, expected, undefined, 1300).event).toEqual({ from: A, to: B, reason: 'switchover', durationMs: 300 });
+  });
+
+  it('any other is the cluster failover, timed from when the old master was seen down', () => {
+    expect(failoverEvent({ from: A, to: '127.0.0.1:7004' }, expected, 400, 1400)).toEqual({
+      event: { from: A, to: '127.0.0.1:7004', reason: 'cluster failover', durationMs: 1000 },
+      matched: false,
+    });
+    expect(failoverEvent({ from: A, to: B }, null, undefined, 1400).event.durationMs).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseClusterShards } from '../../src/cluster/shards.js';
-import { assembleClusterTopology, assistCandidate, readableReplicas, slotTable, uncoveredRanges, UNCOVERED } from '../../src/cluster/topology.js';
+import { assembleClusterTopology, assistCandidate, slotTable, uncoveredRanges, UNCOVERED } from '../../src/cluster/topology.js';
+import { eligibleReplicas, resolveLag } from '../../src/routing/router.js';
 import { parseInfoReplication } from '../../src/topology/info-parser.js';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/cluster/${name}`, import.meta.url), 'utf8')) as unknown;
@@ -24,7 +25,7 @@ describe('assembleClusterTopology', () => {
     const first = t.shards[0]!;
     expect(first.master).toMatchObject({ role: 'master', up: true, offset: 1000 });
     expect(first.replicas[0]).toMatchObject({ role: 'replica', up: true, linkStatus: 'up', offset: 900, lagBytes: 100, latencyMs: 2 });
-    expect(readableReplicas(first)).toHaveLength(first.replicas.length);
+    expect(eligibleReplicas(first.replicas, first.master, resolveLag(undefined))).toHaveLength(first.replicas.length);
     expect(uncoveredRanges(slotTable(t))).toEqual([]);
   });
 
@@ -33,7 +34,7 @@ describe('assembleClusterTopology', () => {
     const t = assembleClusterTopology(shards, new Map());
     for (const s of t.shards) {
       expect(s.master?.up).toBe(false);
-      expect(readableReplicas(s)).toEqual([]);
+      expect(eligibleReplicas(s.replicas, s.master, resolveLag(undefined))).toEqual([]);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { firstKeyOnly } from '../../src/routing/classify.js';
 import { ReplicaProgress, SessionWrites } from '../../src/routing/consistency.js';
-import { roleOffset } from '../../src/routing/consistency-monitor.js';
+import { roleOffset } from '../../src/consistency/offset-sampler.js';
 
 describe('SessionWrites', () => {
   it('gives each acknowledged write a sequence, and a read the highest sequence of its keys', () => {
@@ -130,5 +130,24 @@ describe('writes in flight', () => {
     expect(w.settledThrough).toBe(b);
     w.settled(c);
     expect(w.settledThrough).toBe(c);
+  });
+});
+
+describe('SessionWrites: writes issued but not sent yet', () => {
+  it('a read that needs one waits behind it until it is sent; answered or failed, it is forgotten', () => {
+    const w = new SessionWrites();
+    const a = w.wroteKey('a'); // held: no master connected yet
+    expect(w.awaitsUnsent(w.neededKey('a'))).toBe(true);
+    expect(w.awaitsUnsent(w.neededKey('other'))).toBe(false);
+    w.sent(a);
+    expect(w.awaitsUnsent(w.neededKey('a'))).toBe(false);
+    const b = w.wrote(['b', 'c']);
+    const c = w.wroteKey('c');
+    w.sent(c);
+    // The older write of b is still unsent: a read needing c's (later) write waits too, on the safe side.
+    expect(w.awaitsUnsent(w.neededKey('c'))).toBe(true);
+    w.settled(b); // failed without being sent (timed out while held)
+    expect(w.awaitsUnsent(w.neededKey('c'))).toBe(false);
+    expect(w.settledThrough).toBe(a - 1);
   });
 });

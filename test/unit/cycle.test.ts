@@ -5,32 +5,14 @@ import { assembleTopology, type Probe } from '../../src/topology/assemble.js';
 import { describeCycle, replicationCycle } from '../../src/topology/cycle.js';
 import { assessHealth } from '../../src/topology/health.js';
 import type { Topology } from '../../src/topology/types.js';
-import { edited, probe, probeText } from '../helpers/topology.js';
+import { edited, evidence as baseEvidence, probe, probeText } from '../helpers/topology.js';
 
 const A = '127.0.0.1:6379';
 const B = '127.0.0.1:6380';
 const C = '127.0.0.1:6381';
 const auto: DecideSettings = { promote: 'auto', downAfterMs: 1000, quorum: null };
 
-function evidence(patch: Partial<Evidence> = {}): Evidence {
-  return {
-    now: 10_000,
-    silenceMs: 0,
-    suspect: false,
-    replicaPingPeriodS: null,
-    knownMaster: B,
-    troubleSince: null,
-    reasons: [],
-    pendingReason: null,
-    acting: false,
-    warnedDown: false,
-    warned: new Set(),
-    noMasterSince: null,
-    refused: null,
-    retryAt: 0,
-    ...patch,
-  };
-}
+const evidence = (patch: Partial<Evidence> = {}): Evidence => baseEvidence({ knownMaster: B, ...patch });
 
 const picture = (probes: Probe[], previous: Topology | null = null): Topology => assembleTopology(probes, previous, 'nodes');
 const kinds = (decisions: Decision[]) => decisions.map((d) => d.kind);

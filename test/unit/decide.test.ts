@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type DecideSettings, type Decision, type Evidence } from '../../src/failover/decide.js';
+import { decide, type DecideSettings, type Decision } from '../../src/failover/decide.js';
 import { assembleTopology, type Probe } from '../../src/topology/assemble.js';
 import type { Topology, TopologySource } from '../../src/topology/types.js';
-import { edited, probe, probeText } from '../helpers/topology.js';
+import { edited, evidence, probe, probeText } from '../helpers/topology.js';
 
 const M6379 = '127.0.0.1:6379';
 const M6381 = '127.0.0.1:6381';
@@ -11,26 +11,6 @@ const auto: DecideSettings = { promote: 'auto', downAfterMs: 1000, quorum: null 
 const manual: DecideSettings = { ...auto, promote: 'manual' };
 const sentinel: DecideSettings = { ...auto, promote: 'sentinel' };
 
-/** The evidence of a client whose master answers, at t = 10 s. */
-function evidence(patch: Partial<Evidence> = {}): Evidence {
-  return {
-    now: 10_000,
-    silenceMs: 0,
-    suspect: false,
-    replicaPingPeriodS: null,
-    knownMaster: M6379,
-    troubleSince: null,
-    reasons: [],
-    pendingReason: null,
-    acting: false,
-    warnedDown: false,
-    warned: new Set(),
-    noMasterSince: null,
-    refused: null,
-    retryAt: 0,
-    ...patch,
-  };
-}
 
 const picture = (probes: Probe[], source: TopologySource = 'nodes'): Topology => assembleTopology(probes, null, source);
 const kinds = (decisions: Decision[]) => decisions.map((d) => d.kind);

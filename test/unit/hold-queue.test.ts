@@ -6,6 +6,7 @@ import { HoldQueue, type Holdable } from '../../src/dispatch/hold-queue.js';
 function item(name: string, gate: { open: boolean }, log: string[]): Holdable & { error: Error | null } {
   const it = {
     name,
+    tries: 0,
     error: null as Error | null,
     retry: () => {
       if (!gate.open) return false;
@@ -30,7 +31,7 @@ describe('HoldQueue', () => {
   });
 
   it('drains in arrival order, keeping the place of what still cannot go', () => {
-    const q = new HoldQueue({ limit: 10, timeoutMs: 1000 });
+    const q = new HoldQueue({ limit: 10, timeoutMs: 1000, offlineQueue: true });
     const log: string[] = [];
     const a = { open: false };
     const b = { open: false };
@@ -48,7 +49,7 @@ describe('HoldQueue', () => {
   });
 
   it('what is held during a drain goes behind what was already waiting', () => {
-    const q = new HoldQueue({ limit: 10, timeoutMs: 1000 });
+    const q = new HoldQueue({ limit: 10, timeoutMs: 1000, offlineQueue: true });
     const log: string[] = [];
     const closed = { open: false };
     const open = { open: true };
@@ -62,7 +63,7 @@ describe('HoldQueue', () => {
   });
 
   it('fails at once past the limit (maxQueuedCommands), unsent', () => {
-    const q = new HoldQueue({ limit: 1, timeoutMs: 1000 });
+    const q = new HoldQueue({ limit: 1, timeoutMs: 1000, offlineQueue: true });
     const log: string[] = [];
     const gate = { open: false };
     q.hold(item('a', gate, log));
@@ -73,7 +74,7 @@ describe('HoldQueue', () => {
   });
 
   it('times an item out after timeoutMs with the reason it waited as the cause', () => {
-    const q = new HoldQueue({ limit: 10, timeoutMs: 500 });
+    const q = new HoldQueue({ limit: 10, timeoutMs: 500, offlineQueue: true });
     const log: string[] = [];
     const a = item('get', { open: false }, log);
     q.hold(a);
@@ -87,7 +88,7 @@ describe('HoldQueue', () => {
   });
 
   it('an item sent before its timeout is never failed by it', () => {
-    const q = new HoldQueue({ limit: 10, timeoutMs: 500 });
+    const q = new HoldQueue({ limit: 10, timeoutMs: 500, offlineQueue: true });
     const log: string[] = [];
     const gate = { open: false };
     const a = item('get', gate, log);
@@ -100,7 +101,7 @@ describe('HoldQueue', () => {
   });
 
   it('failAll settles everything held with the error, once', () => {
-    const q = new HoldQueue({ limit: 10, timeoutMs: 500 });
+    const q = new HoldQueue({ limit: 10, timeoutMs: 500, offlineQueue: true });
     const log: string[] = [];
     const gate = { open: false };
     q.hold(item('a', gate, log));
@@ -109,5 +110,21 @@ describe('HoldQueue', () => {
     q.failAll(closed);
     vi.advanceTimersByTime(1000);
     expect(log).toEqual(['a:ERR_CLOSED', 'b:ERR_CLOSED']);
+  });
+
+  it('without an offline queue: a command never sent fails at once with ERR_OFFLINE (its wait reason as cause); one already sent still waits', () => {
+    const q = new HoldQueue({ limit: 10, timeoutMs: 500, offlineQueue: false });
+    const log: string[] = [];
+    const gate = { open: false };
+    const fresh = item('get', gate, log);
+    expect(q.hold(fresh)).toBe(false);
+    expect(fresh.error).toMatchObject({ code: 'ERR_OFFLINE', message: "Stream isn't writeable and enableOfflineQueue options is false" });
+    expect((fresh.error as Error).cause).toBeInstanceOf(NoMasterError);
+    const resent = { ...item('set', gate, log), tries: 1 };
+    expect(q.hold(resent)).toBe(true);
+    expect(q.size).toBe(1);
+    gate.open = true;
+    q.drain();
+    expect(log).toEqual(['get:ERR_OFFLINE', 'set']);
   });
 });

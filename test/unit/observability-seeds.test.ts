@@ -23,4 +23,19 @@ describe('a seed given by host name, reached again under its announced address',
     const probes = [probe('a:1', 'x'), probe('b:1', 'y'), probe('c:1', null), probe('d:1', null)];
     expect(withoutAliases(probes, new Set(['a:1']))).toBe(probes);
   });
+
+  it('the announced address not answering this round: the seed answers for it, under the announced address', () => {
+    const known = new Map([['abc', '127.0.0.1:6379']]);
+    const probes = [probe('localhost:6379', 'abc'), probe('127.0.0.1:6380', 'def'), probe('127.0.0.1:6379', null)];
+    const kept = withoutAliases(probes, new Set(['localhost:6379']), known);
+    expect(kept.map((p) => [p.address, p.info?.runId ?? null])).toEqual([
+      ['127.0.0.1:6380', 'def'],
+      ['127.0.0.1:6379', 'abc'],
+    ]);
+    expect(kept[1]!.node).toEqual({ host: '127.0.0.1', port: 6379 });
+    // Not probed at all this round: the same.
+    expect(withoutAliases([probe('localhost:6379', 'abc')], new Set(['localhost:6379']), known).map((p) => p.address)).toEqual(['127.0.0.1:6379']);
+    // A run id never seen under another address: the seed stays itself.
+    expect(withoutAliases([probe('localhost:6379', 'zzz')], new Set(['localhost:6379']), known).map((p) => p.address)).toEqual(['localhost:6379']);
+  });
 });

@@ -11,7 +11,8 @@ import {
   traceCommand,
   type TracedAttempt,
 } from '../../src/observability/channels.js';
-import { buildStats } from '../../src/observability/stats.js';
+import { buildStats, replicaSetPicture } from '../../src/observability/stats.js';
+import { clusterPicture } from '../../src/cluster/stats.js';
 import { CLIENT_INFO_TAG, connectionName, withIdentity } from '../../src/pool/identity.js';
 import { controlDelayBound, controlReconnectDelay, dataDelayBound, fullJitter, reconnectDelay } from '../../src/pool/reconnect.js';
 import type { NodeState, Topology } from '../../src/topology/types.js';
@@ -147,7 +148,7 @@ describe('stats snapshot', () => {
       ['h:2', { sent: 5, errors: 0 }],
       ['h:0', { sent: 7, errors: 2 }],
     ]);
-    const s = buildStats({ topology, counters, held: 3, failovers: 1, lastFailoverDurationMs: 900, readYourWritesRedirects: 4 });
+    const s = buildStats({ picture: replicaSetPicture(topology), counters, held: 3, failovers: 1, lastFailoverDurationMs: 900, readYourWritesRedirects: 4 });
     expect(s).toEqual({
       master: 'h:1',
       nodes: [
@@ -166,8 +167,19 @@ describe('stats snapshot', () => {
   });
 
   it('before any topology', () => {
-    const s = buildStats({ topology: null, counters: new Map(), held: 0, failovers: 0, lastFailoverDurationMs: null, readYourWritesRedirects: 0 });
+    const s = buildStats({ picture: replicaSetPicture(null), counters: new Map(), held: 0, failovers: 0, lastFailoverDurationMs: null, readYourWritesRedirects: 0 });
     expect(s).toMatchObject({ master: null, nodes: [], commandsSent: 0 });
+  });
+
+  it('a cluster: the same fields, its shard masters as masters', () => {
+    const shard = (m: string, r: string) => ({ slots: [[0, 1]] as Array<[number, number]>, master: node(m, 'master'), replicas: [node(r, 'replica')] });
+    const picture = clusterPicture({ source: 'cluster', shards: [shard('h:1', 'h:2'), shard('h:3', 'h:4')] });
+    const s = buildStats({ picture, counters: new Map([['h:2', { sent: 2, errors: 0 }]]), held: 1, failovers: 2, lastFailoverDurationMs: 40, readYourWritesRedirects: 5 });
+    expect(s).toMatchObject({ masters: ['h:1', 'h:3'], held: 1, failovers: 2, lastFailoverDurationMs: 40, readYourWritesRedirects: 5, commandsSent: 2, errors: 0 });
+    expect(s.nodes.map((n) => [n.address, n.role])).toEqual([['h:1', 'master'], ['h:2', 'replica'], ['h:3', 'master'], ['h:4', 'replica']]);
+    // Field for field FailoverRedis's snapshot, but `masters` for `master`.
+    const replicaSetKeys = Object.keys(buildStats({ picture: replicaSetPicture(null), counters: new Map(), held: 0, failovers: 0, lastFailoverDurationMs: null, readYourWritesRedirects: 0 }));
+    expect(Object.keys(s).sort()).toEqual(replicaSetKeys.map((k) => (k === 'master' ? 'masters' : k)).sort());
   });
 });
 

@@ -300,7 +300,7 @@ describe('Engine: durability', () => {
 });
 
 describe('Engine: read-your-writes', () => {
-  it('records a write as it is first sent, sends a read of it to the master until a replica has it, settles the record on reply', async () => {
+  it('records a write as it is issued, sends a read of it to the master until a replica has it, settles the record on reply', async () => {
     const p = new FakePlacement(M, [R1]);
     const writes = new FakeWrites();
     const engine = engineOver(p, { writes });
@@ -335,6 +335,46 @@ describe('Engine: read-your-writes', () => {
     set.resolve('OK');
     await expect(set.promise).resolves.toBe('OK');
     expect(writes.settledSeqs).toEqual([]);
+  });
+
+  it('a read that needs a write not sent yet (no master connected) goes where that write goes, behind it, not to a replica', async () => {
+    const p = new FakePlacement(M, [R1]);
+    p.conn(M).status = 'connecting';
+    const writes = new FakeWrites();
+    const engine = engineOver(p, { writes });
+    const set = command('set', 'k', 'v');
+    engine.dispatch(set, view());
+    const batch = engine.dispatchBatch([command('set', 'b', '1')], false, view());
+    expect(writes.seq).toBe(2);
+    expect(writes.unsent).toEqual(new Set([1, 2]));
+    const get = command('get', 'k');
+    engine.dispatch(get, view());
+    engine.dispatchBatch([command('get', 'b')], false, view());
+    engine.dispatch(command('get', 'other'), view());
+    expect(p.conn(R1).names).toEqual(['get']);
+    expect(engine.held).toBe(4);
+    p.conn(M).status = 'ready';
+    p.target(M).ready = true;
+    engine.drain();
+    expect(engine.held).toBe(0);
+    expect(writes.unsent.size).toBe(0);
+    expect(p.conn(M).names).toEqual(['set', 'get']);
+    expect(p.conn(M).batches).toHaveLength(2);
+    set.resolve('OK');
+    p.conn(M).batches[0]!.settle.resolve([[null, 'OK']]);
+    await batch;
+    expect(writes.settledSeqs).toEqual([1, 2]);
+  });
+
+  it('a write never sent settles its record when it fails (a single, a batch)', async () => {
+    const writes = new FakeWrites();
+    const engine = engineOver(new FakePlacement(null, [R1]), { writes, offlineQueue: false });
+    const set = command('set', 'k', 'v');
+    engine.dispatch(set, view());
+    await expect(set.promise).rejects.toBeInstanceOf(OfflineError);
+    await expect(engine.dispatchBatch([command('set', 'a', '1')], false, view())).resolves.toEqual([[expect.any(OfflineError)]]);
+    expect(writes.settledSeqs).toEqual([1, 2]);
+    expect(writes.unsent.size).toBe(0);
   });
 
   it('a write that failed no longer holds back reads (its record settles with it)', async () => {

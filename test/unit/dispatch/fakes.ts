@@ -143,6 +143,8 @@ export class FakeWrites implements WriteTracking {
   seq = 0;
   readonly keys = new Map<string, number>();
   readonly settledSeqs: number[] = [];
+  /** Recorded and not sent yet. */
+  readonly unsent = new Set<number>();
 
   need(a: Attempt): number {
     if (a.policy.name === 'master') return 0;
@@ -152,11 +154,23 @@ export class FakeWrites implements WriteTracking {
 
   record(cmd: Command): number {
     this.keys.set(String(cmd.args[0]), ++this.seq);
+    this.unsent.add(this.seq);
     return this.seq;
   }
 
+  sent(seqs: number | readonly number[]): void {
+    for (const seq of typeof seqs === 'number' ? [seqs] : seqs) this.unsent.delete(seq);
+  }
+
+  awaitsUnsent(need: number): boolean {
+    return [...this.unsent].some((seq) => seq <= need);
+  }
+
   settled(seqs: number | readonly number[]): void {
-    this.settledSeqs.push(...(typeof seqs === 'number' ? [seqs] : seqs));
+    for (const seq of typeof seqs === 'number' ? [seqs] : seqs) {
+      this.settledSeqs.push(seq);
+      this.unsent.delete(seq);
+    }
   }
 }
 
