@@ -15,7 +15,7 @@ import type { NodeCounters } from '../observability/stats.js';
 import { noop } from '../util.js';
 import { CLUSTER_RETRY_MS, ClusterAttempt, MAX_REDIRECTS, type ClusterSend } from './attempt.js';
 import type { ClusterProgress } from './progress.js';
-import type { NodeConnections } from './pool.js';
+import { ClusterLinks, type NodeConnections } from './pool.js';
 import { ANY_SLOT } from './slot.js';
 import { slotTable, UNCOVERED, type ClusterTopology } from './topology.js';
 
@@ -54,10 +54,9 @@ export class ClusterDispatcher {
   #queue: HoldQueue;
   #table: Uint16Array = new Uint16Array(0);
   #shards: ShardRoute[] = [];
-  #down = new Set<Address>();
+  #links: ClusterLinks;
   #silent = new Set<Address>();
   #switching = new Set<Address>();
-  #watched = new WeakSet<Redis>();
   #retryTimer: NodeJS.Timeout | null = null;
   #closed: Error | null = null;
   /** Read-your-writes remembers writes only once some reads may go to replicas. */
@@ -72,6 +71,15 @@ export class ClusterDispatcher {
   constructor(settings: DispatchSettings) {
     this.#s = settings;
     this.#queue = new HoldQueue({ limit: settings.maxQueued, timeoutMs: settings.timeoutMs, offlineQueue: settings.offlineQueue });
+    this.#links = new ClusterLinks({
+      pool: settings.pool,
+      reach: settings.reach,
+      onReady: () => this.#queue.drain(),
+      onDown: (address) => {
+        debug('%s lost', address);
+        settings.stale('connection lost', address);
+      },
+    });
   }
 
   get held(): number {
@@ -81,7 +89,7 @@ export class ClusterDispatcher {
   /** A fresh picture: rebuild each shard's routing state, then try what waits. */
   update(topology: ClusterTopology): void {
     const progress = this.#s.progress;
-    for (const shard of topology.shards) for (const n of [shard.master, ...shard.replicas]) if (n?.up) this.#down.delete(n.address);
+    for (const shard of topology.shards) for (const n of [shard.master, ...shard.replicas]) if (n?.up) this.#links.up(n.address);
     this.#table = slotTable(topology);
     this.#shards = topology.shards.map((shard) => {
       const master = shard.master && routeTarget(shard.master, true);
@@ -104,20 +112,14 @@ export class ClusterDispatcher {
    */
   #open(): void {
     for (const { master, state } of this.#shards) {
-      if (master !== null) this.#ready(master, false);
-      if (this.#trackWrites) for (const r of state.replicas) this.#ready(r.address, true);
+      if (master !== null) this.#links.ready(master, false);
+      if (this.#trackWrites) for (const r of state.replicas) this.#links.ready(r.address, true);
     }
   }
 
   /** Resolves once every shard master's connection is ready, or has failed (its commands then wait for the next picture). */
   mastersConnected(): Promise<void> {
-    const waits: Promise<void>[] = [];
-    for (const { master } of this.#shards) {
-      if (master === null || this.#ready(master, false)) continue;
-      const conn = this.#s.pool.getInstanceByKey(master);
-      if (conn !== undefined) waits.push(settledConnect(conn));
-    }
-    return Promise.all(waits).then(noop);
+    return this.#links.connected(this.#shards.flatMap(({ master }) => (master === null ? [] : [master])));
   }
 
   /** Offsets were sampled: replicas may have caught up. */
@@ -141,7 +143,7 @@ export class ClusterDispatcher {
     else this.#silent.delete(address);
     // A silent replica gets no reads, and the reads stuck on it go elsewhere (a hung master's
     // wait for the cluster's failover: its writes could not go anywhere else).
-    if (silent && !this.#shards.some((s) => s.master === address)) this.#destroy(address);
+    if (silent && !this.#shards.some((s) => s.master === address)) this.#links.destroy(address);
     this.#queue.drain();
   }
 
@@ -160,26 +162,17 @@ export class ClusterDispatcher {
   }
 
   isDown(address: Address): boolean {
-    return this.#down.has(address);
+    return this.#links.down.has(address);
   }
 
   /** Nodes whose loss this client saw and that no poll has shown back. */
   get down(): ReadonlySet<Address> {
-    return this.#down;
+    return this.#links.down;
   }
 
   /** A shard master changed: connections to the old one are closed, so whatever hung on it settles. */
   retire(address: Address): void {
-    if (this.#down.has(address) || this.#silent.has(address)) this.#destroy(address);
-  }
-
-  #destroy(address: Address): void {
-    const conn = this.#s.pool.getInstanceByKey(address);
-    if (conn === undefined) return;
-    // disconnect() alone ends the socket gracefully, which waits on a hung peer; destroying it
-    // settles the commands stuck there at once (writes as ERR_MAYBE_APPLIED: they may have run).
-    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
-    conn.disconnect();
+    if (this.#links.down.has(address) || this.#silent.has(address)) this.#links.destroy(address);
   }
 
   /** The master serving `slot` now, or null. */
@@ -209,7 +202,7 @@ export class ClusterDispatcher {
     for (let k = 0; k < n; k++) {
       const i = (this.#anyTurn + k) % n;
       const master = this.#shards[i]!.master;
-      if (master === null || this.#silent.has(master) || this.#switching.has(master) || !this.#ready(master, false)) continue;
+      if (master === null || this.#silent.has(master) || this.#switching.has(master) || !this.#links.ready(master, false)) continue;
       this.#anyTurn = i + 1;
       return i;
     }
@@ -254,7 +247,7 @@ export class ClusterDispatcher {
    */
   place(s: ClusterSend): Redis | null | undefined {
     if (s.redirect !== null) {
-      const conn = this.#connection(s.redirect.address, false);
+      const conn = this.#links.connection(s.redirect.address, false);
       if (conn === null) return null;
       s.sentTo = s.redirect.address;
       s.atMaster = true;
@@ -269,10 +262,10 @@ export class ClusterDispatcher {
     }
     const state = this.#shards[i]!.state;
     const master = state.master!;
-    master.ready = this.#ready(master.address, false);
+    master.ready = this.#links.ready(master.address, false);
     const replicaRead = s.cls.readOnly && s.policy.name !== 'master';
     // Replicas matter only to reads routed by a policy that may use them.
-    if (replicaRead) for (const r of state.replicas) r.ready = !this.#silent.has(r.address) && this.#ready(r.address, true);
+    if (replicaRead) for (const r of state.replicas) r.ready = !this.#silent.has(r.address) && this.#links.ready(r.address, true);
     state.gate = this.#silent.has(master.address) ? 'master-silent' : this.#switching.has(master.address) ? 'switchover' : null;
     const progress = this.#s.progress;
     // `need` is asked only for reads that may go to a replica (read-your-writes).
@@ -313,7 +306,7 @@ export class ClusterDispatcher {
 
   /** A connection died under a command: the node counts as down until a poll shows it back. */
   lost(address: Address): void {
-    this.#markDown(address);
+    this.#links.lost(address);
   }
 
   /**
@@ -414,7 +407,7 @@ export class ClusterDispatcher {
     }
     const at = a.sentTo ?? '?';
     if (isConnectionLoss(error)) {
-      this.#markDown(at);
+      this.#links.lost(at);
     }
     switch (judge(error, a)) {
       case 'resend-read':
@@ -447,45 +440,4 @@ export class ClusterDispatcher {
     }, CLUSTER_RETRY_MS);
     this.#retryTimer.unref();
   }
-
-  #markDown(address: Address): void {
-    if (this.#down.has(address)) return;
-    debug('%s lost', address);
-    this.#down.add(address);
-    this.#s.stale('connection lost', address);
-  }
-
-  /** A ready data connection from ioredis's pool, or null (then it is being connected). */
-  #connection(address: Address, readOnly: boolean): Redis | null {
-    return this.#ready(address, readOnly) ? (this.#s.pool.getInstanceByKey(address) as Redis) : null;
-  }
-
-  #ready(address: Address, readOnly: boolean): boolean {
-    if (this.#down.has(address)) return false;
-    const pool = this.#s.pool;
-    let conn = pool.getInstanceByKey(address) as Redis | undefined;
-    if (conn === undefined) {
-      const { host, port } = this.#s.reach(address);
-      conn = pool.findOrCreate({ host, port }, readOnly) as Redis;
-    }
-    if (!this.#watched.has(conn)) {
-      this.#watched.add(conn);
-      conn.on('ready', () => this.#queue.drain());
-      conn.once('end', () => this.#markDown(address));
-    }
-    if (conn.status === 'ready') return true;
-    if (conn.status === 'wait') conn.connect().catch(noop);
-    return false;
-  }
-}
-
-/** Resolves when `conn` is ready, or its connect failed (an error, or the connection ended). */
-function settledConnect(conn: Redis): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      conn.off('ready', done).off('error', done).off('end', done);
-      resolve();
-    };
-    conn.on('ready', done).on('error', done).on('end', done);
-  });
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { noop } from '../util.js';
 import type { HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
 
@@ -27,4 +28,98 @@ export function announcedPool(pool: NodeConnections, reach: (address: Address) =
     getInstanceByKey: (address) => pool.getInstanceByKey(keyOf(address)),
     findOrCreate: (node, readOnly) => pool.findOrCreate(node, readOnly),
   };
+}
+
+export interface ClusterLinksSettings {
+  pool: NodeConnections;
+  reach(address: Address): HostPort;
+  /** A connection became ready: what waits may go. */
+  onReady(): void;
+  /** A connection ended: the node counts as down, and the picture may be stale. */
+  onDown(address: Address): void;
+}
+
+/**
+ * The data connections of a FailoverCluster, taken from ioredis's pool (made and connected on first
+ * use), and the nodes whose loss this client saw and that no poll has shown back.
+ */
+export class ClusterLinks {
+  #s: ClusterLinksSettings;
+  #down = new Set<Address>();
+  #watched = new WeakSet<Redis>();
+
+  constructor(settings: ClusterLinksSettings) {
+    this.#s = settings;
+  }
+
+  get down(): ReadonlySet<Address> {
+    return this.#down;
+  }
+
+  /** A poll shows `address` answering. */
+  up(address: Address): void {
+    this.#down.delete(address);
+  }
+
+  /** A connection to `address` died under a command: down until a poll shows it back. */
+  lost(address: Address): void {
+    if (this.#down.has(address)) return;
+    this.#down.add(address);
+    this.#s.onDown(address);
+  }
+
+  /** Whether the connection to `address` is ready; it is made, and connected, if it is not yet. */
+  ready(address: Address, readOnly: boolean): boolean {
+    if (this.#down.has(address)) return false;
+    const pool = this.#s.pool;
+    let conn = pool.getInstanceByKey(address);
+    if (conn === undefined) {
+      const { host, port } = this.#s.reach(address);
+      conn = pool.findOrCreate({ host, port }, readOnly);
+    }
+    if (!this.#watched.has(conn)) {
+      this.#watched.add(conn);
+      conn.on('ready', () => this.#s.onReady());
+      conn.once('end', () => this.lost(address));
+    }
+    if (conn.status === 'ready') return true;
+    if (conn.status === 'wait') conn.connect().catch(noop);
+    return false;
+  }
+
+  /** A ready data connection to `address`, or null (then it is being connected). */
+  connection(address: Address, readOnly: boolean): Redis | null {
+    return this.ready(address, readOnly) ? this.#s.pool.getInstanceByKey(address)! : null;
+  }
+
+  /** Resolves once each of `addresses` is connected, or its connect failed. */
+  connected(addresses: readonly Address[]): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const address of addresses) {
+      if (this.ready(address, false)) continue;
+      const conn = this.#s.pool.getInstanceByKey(address);
+      if (conn !== undefined) waits.push(settledConnect(conn));
+    }
+    return Promise.all(waits).then(noop);
+  }
+
+  destroy(address: Address): void {
+    const conn = this.#s.pool.getInstanceByKey(address);
+    if (conn === undefined) return;
+    // disconnect() alone ends the socket gracefully, which waits on a hung peer; destroying it
+    // settles the commands stuck there at once (writes as ERR_MAYBE_APPLIED: they may have run).
+    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    conn.disconnect();
+  }
+}
+
+/** Resolves when `conn` is ready, or its connect failed (an error, or the connection ended). */
+function settledConnect(conn: Redis): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      conn.off('ready', done).off('error', done).off('end', done);
+      resolve();
+    };
+    conn.on('ready', done).on('error', done).on('end', done);
+  });
 }
