@@ -105,7 +105,9 @@ describe('a restart with the original command line (no config file to save to)',
     await a.kill();
     const promoted = await waitFor('the failover', () => seen.failovers.find((f) => f.to !== null)?.to, 20_000);
     const b = set.find((n) => n.address === promoted)!;
-    await waitFor('CONFIG_NOT_PERSISTED', () => seen.warnings.find((w) => w.code === 'CONFIG_NOT_PERSISTED' && w.address === promoted));
+    // Said by whichever client sent the REPLICAOF (the others may only have followed).
+    const everyWarning = () => clientsHere.flatMap((c) => c.seen.warnings);
+    await waitFor('CONFIG_NOT_PERSISTED', () => everyWarning().find((w) => w.code === 'CONFIG_NOT_PERSISTED' && w.address === promoted));
     await a.start();
     await waitFor('A demoted under the new master', async () => (await role(a.address)).master === promoted);
     await redis.set('cycle:before', '1');
@@ -114,7 +116,7 @@ describe('a restart with the original command line (no config file to save to)',
     const restartedAt = performance.now();
     const statusesBefore = seen.statuses.length;
     await b.restart();
-    const warned = await waitFor('REPLICATION_CYCLE', () => seen.warnings.find((w) => w.code === 'REPLICATION_CYCLE'), 10_000);
+    const warned = await waitFor('REPLICATION_CYCLE', () => everyWarning().find((w) => w.code === 'REPLICATION_CYCLE'), 10_000);
     const warnedMs = performance.now() - restartedAt;
     expect(warned.message).toContain('loop');
     // A write issued during the outage is held, then lands on the repaired master.

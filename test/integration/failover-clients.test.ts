@@ -99,6 +99,9 @@ describe('pub/sub across a failover', () => {
     await publisher.publish('news', 'before');
     await waitFor('the first message', () => messages.includes('before'));
     await set.kill(set.master);
+    // As in the five clients' test: once the publisher has seen its master go (a write sent into
+    // the dying socket is rightly ERR_MAYBE_APPLIED).
+    await waitFor('the publisher to see the master gone', () => publisher.status !== 'ready');
     await publisher.set('pubsub:after', '1'); // held until the new master is there
     await waitFor('the subscriber to follow the new master', () => subscriber.topology().master?.address === publisher.topology().master?.address);
     await waitFor(
