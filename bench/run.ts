@@ -25,6 +25,7 @@ const SECTIONS: Record<string, (settings: Settings) => Promise<SectionResult>> =
   memory,
   partition,
   cluster,
+  fleet: (settings) => import('./fleet.js').then((m) => m.fleet(settings)),
 };
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only <section>[,<section>…]]
