@@ -8,7 +8,7 @@ import type { NodePool } from '../pool/node-pool.js';
 import { noAnswer, withTimeout } from '../util.js';
 import { formatAddress, type HostPort } from './address.js';
 import { assembleTopology, type Probe } from './assemble.js';
-import { parseInfoReplication, parseServerMode, type ServerMode } from './info-parser.js';
+import { parseProbeInfo, parseServerMode, type ServerMode } from './info-parser.js';
 import type { AddressMapper, TopologyProvider } from './provider.js';
 import type { Address, Topology } from './types.js';
 
@@ -205,17 +205,35 @@ export async function probeNode(
   // gets its connect timeout first.
   const limit = conn.status === 'ready' ? timeoutMs : Math.max(timeoutMs, connectTimeoutMs);
   try {
-    const text = await withTimeout(conn.info() as Promise<string>, limit, noAnswer(address, limit));
+    const text = await withTimeout(probeInfo(conn), limit, noAnswer(address, limit));
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-    const { mode, monitors } = parseServerMode(text);
-    if (mode === 'sentinel' || mode === 'cluster') return failed(node, address, new NotReplicaSetError(address, mode, monitors));
-    return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
+    const { info, server } = parseProbeInfo(text);
+    if (server.mode === 'sentinel' || server.mode === 'cluster') return failed(node, address, new NotReplicaSetError(address, server.mode, server.monitors));
+    return { node, address, info, latencyMs, error: null };
   } catch (error) {
     // ioredis fails queued commands with "max retries"; the socket error says more.
     const cause = isConnectionLoss(error as Error) ? (pool.get(address)?.lastError ?? (error as Error)) : (error as Error);
     debug('probe %s failed: %s', address, cause.message);
     return failed(node, address, cause);
   }
+}
+
+/** The sections a probe reads: the rest of a full `INFO` (memory, stats, keyspace, …) is a third of its size and cost. */
+const PROBE_SECTIONS = ['server', 'persistence', 'replication', 'sentinel'] as const;
+/** Connections to servers older than Redis 7, which take one section at most: they get a full `INFO`. */
+const oneSectionOnly = new WeakSet<Redis>();
+
+/** `INFO` with the sections a probe reads (Redis ≥ 7), or the whole of it. */
+async function probeInfo(conn: Redis): Promise<string> {
+  if (!oneSectionOnly.has(conn)) {
+    try {
+      return (await conn.info(...PROBE_SECTIONS)) as string;
+    } catch (error) {
+      if (!/syntax error|wrong number of arguments/i.test((error as Error).message)) throw error;
+      oneSectionOnly.add(conn);
+    }
+  }
+  return (await conn.info()) as string;
 }
 
 function failed(node: HostPort, address: Address, error: Error): Probe {
