@@ -278,8 +278,10 @@ function connectionsCell(c: Record<string, number>): string {
 export async function fleet(settings: Settings): Promise<SectionResult> {
   const began = performance.now();
   const n = settings.quick ? 50 : 100;
-  const windowMs = settings.quick ? 5000 : 10_000;
-  const settleMs = settings.quick ? 2500 : 3000;
+  // A window of at least one idle refresh (10 s by default); past the first seconds after connecting,
+  // which every client spends active (discovery, then `lingerMs` of close watching).
+  const windowMs = 10_000;
+  const settleMs = 4000;
   const runs = Math.min(settings.runs, 2);
   const rows: Row[] = [];
   const raw: unknown[] = [];

@@ -4,6 +4,7 @@ import type { FailoverEvent, FailoverRedisEvents, WarningEvent } from './events.
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { MessageSink } from './dispatch/subscriptions.js';
 import { RoleChanger } from './failover/actions.js';
+import { Activity } from './failover/activity.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import { misconfiguration } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -125,6 +126,8 @@ export class Core {
     this.manager = new TopologyManager({
       provider: this.provider,
       refreshIntervalMs: opts.refreshIntervalMs,
+      // An idle client (no application command lately) looks 5 times less often.
+      idleRefreshIntervalMs: 5 * opts.refreshIntervalMs,
       onTopology: (next, previous, changes) => bus.emit('topology', next, previous, changes),
       onError: (error) => bus.emit('discovery-error', error),
       onSignal: (reason) => bus.emit('signal', reason),
@@ -140,6 +143,20 @@ export class Core {
             onProgress: () => bus.emit('progress'),
           })
         : null;
+    // The application's commands are counted where they enter: the failure watch follows the pace.
+    const activity = new Activity();
+    this.dispatcher = new Dispatcher({
+      pool: this.pool,
+      consistency: this.consistency,
+      signals: { signal: (reason) => bus.emit('signal', reason) },
+      onMessage,
+      maxQueuedCommands: opts.maxQueuedCommands,
+      holdTimeoutMs: opts.commandTimeoutMs,
+      offlineQueue: redisOptions.enableOfflineQueue !== false,
+      autoPipelining: redisOptions.enableAutoPipelining === true,
+      onSelect: (db) => host.selected(db),
+      activity,
+    });
     this.coordinator = new FailoverCoordinator({
       provider: this.provider,
       promote: opts.failover.promote,
@@ -155,17 +172,8 @@ export class Core {
       beforePromote: (old) => bus.emit('before-promote', old),
       fencing: opts.fencing,
       onFence: (fenced) => bus.emit('fence', fenced),
-    });
-    this.dispatcher = new Dispatcher({
-      pool: this.pool,
-      consistency: this.consistency,
-      signals: { signal: (reason) => bus.emit('signal', reason) },
-      onMessage,
-      maxQueuedCommands: opts.maxQueuedCommands,
-      holdTimeoutMs: opts.commandTimeoutMs,
-      offlineQueue: redisOptions.enableOfflineQueue !== false,
-      autoPipelining: redisOptions.enableAutoPipelining === true,
-      onSelect: (db) => host.selected(db),
+      activity,
+      held: () => this.dispatcher.held,
     });
     if (opts.readFrom.name !== 'master') this.dispatcher.readFromReplicas();
     this.stats = new StatsCollector({

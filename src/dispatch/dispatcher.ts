@@ -40,6 +40,8 @@ export interface DispatcherSettings {
   autoPipelining: boolean;
   /** SELECT succeeded: the client's `options.db` follows. */
   onSelect(db: number): void;
+  /** Counts the application's commands (the failure watch follows the client's pace). */
+  activity?: { touch(): void };
 }
 
 /**
@@ -154,6 +156,7 @@ export class Dispatcher implements AttemptHost {
   // ---------------------------------------------------------------- single commands
 
   dispatch(cmd: Command, view: ViewRoute): void {
+    this.#settings.activity?.touch();
     const a = new SingleAttempt(this, cmd, classOf(cmd), view);
     if (commandChannel.hasSubscribers) traceCommand(a, this.#begin);
     else if (!this.#try(a)) this.#hold(a);
@@ -349,6 +352,7 @@ export class Dispatcher implements AttemptHost {
   // ---------------------------------------------------------------- batches
 
   dispatchBatch(commands: Command[], transaction: boolean, view: ViewRoute): Promise<unknown> {
+    this.#settings.activity?.touch();
     if (batchChannel.hasSubscribers) {
       const trace = new BatchTrace(transaction, commands, view.policy.name);
       return traceBatch(trace, () => this.#batch(commands, transaction, view, trace));

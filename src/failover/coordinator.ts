@@ -8,7 +8,8 @@ import { PromotionError, type RoleChanger } from './actions.js';
 import type { ReplicationInfo } from '../topology/info-parser.js';
 import { decide, type Decision, type DecideSettings, type Evidence } from './decide.js';
 import { decideFence, replicaAcks, type FenceDecision } from './fence.js';
-import { Heartbeat } from './heartbeat.js';
+import type { Activity } from './activity.js';
+import { Heartbeat, type SentQueue } from './heartbeat.js';
 import { LinkWatch } from './link-watch.js';
 import type { HandoverOptions, SwitchoverResult } from './switchover.js';
 
@@ -44,6 +45,10 @@ export interface CoordinatorSettings extends DecideSettings {
   fencing: boolean;
   /** The master is fenced (or no longer): hold writes meanwhile. */
   onFence(fenced: boolean): void;
+  /** Where the dispatcher counts the application's commands: the watch follows the client's pace. */
+  activity?: Activity;
+  /** Commands held by the dispatcher (waiting for a master): someone waits on this client. */
+  held?(): number;
 }
 
 /**
@@ -79,18 +84,31 @@ export class FailoverCoordinator {
 
   constructor(settings: CoordinatorSettings) {
     this.#settings = settings;
-    const interval = Math.max(50, Math.min(250, Math.floor(settings.downAfterMs / 5)));
+    // Looking costs no I/O (the queues of commands in flight), so it can be frequent while active.
+    const interval = Math.max(50, Math.min(100, Math.floor(settings.downAfterMs / 10)));
+    // While idle: a PING every 2 × downAfterMs (2 s at least), and the refresh 5 × slower.
+    const idleMs = Math.max(2000, 2 * settings.downAfterMs);
     this.#heartbeat = new Heartbeat({
       intervalMs: interval,
+      idlePingMs: idleMs,
+      lingerMs: idleMs,
       suspectAfterMs: Math.max(2 * interval, Math.floor(settings.downAfterMs / 2)),
       downAfterMs: settings.downAfterMs,
       repeatSilentMs: SILENT_REPEAT_MS,
+      activity: settings.activity,
       onSuspect: (suspect) => {
         settings.onSuspect(suspect);
         // Start watching the replicas now: by downAfterMs their view is fresh.
         if (suspect) this.signal(`no answer from ${this.#knownMaster} for ${Math.round(this.#heartbeat.silenceMs())} ms`);
       },
       onSilent: (ms) => this.signal(`master silent for ${Math.round(ms)} ms`),
+      onPace: (active) => {
+        debug('client %s', active ? 'active: watching closely' : 'idle: watching slowly');
+        if (active) this.#links.resume();
+        else this.#links.pause();
+        settings.manager.setActive(active);
+      },
+      busy: () => this.#troubleSince !== null || this.#fenced || this.#acting || this.#pendingReason !== null || (settings.held?.() ?? 0) > 0,
     });
     this.#links = new LinkWatch({
       intervalMs: Math.max(100, Math.min(500, Math.floor(settings.downAfterMs / 4))),
@@ -109,6 +127,7 @@ export class FailoverCoordinator {
   /** "The picture may have changed": note why, and refresh. */
   signal(reason: string): void {
     if (this.#stopped) return;
+    this.#heartbeat.wake();
     this.#noteTrouble(reason);
     this.#settings.manager.request(reason);
   }
@@ -126,6 +145,8 @@ export class FailoverCoordinator {
     this.#noMasterSince = null;
     // Watched first: a new master's silence counts from now.
     this.#watchMaster(next.master);
+    // Its answer to the discovery is a sign of life too (an idle client's next PING waits).
+    if (next.master.up && next.master.latencyMs !== null) this.#heartbeat.heard(next.master.address, performance.now() - next.master.latencyMs);
     const decisions = decide(next, previous, this.#evidence(), this.#settings);
     this.#knownMaster = next.master.address;
     if (next.master.up) {
@@ -313,8 +334,11 @@ export class FailoverCoordinator {
 
   #watchMaster(master: NodeState): void {
     if (this.#heartbeat.target === master.address) return;
-    const control = this.#settings.pool.node(master).control();
-    this.#heartbeat.watch(master.address, control);
+    const pool = this.#settings.pool;
+    const control = pool.node(master).control();
+    // The application's commands in flight there: answered ones say the master is alive.
+    const queues = (): SentQueue[] => pool.get(master.address)?.dataConnections().map((c) => c.commandQueue) ?? [];
+    this.#heartbeat.watch(master.address, control, queues);
     // A new master: its replicas are counted afresh, and a fence on the old one is lifted.
     this.#had = 0;
     this.#setFenced(false, `new master ${master.address}`);

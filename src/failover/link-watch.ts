@@ -22,6 +22,8 @@ export class LinkWatch {
   #conn: InfoConnection | null = null;
   #busy = false;
   #timer: NodeJS.Timeout | null = null;
+  /** Paused while the client is idle: a client that sends no writes has none to fence. */
+  #paused = false;
 
   constructor(settings: LinkWatchSettings) {
     this.#settings = settings;
@@ -30,10 +32,29 @@ export class LinkWatch {
   watch(address: string, conn: InfoConnection): void {
     this.#target = address;
     this.#conn = conn;
-    if (this.#timer === null) {
-      this.#timer = setInterval(() => void this.#poll(), this.#settings.intervalMs);
-      this.#timer.unref();
-    }
+    if (!this.#paused) this.#start();
+  }
+
+  /** The client went idle: no polls until `resume()`. */
+  pause(): void {
+    this.#paused = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The client is active again: read the master at once (its next writes depend on it), then every `intervalMs`. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#conn === null) return;
+    this.#start();
+    void this.#poll();
+  }
+
+  #start(): void {
+    if (this.#timer !== null) return;
+    this.#timer = setInterval(() => void this.#poll(), this.#settings.intervalMs);
+    this.#timer.unref();
   }
 
   stop(): void {
