@@ -99,7 +99,7 @@ export class Core {
     const probeTimeoutMs = Math.min(Math.max(downAfterMs, 500), 5000);
     const connectTimeoutMs = (redisOptions.connectTimeout ?? 10_000) + 1000;
     // What the providers may read of the failover state: plain data, kept current by this class.
-    const health = { suspectMaster: null as Address | null };
+    const health = { silentMaster: null as Address | null };
     const roles = new RoleChanger(this.pool, (warning) => bus.emit('warning', warning));
     this.provider =
       opts.mode === 'sentinel'
@@ -121,7 +121,7 @@ export class Core {
             probeTimeoutMs,
             connectTimeoutMs,
             // The heartbeat already knows the master is silent: do not wait the full probe for it.
-            quickProbe: (address) => address === health.suspectMaster,
+            quickProbe: (address) => address === health.silentMaster,
           });
     this.manager = new TopologyManager({
       provider: this.provider,
@@ -166,6 +166,7 @@ export class Core {
       roles,
       manager: this.manager,
       onSuspect: (suspect) => bus.emit('suspect', suspect),
+      onSilence: (master) => (health.silentMaster = master),
       onFailover: (event) => bus.emit('failover', event),
       onWarning: (event) => bus.emit('warning', event),
       onError: (error) => bus.emit('error', error),
@@ -205,7 +206,6 @@ export class Core {
     bus.on('signal', (reason) => this.coordinator.signal(reason));
     bus.on('suspect', (suspect) => {
       this.#suspect = suspect;
-      health.suspectMaster = suspect ? (dispatcher.state.master?.address ?? null) : null;
       this.#updateGate();
     });
     bus.on('fence', (fenced) => {

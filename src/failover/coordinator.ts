@@ -11,12 +11,18 @@ import { decideFence, replicaAcks, type FenceDecision } from './fence.js';
 import type { Activity } from './activity.js';
 import { Heartbeat, type SentQueue } from './heartbeat.js';
 import { LinkWatch } from './link-watch.js';
+import { WitnessSampler } from './witnesses.js';
+import { defaultQuorum } from './election.js';
+import { quietLimitMs } from './decide.js';
 import type { HandoverOptions, SwitchoverResult } from './switchover.js';
 
 const debug = createDebug('redis-failover:failover');
 
 /** A silent master is looked at again at most this often by the heartbeat (the rechecks add theirs). */
 const SILENT_REPEAT_MS = 250;
+
+/** While the master is silent, each replica is asked for its offset this often. */
+const WITNESS_SAMPLE_MS = 25;
 
 /** After a failed role change, the next waits 100 ms, then twice as long each time up to 5 s, less up to half at random. */
 const RETRY = { firstMs: 100, maxMs: 5000 } as const;
@@ -36,6 +42,8 @@ export interface CoordinatorSettings extends DecideSettings {
   provider: TopologyProvider;
   /** The master stopped answering (or answers again): hold writes meanwhile. */
   onSuspect(suspect: boolean): void;
+  /** The master has owed an answer for a whole look (or answers again): probe it briefly. */
+  onSilence?(master: Address | null): void;
   onFailover(event: FailoverEvent): void;
   onWarning(event: WarningEvent): void;
   onError(error: Error): void;
@@ -78,6 +86,10 @@ export class FailoverCoordinator {
   #retryAt = 0;
   #stopped = false;
   #links: LinkWatch;
+  /** While the master is silent: its replicas' offsets, sampled (sub-second witnesses). */
+  #witnesses: WitnessSampler;
+  /** The replicas' quiet was reported as a quorum in this silence (one refresh asked for it). */
+  #quietReported = false;
   /** The most replicas the current master has been seen with (the fence's baseline). */
   #had = 0;
   #fenced = false;
@@ -85,7 +97,7 @@ export class FailoverCoordinator {
   constructor(settings: CoordinatorSettings) {
     this.#settings = settings;
     // Looking costs no I/O (the queues of commands in flight), so it can be frequent while active.
-    const interval = Math.max(50, Math.min(100, Math.floor(settings.downAfterMs / 10)));
+    const interval = Math.max(25, Math.min(50, Math.floor(settings.downAfterMs / 20)));
     // While idle: a PING every 2 × downAfterMs (2 s at least), and the refresh 5 × slower.
     const idleMs = Math.max(2000, 2 * settings.downAfterMs);
     this.#heartbeat = new Heartbeat({
@@ -102,6 +114,7 @@ export class FailoverCoordinator {
         if (suspect) this.signal(`no answer from ${this.#knownMaster} for ${Math.round(this.#heartbeat.silenceMs())} ms`);
       },
       onSilent: (ms) => this.signal(`master silent for ${Math.round(ms)} ms`),
+      onSilence: (silent) => this.#onSilence(silent),
       onPace: (active) => {
         debug('client %s', active ? 'active: watching closely' : 'idle: watching slowly');
         if (active) this.#links.resume();
@@ -109,6 +122,13 @@ export class FailoverCoordinator {
         settings.manager.setActive(active);
       },
       busy: () => this.#troubleSince !== null || this.#fenced || this.#acting || this.#pendingReason !== null || (settings.held?.() ?? 0) > 0,
+    });
+    this.#witnesses = new WitnessSampler({
+      intervalMs: WITNESS_SAMPLE_MS,
+      // Fast while a witness can still come soon (a hung master: ~downAfterMs), then slowly.
+      fastForMs: 2 * settings.downAfterMs + 1000,
+      slowIntervalMs: 250,
+      onRound: (quiet) => this.#onQuiet(quiet),
     });
     this.#links = new LinkWatch({
       intervalMs: Math.max(100, Math.min(500, Math.floor(settings.downAfterMs / 4))),
@@ -212,6 +232,7 @@ export class FailoverCoordinator {
     this.#stopped = true;
     this.#heartbeat.stop();
     this.#links.stop();
+    this.#witnesses.stop();
     if (this.#timer !== null) clearTimeout(this.#timer);
   }
 
@@ -223,6 +244,7 @@ export class FailoverCoordinator {
       silenceMs: this.#heartbeat.silenceMs(),
       suspect: this.#heartbeat.suspect,
       replicaPingPeriodS: this.#pingPeriodS,
+      replicaQuietMs: this.#witnesses.quiet(),
       knownMaster: this.#knownMaster,
       troubleSince: this.#troubleSince,
       reasons: [...this.#reasons],
@@ -332,8 +354,48 @@ export class FailoverCoordinator {
     this.#settings.onError(error);
   }
 
+  /**
+   * The master has owed an answer for a whole look: ask its replicas whether they still hear it
+   * (sub-second witnesses), until it answers again. Only promotion uses what they say, so a client
+   * that does not promote (Sentinel mode, `manual`) does not ask.
+   */
+  #onSilence(silent: boolean): void {
+    this.#settings.onSilence?.(silent ? this.#heartbeat.target : null);
+    // It answers again after a silence long enough to have been probed briefly (and seen down): look again.
+    if (!silent && this.#troubleSince !== null && !this.#stopped) this.#settings.manager.request('master answers again');
+    if (!silent || this.#settings.promote !== 'auto') {
+      this.#witnesses.stop();
+      this.#quietReported = false;
+      return;
+    }
+    const topology = this.#settings.manager.current;
+    const master = this.#knownMaster;
+    if (topology === null || master === null) return;
+    const pool = this.#settings.pool;
+    const followers = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.masterAddress === master);
+    this.#witnesses.start(followers.map((r) => ({ address: r.address, conn: pool.node(r).control() })));
+  }
+
+  /**
+   * A replica answered: once a quorum of the master's followers has been quiet long enough, and
+   * the master silent for `downAfterMs`, look again now rather than at the next recheck.
+   */
+  #onQuiet(quiet: ReadonlyMap<Address, number>): void {
+    if (this.#quietReported || this.#stopped) return;
+    const topology = this.#settings.manager.current;
+    const master = this.#knownMaster;
+    if (topology === null || master === null) return;
+    const limit = quietLimitMs(this.#settings.downAfterMs, this.#pingPeriodS);
+    const quorum = this.#settings.quorum ?? defaultQuorum(topology.replicas, master);
+    const agree = [...quiet.values()].filter((ms) => ms >= limit).length;
+    if (agree < quorum || this.#heartbeat.silenceMs() < this.#settings.downAfterMs) return;
+    this.#quietReported = true;
+    this.signal(`${agree} replica(s) heard nothing from ${master} for ${limit} ms`);
+  }
+
   #watchMaster(master: NodeState): void {
     if (this.#heartbeat.target === master.address) return;
+    this.#witnesses.stop();
     const pool = this.#settings.pool;
     const control = pool.node(master).control();
     // The application's commands in flight there: answered ones say the master is alive.

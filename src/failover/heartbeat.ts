@@ -29,6 +29,11 @@ export interface HeartbeatSettings {
   repeatSilentMs: number;
   /** The silence crossed `downAfterMs`, or still lasts `repeatSilentMs` after the last call: look again. */
   onSilent(silenceMs: number): void;
+  /**
+   * The master has owed an answer for a whole look (true), or answers again (false): the moment
+   * to start asking its replicas whether they still hear it, and to stop.
+   */
+  onSilence?(silent: boolean): void;
   /** The client became active (true) or idle (false): the other watchers follow its pace. */
   onPace?(active: boolean): void;
   /** Something else keeps the client active: commands held, a failover under way. */
@@ -122,6 +127,7 @@ export class Heartbeat {
   #pingSentAt: number | null = null;
   #pingAnsweredAt: number | null = null;
   #suspect = false;
+  #silent = false;
   /** When `onSilent` was last called in this silence; null before the first. */
   #silentReportedAt: number | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -153,6 +159,7 @@ export class Heartbeat {
     this.#state = initialWatch(performance.now());
     this.#silenceMs = 0;
     this.#silentReportedAt = null;
+    this.#setSilent(false);
     this.#setSuspect(false);
     this.#activate();
   }
@@ -285,6 +292,7 @@ export class Heartbeat {
           this.#pingAnsweredAt = null;
           this.#silenceMs = 0;
           this.#silentReportedAt = null;
+          this.#setSilent(false);
           this.#setSuspect(false);
         }
       },
@@ -308,6 +316,7 @@ export class Heartbeat {
     this.#silenceMs = seen.silenceMs;
     if (seen.ping) this.#ping();
     const silence = seen.silenceMs;
+    this.#setSilent(silence >= this.#settings.intervalMs);
     if (silence === 0) {
       this.#silentReportedAt = null;
       this.#setSuspect(false);
@@ -325,6 +334,12 @@ export class Heartbeat {
     if (commands !== this.#lastCommands || silence > 0 || this.#suspect || this.#settings.busy?.() === true) this.#activeAt = now;
     this.#lastCommands = commands;
     if (now - this.#activeAt >= this.#settings.lingerMs && this.#conn !== null) this.#sleep();
+  }
+
+  #setSilent(silent: boolean): void {
+    if (silent === this.#silent) return;
+    this.#silent = silent;
+    this.#settings.onSilence?.(silent);
   }
 
   #setSuspect(suspect: boolean): void {

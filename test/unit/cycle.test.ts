@@ -18,6 +18,7 @@ function evidence(patch: Partial<Evidence> = {}): Evidence {
     silenceMs: 0,
     suspect: false,
     replicaPingPeriodS: null,
+    replicaQuietMs: new Map(),
     knownMaster: B,
     troubleSince: null,
     reasons: [],
