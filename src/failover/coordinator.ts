@@ -5,9 +5,8 @@ import type { TopologyManager } from '../topology/manager.js';
 import type { TopologyProvider } from '../topology/provider.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
 import { PromotionError, type RoleChanger } from './actions.js';
-import type { ReplicationInfo } from '../topology/info-parser.js';
 import { decide, type Decision, type DecideSettings, type Evidence } from './decide.js';
-import { decideFence, replicaAcks, type FenceDecision } from './fence.js';
+import { decideFence, type FenceDecision, type LinkReading } from './fence.js';
 import type { Activity } from './activity.js';
 import { Heartbeat, type SentQueue } from './heartbeat.js';
 import { LinkWatch } from './link-watch.js';
@@ -132,7 +131,12 @@ export class FailoverCoordinator {
     });
     this.#links = new LinkWatch({
       intervalMs: Math.max(100, Math.min(500, Math.floor(settings.downAfterMs / 4))),
-      onInfo: (address, info) => this.#judgeFence(address, info),
+      // Replicas acknowledge a GETACK in a round trip; a tenth of downAfterMs is plenty, and bounds
+      // how long the control connection waits behind a probe while a replica is cut.
+      probeTimeoutMs: Math.max(50, Math.min(200, Math.floor(settings.downAfterMs / 10))),
+      downAfterMs: settings.downAfterMs,
+      expected: () => this.#expectedReplicas(),
+      onReading: (address, links) => this.#judgeFence(address, links),
     });
   }
 
@@ -424,25 +428,40 @@ export class FailoverCoordinator {
       });
   }
 
-  /** The link watch read the master's INFO: judge the fence (asking the Sentinels if it says so), carry it out. */
-  async #judgeFence(address: Address, info: ReplicationInfo): Promise<void> {
+  /** What a probe of the master's links should hear from: the replicas it had, and those still syncing. */
+  #expectedReplicas(): { replicas: number; syncing: number } | null {
+    if (this.#had === 0 || this.#knownMaster === null) return null;
+    const master = this.#knownMaster;
+    const syncing = this.#settings.manager.current?.replicas.filter((r) => r.up && r.masterAddress === master && r.syncing).length ?? 0;
+    return { replicas: this.#had, syncing };
+  }
+
+  /**
+   * The link watch read the master's links: judge the fence and carry it out. In Sentinel mode a
+   * cut is first put to the Sentinels; writes wait meanwhile — a Sentinel that vouches for the
+   * master answers in a round trip and lets them go, and in the Jepsen case none answers.
+   */
+  async #judgeFence(address: Address, links: LinkReading): Promise<void> {
     if (this.#stopped || address !== this.#knownMaster) return;
-    this.#had = Math.max(this.#had, replicaAcks(info, this.#settings.downAfterMs).attached);
+    this.#had = Math.max(this.#had, links.attached);
     const settings = {
       fencing: this.#settings.fencing,
       downAfterMs: this.#settings.downAfterMs,
       quorum: this.#settings.quorum,
       sentinel: this.#settings.promote === 'sentinel',
     };
-    const evidence = { master: address, info, had: this.#had, sentinelsConfirming: null as number | null, fenced: this.#fenced };
+    const evidence = { master: address, links, had: this.#had, sentinelsConfirming: null as number | null, fenced: this.#fenced };
     let decisions: FenceDecision[] = decideFence(evidence, settings);
     if (decisions.some((d) => d.kind === 'ask-sentinels')) {
       const ask = this.#settings.provider.judgesConfirming;
       const timeoutMs = Math.max(200, Math.min(1000, Math.floor(this.#settings.downAfterMs / 2)));
+      const wasFenced = this.#fenced;
+      if (!wasFenced) this.#setFenced(true, 'asking the Sentinels');
       evidence.sentinelsConfirming = ask ? await ask.call(this.#settings.provider, address, timeoutMs) : 0;
       if (this.#stopped || address !== this.#knownMaster) return;
-      evidence.fenced = this.#fenced;
+      evidence.fenced = wasFenced;
       decisions = decideFence(evidence, settings).filter((d) => d.kind !== 'ask-sentinels');
+      if (!wasFenced && !decisions.some((d) => d.kind === 'fence')) this.#setFenced(false, `${evidence.sentinelsConfirming} Sentinel(s) vouch for ${address}`);
     }
     for (const decision of decisions) {
       if (decision.kind === 'ask-sentinels') continue;
