@@ -430,7 +430,9 @@ export class FailoverCoordinator {
 
   /** What a probe of the master's links should hear from: the replicas it had, and those still syncing. */
   #expectedReplicas(): { replicas: number; syncing: number } | null {
-    if (this.#had === 0 || this.#knownMaster === null) return null;
+    // A change of master on its way (a switchover, a promotion): the old master's replicas are
+    // being repointed, and a probe would only hold its control connection for nothing.
+    if (this.#had === 0 || this.#knownMaster === null || this.#pendingReason !== null) return null;
     const master = this.#knownMaster;
     const syncing = this.#settings.manager.current?.replicas.filter((r) => r.up && r.masterAddress === master && r.syncing).length ?? 0;
     return { replicas: this.#had, syncing };
