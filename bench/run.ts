@@ -31,6 +31,7 @@ const SECTIONS: Record<string, (settings: Settings) => Promise<SectionResult>> =
   partition,
   cluster,
   calls,
+  fleet: (settings) => import('./fleet.js').then((m) => m.fleet(settings)),
 };
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only <section>[,<section>…]]

@@ -1,6 +1,7 @@
 import { Engine } from './dispatch/engine.js';
 import type { MessageSink } from './dispatch/subscriptions.js';
 import { RoleChanger } from './failover/actions.js';
+import { Activity } from './failover/activity.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import type { ResolvedOptions } from './options.js';
 import { defaultConnectionFactory, NodePool, type ConnectionFactory } from './pool/node-pool.js';
@@ -55,6 +56,8 @@ export class Core implements ReplicaSetParts {
     const probeTimeoutMs = Math.min(Math.max(downAfterMs, 500), 5000);
     const connectTimeoutMs = (redisOptions.connectTimeout ?? 10_000) + 1000;
     const roles = new RoleChanger(this.pool, (warning) => host.emit('warning', warning));
+    // The master the heartbeat finds silent (kept current by the coordinator): probed briefly.
+    let silentMaster: string | null = null;
     this.provider =
       opts.mode === 'sentinel'
         ? new SentinelProvider({
@@ -75,11 +78,13 @@ export class Core implements ReplicaSetParts {
             probeTimeoutMs,
             connectTimeoutMs,
             // The heartbeat already knows the master is silent: do not wait the full probe for it.
-            quickProbe: (address) => reactions.isSuspect(address),
+            quickProbe: (address) => address === silentMaster,
           });
     this.manager = new TopologyManager({
       provider: this.provider,
       refreshIntervalMs: opts.refreshIntervalMs,
+      // An idle client (no application command lately) looks 5 times less often.
+      idleRefreshIntervalMs: 5 * opts.refreshIntervalMs,
       onTopology: (next, previous, changes) => reactions.topology(next, previous, changes),
       onError: (error) => reactions.discoveryFailed(error),
       onSignal: (reason) => reactions.signal(reason),
@@ -95,6 +100,8 @@ export class Core implements ReplicaSetParts {
             onProgress: () => reactions.progress(),
           })
         : null;
+    // The application's commands are counted where they enter: the failure watch follows the pace.
+    const activity = new Activity();
     this.coordinator = new FailoverCoordinator({
       provider: this.provider,
       promote: opts.failover.promote,
@@ -104,12 +111,15 @@ export class Core implements ReplicaSetParts {
       roles,
       manager: this.manager,
       onSuspect: (suspect) => reactions.suspect(suspect),
+      onSilence: (master) => (silentMaster = master),
       onFailover: (event) => reactions.failedOver(event),
       onWarning: (event) => host.emit('warning', event),
       onError: (error) => host.emitError(error),
       beforePromote: (old) => reactions.beforePromote(old),
       fencing: opts.fencing,
       onFence: (fenced) => reactions.fenced(fenced),
+      activity,
+      held: () => this.engine.held,
     });
     const writes = this.consistency === null ? null : new ReplicaSetWrites(this.consistency);
     this.placement = new ReplicaSetPlacement({
@@ -127,6 +137,7 @@ export class Core implements ReplicaSetParts {
       holdTimeoutMs: opts.commandTimeoutMs,
       offlineQueue: redisOptions.enableOfflineQueue !== false,
       autoPipelining: redisOptions.enableAutoPipelining === true,
+      activity,
     });
     if (opts.readFrom.name !== 'master') this.placement.readFromReplicas();
     this.stats = new StatsCollector({

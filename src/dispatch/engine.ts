@@ -27,6 +27,8 @@ export interface EngineSettings {
   offlineQueue: boolean;
   /** `enableAutoPipelining`: one socket write per connection per tick. */
   autoPipelining: boolean;
+  /** Counts the application's commands (the failure watch follows the client's pace). */
+  activity?: { touch(): void };
 }
 
 /**
@@ -43,6 +45,7 @@ export class Engine implements AttemptHost {
   #queue: HoldQueue;
   #session = new TransactionSession();
   #autoPipelining: boolean;
+  #activity: { touch(): void } | undefined;
   /** Reads that read-your-writes sent to the master (`stats()`). */
   readYourWritesRedirects = 0;
 
@@ -51,6 +54,7 @@ export class Engine implements AttemptHost {
     this.#writes = settings.writes;
     this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs, offlineQueue: settings.offlineQueue });
     this.#autoPipelining = settings.autoPipelining;
+    this.#activity = settings.activity;
   }
 
   /** Commands (and batches) held now. */
@@ -60,6 +64,7 @@ export class Engine implements AttemptHost {
 
   /** A single command: its promise is the ioredis `Command`'s own. */
   dispatch(cmd: Command, view: ViewRoute): void {
+    this.#activity?.touch();
     // `classOf(cmd)`, inlined: this is the path of every command.
     const cls = (cmd as { isReadOnly?: boolean }).isReadOnly === true ? READ : classifyCommand(cmd.name, cmd.args);
     const a = new Attempt(this, cmd.name, cls, view, cmd, null, cmd.resolve, cmd.reject);
@@ -83,6 +88,7 @@ export class Engine implements AttemptHost {
 
   /** A pipeline or `multi()` batch, as one unit: one node, one connection, ioredis's `exec()` result. */
   dispatchBatch(commands: Command[], transaction: boolean, view: ViewRoute): Promise<unknown> {
+    this.#activity?.touch();
     if (batchChannel.hasSubscribers) {
       const trace = new BatchTrace(transaction, commands, view.policy.name);
       return traceBatch(trace, () => this.#batch(commands, transaction, view, trace));

@@ -5,17 +5,23 @@ import type { TopologyManager } from '../topology/manager.js';
 import type { TopologyProvider } from '../topology/provider.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
 import { PromotionError, type RoleChanger } from './actions.js';
-import type { ReplicationInfo } from '../topology/info-parser.js';
 import { decide, type Decision, type DecideSettings, type Evidence } from './decide.js';
-import { decideFence, replicaAcks, type FenceDecision } from './fence.js';
-import { Heartbeat } from './heartbeat.js';
+import { decideFence, type FenceDecision, type LinkReading } from './fence.js';
+import type { Activity } from './activity.js';
+import { Heartbeat, type SentQueue } from './heartbeat.js';
 import { LinkWatch } from './link-watch.js';
+import { WitnessSampler } from './witnesses.js';
+import { defaultQuorum } from './election.js';
+import { quietLimitMs } from './decide.js';
 import type { HandoverOptions, SwitchoverResult } from './switchover.js';
 
 const debug = createDebug('redis-failover:failover');
 
 /** A silent master is looked at again at most this often by the heartbeat (the rechecks add theirs). */
 const SILENT_REPEAT_MS = 250;
+
+/** While the master is silent, each replica is asked for its offset this often. */
+const WITNESS_SAMPLE_MS = 25;
 
 /** After a failed role change, the next waits 100 ms, then twice as long each time up to 5 s, less up to half at random. */
 const RETRY = { firstMs: 100, maxMs: 5000 } as const;
@@ -35,6 +41,8 @@ export interface CoordinatorSettings extends DecideSettings {
   provider: TopologyProvider;
   /** The master stopped answering (or answers again): hold writes meanwhile. */
   onSuspect(suspect: boolean): void;
+  /** The master has owed an answer for a whole look (or answers again): probe it briefly. */
+  onSilence?(master: Address | null): void;
   onFailover(event: FailoverEvent): void;
   onWarning(event: WarningEvent): void;
   onError(error: Error): void;
@@ -44,6 +52,10 @@ export interface CoordinatorSettings extends DecideSettings {
   fencing: boolean;
   /** The master is fenced (or no longer): hold writes meanwhile. */
   onFence(fenced: boolean): void;
+  /** Where the dispatcher counts the application's commands: the watch follows the client's pace. */
+  activity?: Activity;
+  /** Commands held by the dispatcher (waiting for a master): someone waits on this client. */
+  held?(): number;
 }
 
 /**
@@ -73,28 +85,58 @@ export class FailoverCoordinator {
   #retryAt = 0;
   #stopped = false;
   #links: LinkWatch;
+  /** While the master is silent: its replicas' offsets, sampled (sub-second witnesses). */
+  #witnesses: WitnessSampler;
+  /** The replicas' quiet was reported as a quorum in this silence (one refresh asked for it). */
+  #quietReported = false;
   /** The most replicas the current master has been seen with (the fence's baseline). */
   #had = 0;
   #fenced = false;
 
   constructor(settings: CoordinatorSettings) {
     this.#settings = settings;
-    const interval = Math.max(50, Math.min(250, Math.floor(settings.downAfterMs / 5)));
+    // Looking costs no I/O (the queues of commands in flight), so it can be frequent while active.
+    const interval = Math.max(25, Math.min(50, Math.floor(settings.downAfterMs / 20)));
+    // While idle: a PING every 2 × downAfterMs (2 s at least), and the refresh 5 × slower.
+    const idleMs = Math.max(2000, 2 * settings.downAfterMs);
     this.#heartbeat = new Heartbeat({
       intervalMs: interval,
+      idlePingMs: idleMs,
+      lingerMs: idleMs,
       suspectAfterMs: Math.max(2 * interval, Math.floor(settings.downAfterMs / 2)),
       downAfterMs: settings.downAfterMs,
       repeatSilentMs: SILENT_REPEAT_MS,
+      activity: settings.activity,
       onSuspect: (suspect) => {
         settings.onSuspect(suspect);
         // Start watching the replicas now: by downAfterMs their view is fresh.
         if (suspect) this.signal(`no answer from ${this.#knownMaster} for ${Math.round(this.#heartbeat.silenceMs())} ms`);
       },
       onSilent: (ms) => this.signal(`master silent for ${Math.round(ms)} ms`),
+      onSilence: (silent) => this.#onSilence(silent),
+      onPace: (active) => {
+        debug('client %s', active ? 'active: watching closely' : 'idle: watching slowly');
+        if (active) this.#links.resume();
+        else this.#links.pause();
+        settings.manager.setActive(active);
+      },
+      busy: () => this.#troubleSince !== null || this.#fenced || this.#acting || this.#pendingReason !== null || (settings.held?.() ?? 0) > 0,
+    });
+    this.#witnesses = new WitnessSampler({
+      intervalMs: WITNESS_SAMPLE_MS,
+      // Fast while a witness can still come soon (a hung master: ~downAfterMs), then slowly.
+      fastForMs: 2 * settings.downAfterMs + 1000,
+      slowIntervalMs: 250,
+      onRound: (quiet) => this.#onQuiet(quiet),
     });
     this.#links = new LinkWatch({
       intervalMs: Math.max(100, Math.min(500, Math.floor(settings.downAfterMs / 4))),
-      onInfo: (address, info) => this.#judgeFence(address, info),
+      // Replicas acknowledge a GETACK in a round trip; a tenth of downAfterMs is plenty, and bounds
+      // how long the control connection waits behind a probe while a replica is cut.
+      probeTimeoutMs: Math.max(50, Math.min(200, Math.floor(settings.downAfterMs / 10))),
+      downAfterMs: settings.downAfterMs,
+      expected: () => this.#expectedReplicas(),
+      onReading: (address, links) => this.#judgeFence(address, links),
     });
   }
 
@@ -109,6 +151,7 @@ export class FailoverCoordinator {
   /** "The picture may have changed": note why, and refresh. */
   signal(reason: string): void {
     if (this.#stopped) return;
+    this.#heartbeat.wake();
     this.#noteTrouble(reason);
     this.#settings.manager.request(reason);
   }
@@ -126,6 +169,8 @@ export class FailoverCoordinator {
     this.#noMasterSince = null;
     // Watched first: a new master's silence counts from now.
     this.#watchMaster(next.master);
+    // Its answer to the discovery is a sign of life too (an idle client's next PING waits).
+    if (next.master.up && next.master.latencyMs !== null) this.#heartbeat.heard(next.master.address, performance.now() - next.master.latencyMs);
     const decisions = decide(next, previous, this.#evidence(), this.#settings);
     this.#knownMaster = next.master.address;
     if (next.master.up) {
@@ -191,6 +236,7 @@ export class FailoverCoordinator {
     this.#stopped = true;
     this.#heartbeat.stop();
     this.#links.stop();
+    this.#witnesses.stop();
     if (this.#timer !== null) clearTimeout(this.#timer);
   }
 
@@ -202,6 +248,7 @@ export class FailoverCoordinator {
       silenceMs: this.#heartbeat.silenceMs(),
       suspect: this.#heartbeat.suspect,
       replicaPingPeriodS: this.#pingPeriodS,
+      replicaQuietMs: this.#witnesses.quiet(),
       knownMaster: this.#knownMaster,
       troubleSince: this.#troubleSince,
       reasons: [...this.#reasons],
@@ -311,10 +358,53 @@ export class FailoverCoordinator {
     this.#settings.onError(error);
   }
 
+  /**
+   * The master has owed an answer for a whole look: ask its replicas whether they still hear it
+   * (sub-second witnesses), until it answers again. Only promotion uses what they say, so a client
+   * that does not promote (Sentinel mode, `manual`) does not ask.
+   */
+  #onSilence(silent: boolean): void {
+    this.#settings.onSilence?.(silent ? this.#heartbeat.target : null);
+    // It answers again after a silence long enough to have been probed briefly (and seen down): look again.
+    if (!silent && this.#troubleSince !== null && !this.#stopped) this.#settings.manager.request('master answers again');
+    if (!silent || this.#settings.promote !== 'auto') {
+      this.#witnesses.stop();
+      this.#quietReported = false;
+      return;
+    }
+    const topology = this.#settings.manager.current;
+    const master = this.#knownMaster;
+    if (topology === null || master === null) return;
+    const pool = this.#settings.pool;
+    const followers = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.masterAddress === master);
+    this.#witnesses.start(followers.map((r) => ({ address: r.address, conn: pool.node(r).control() })));
+  }
+
+  /**
+   * A replica answered: once a quorum of the master's followers has been quiet long enough, and
+   * the master silent for `downAfterMs`, look again now rather than at the next recheck.
+   */
+  #onQuiet(quiet: ReadonlyMap<Address, number>): void {
+    if (this.#quietReported || this.#stopped) return;
+    const topology = this.#settings.manager.current;
+    const master = this.#knownMaster;
+    if (topology === null || master === null) return;
+    const limit = quietLimitMs(this.#settings.downAfterMs, this.#pingPeriodS);
+    const quorum = this.#settings.quorum ?? defaultQuorum(topology.replicas, master);
+    const agree = [...quiet.values()].filter((ms) => ms >= limit).length;
+    if (agree < quorum || this.#heartbeat.silenceMs() < this.#settings.downAfterMs) return;
+    this.#quietReported = true;
+    this.signal(`${agree} replica(s) heard nothing from ${master} for ${limit} ms`);
+  }
+
   #watchMaster(master: NodeState): void {
     if (this.#heartbeat.target === master.address) return;
-    const control = this.#settings.pool.node(master).control();
-    this.#heartbeat.watch(master.address, control);
+    this.#witnesses.stop();
+    const pool = this.#settings.pool;
+    const control = pool.node(master).control();
+    // The application's commands in flight there: answered ones say the master is alive.
+    const queues = (): SentQueue[] => pool.get(master.address)?.dataConnections().map((c) => c.commandQueue) ?? [];
+    this.#heartbeat.watch(master.address, control, queues);
     // A new master: its replicas are counted afresh, and a fence on the old one is lifted.
     this.#had = 0;
     this.#setFenced(false, `new master ${master.address}`);
@@ -338,25 +428,42 @@ export class FailoverCoordinator {
       });
   }
 
-  /** The link watch read the master's INFO: judge the fence (asking the Sentinels if it says so), carry it out. */
-  async #judgeFence(address: Address, info: ReplicationInfo): Promise<void> {
+  /** What a probe of the master's links should hear from: the replicas it had, and those still syncing. */
+  #expectedReplicas(): { replicas: number; syncing: number } | null {
+    // A change of master on its way (a switchover, a promotion): the old master's replicas are
+    // being repointed, and a probe would only hold its control connection for nothing.
+    if (this.#had === 0 || this.#knownMaster === null || this.#pendingReason !== null) return null;
+    const master = this.#knownMaster;
+    const syncing = this.#settings.manager.current?.replicas.filter((r) => r.up && r.masterAddress === master && r.syncing).length ?? 0;
+    return { replicas: this.#had, syncing };
+  }
+
+  /**
+   * The link watch read the master's links: judge the fence and carry it out. In Sentinel mode a
+   * cut is first put to the Sentinels; writes wait meanwhile — a Sentinel that vouches for the
+   * master answers in a round trip and lets them go, and in the Jepsen case none answers.
+   */
+  async #judgeFence(address: Address, links: LinkReading): Promise<void> {
     if (this.#stopped || address !== this.#knownMaster) return;
-    this.#had = Math.max(this.#had, replicaAcks(info, this.#settings.downAfterMs).attached);
+    this.#had = Math.max(this.#had, links.attached);
     const settings = {
       fencing: this.#settings.fencing,
       downAfterMs: this.#settings.downAfterMs,
       quorum: this.#settings.quorum,
       sentinel: this.#settings.promote === 'sentinel',
     };
-    const evidence = { master: address, info, had: this.#had, sentinelsConfirming: null as number | null, fenced: this.#fenced };
+    const evidence = { master: address, links, had: this.#had, sentinelsConfirming: null as number | null, fenced: this.#fenced };
     let decisions: FenceDecision[] = decideFence(evidence, settings);
     if (decisions.some((d) => d.kind === 'ask-sentinels')) {
       const ask = this.#settings.provider.judgesConfirming;
       const timeoutMs = Math.max(200, Math.min(1000, Math.floor(this.#settings.downAfterMs / 2)));
+      const wasFenced = this.#fenced;
+      if (!wasFenced) this.#setFenced(true, 'asking the Sentinels');
       evidence.sentinelsConfirming = ask ? await ask.call(this.#settings.provider, address, timeoutMs) : 0;
       if (this.#stopped || address !== this.#knownMaster) return;
-      evidence.fenced = this.#fenced;
+      evidence.fenced = wasFenced;
       decisions = decideFence(evidence, settings).filter((d) => d.kind !== 'ask-sentinels');
+      if (!wasFenced && !decisions.some((d) => d.kind === 'fence')) this.#setFenced(false, `${evidence.sentinelsConfirming} Sentinel(s) vouch for ${address}`);
     }
     for (const decision of decisions) {
       if (decision.kind === 'ask-sentinels') continue;

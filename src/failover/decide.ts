@@ -22,6 +22,11 @@ export interface Evidence {
   suspect: boolean;
   /** `repl-ping-replica-period` read from the master's CONFIG, in seconds; null while unknown. */
   replicaPingPeriodS: number | null;
+  /**
+   * While the master is silent: how long this client has seen each replica's replication offset
+   * stand still (Infinity: it reports its link down). Empty while nothing was sampled.
+   */
+  replicaQuietMs: ReadonlyMap<Address, number>;
   /** The master of the last decision; null before the first. */
   knownMaster: Address | null;
   /** When the current trouble began (first silence or loss), or null. */
@@ -128,7 +133,8 @@ export function decide(next: Topology, previous: Topology | null, evidence: Evid
   }
 
   const followers = next.replicas.filter((r) => r.masterAddress === master.address);
-  const witnesses = masterDownWitnesses(followers, master.address, silenceLimitS(settings.downAfterMs, evidence.replicaPingPeriodS));
+  const quiet = { quietMs: evidence.replicaQuietMs, limitMs: quietLimitMs(settings.downAfterMs, evidence.replicaPingPeriodS) };
+  const witnesses = masterDownWitnesses(followers, master.address, silenceLimitS(settings.downAfterMs, evidence.replicaPingPeriodS), quiet);
   const quorum = settings.quorum ?? defaultQuorum(next.replicas, master.address);
   if (witnesses.length < quorum) {
     // The replicas still hear from the master: this client alone is cut off. Never promote on
@@ -244,6 +250,22 @@ function masterAlone(next: Topology, previous: Topology | null): Extract<Decisio
  */
 export function silenceLimitS(downAfterMs: number, replicaPingPeriodS: number | null): number {
   return Math.max(Math.ceil(downAfterMs / 1000), replicaPingPeriodS ?? 10) + 1;
+}
+
+/**
+ * Margin over the master's ping period before a still offset is a witness: the master's
+ * replication cron may fire late (it runs from the 100 ms server cron). The span is one this
+ * client observed whole (see `ReplicaQuiet`), so how often it samples does not add to it.
+ */
+export const QUIET_MARGIN_MS = 100;
+
+/**
+ * How long a replica's offset must stand still, as this client samples it, to vouch that the
+ * master is not sending: longer than the master's ping period (it would have moved with the next
+ * PING) and than `downAfterMs`, plus the margin. Unknown period: Redis's default, 10 s.
+ */
+export function quietLimitMs(downAfterMs: number, replicaPingPeriodS: number | null): number {
+  return Math.max(downAfterMs, (replicaPingPeriodS ?? 10) * 1000) + QUIET_MARGIN_MS;
 }
 
 /** Nodes saying `role:master` that are not the master, and replicas still following another node. */

@@ -26,18 +26,27 @@ function compareCandidates(a: NodeState, b: NodeState): number {
   return compareAddresses(a.address, b.address);
 }
 
+/** Sub-second evidence: how long this client has seen each replica's offset stand still, and how long is enough. */
+export interface QuietEvidence {
+  quietMs: ReadonlyMap<Address, number>;
+  limitMs: number;
+}
+
 /**
  * The replicas that vouch the master is down: each follows it and reports its own link down,
  * or has heard nothing from it for `silenceLimitS` seconds (a hung master keeps the TCP link
- * up for `repl-timeout`, 60 s by default, but stops sending its pings).
+ * up for `repl-timeout`, 60 s by default, but stops sending its pings), or — `quiet` — has been
+ * seen by this client with a still offset for `quiet.limitMs` (longer than the master's ping period).
  */
-export function masterDownWitnesses(replicas: readonly NodeState[], master: Address, silenceLimitS: number): NodeState[] {
+export function masterDownWitnesses(replicas: readonly NodeState[], master: Address, silenceLimitS: number, quiet?: QuietEvidence): NodeState[] {
   return replicas.filter(
     (r) =>
       r.up &&
       r.role === 'replica' &&
       r.masterAddress === master &&
-      (r.linkStatus === 'down' || (r.lastIoSecondsAgo !== null && r.lastIoSecondsAgo >= silenceLimitS)),
+      (r.linkStatus === 'down' ||
+        (r.lastIoSecondsAgo !== null && r.lastIoSecondsAgo >= silenceLimitS) ||
+        (quiet !== undefined && (quiet.quietMs.get(r.address) ?? 0) >= quiet.limitMs)),
   );
 }
 

@@ -22,10 +22,27 @@ export interface FenceSettings {
   sentinel: boolean;
 }
 
+/**
+ * What the master's links to its replicas look like, read one way or the other: from its `INFO
+ * replication` (the replicas' once-a-second acknowledgements, in whole seconds), or from a probe
+ * this client just made (`PUBLISH` then `WAIT`: how many replicas acknowledged it within a
+ * timeout — a direct, sub-second question).
+ */
+export interface LinkReading {
+  /** The node still says it is a master. */
+  master: boolean;
+  /** Replicas attached as far as this reading tells (0: it does not tell; `had` counts). */
+  attached: number;
+  /** Replicas linked: acknowledging, or still in their initial sync. */
+  acking: number;
+  /** How a cut showed, for the reason given. */
+  how: string;
+}
+
 export interface FenceEvidence {
   master: Address;
-  /** The master's `INFO replication`, read just now. */
-  info: ReplicationInfo;
+  /** The master's links, read just now. */
+  links: LinkReading;
   /** The most replicas this master has been seen with (attached or following it) since it became the master. */
   had: number;
   /** Sentinel mode: how many Sentinels vouch for this master just now (name it, not down, no failover); null: not asked yet. */
@@ -60,6 +77,19 @@ export function replicaAcks(info: ReplicationInfo, downAfterMs: number): { attac
   return { attached, acking };
 }
 
+/** A reading of the master's `INFO replication`. */
+export function linksFromInfo(info: ReplicationInfo, downAfterMs: number): LinkReading {
+  return { master: info.role === 'master', ...replicaAcks(info, downAfterMs), how: `no acknowledgement for ${ackLimitS(downAfterMs)} s` };
+}
+
+/**
+ * A reading of a probe: `acked` replicas acknowledged it within `timeoutMs` (`WAIT`), `syncing`
+ * more are in their initial sync (they acknowledge nothing yet, and are no candidate anywhere).
+ */
+export function linksFromProbe(acked: number, syncing: number, timeoutMs: number): LinkReading {
+  return { master: true, attached: 0, acking: acked + syncing, how: `no acknowledgement of a probe within ${timeoutMs} ms` };
+}
+
 /**
  * Fence or unfence, from what the master says of its replicas. A master is stranded when enough
  * of the replicas it had stopped acknowledging that the other side could promote one: in client
@@ -69,18 +99,18 @@ export function replicaAcks(info: ReplicationInfo, downAfterMs: number): { attac
  * had a replica is never fenced.
  */
 export function decideFence(evidence: FenceEvidence, settings: FenceSettings): FenceDecision[] {
-  const { info, fenced } = evidence;
-  if (!settings.fencing || info.role !== 'master') {
+  const { links, fenced } = evidence;
+  if (!settings.fencing || !links.master) {
     return fenced ? [{ kind: 'unfence', reason: settings.fencing ? `${evidence.master} is no longer a master` : 'fencing is off' }] : [];
   }
-  const { attached, acking } = replicaAcks(info, settings.downAfterMs);
+  const { attached, acking } = links;
   const had = Math.max(evidence.had, attached);
   const cut = had - acking;
   const need = settings.sentinel ? 1 : Math.min(had, settings.quorum ?? Math.floor(had / 2) + 1);
   if (had === 0 || cut < need) {
     return fenced ? [{ kind: 'unfence', reason: `${acking}/${had} replicas of ${evidence.master} acknowledge again` }] : [];
   }
-  const why = `${evidence.master} lost ${cut}/${had} replica link(s) (no acknowledgement for ${ackLimitS(settings.downAfterMs)} s)`;
+  const why = `${evidence.master} lost ${cut}/${had} replica link(s) (${links.how})`;
   if (settings.sentinel) {
     if (evidence.sentinelsConfirming === null) return [{ kind: 'ask-sentinels' }];
     if (evidence.sentinelsConfirming > 0) {

@@ -88,16 +88,23 @@ export async function switchover(
   const deadline = started + timeoutMs + 2000;
 
   if (chosen === 'failover-command') {
-    await roles.failoverTo(master, target, timeoutMs);
-    // FAILOVER answers at once; the swap happens after. Done when the target says master.
-    for (;;) {
-      const [old, next] = await Promise.all([roleOf(masterConn), roleOf(targetConn)]);
-      if (next.role === 'master' && old.role === 'replica') break;
-      if (old.role === 'master' && old.masterFailoverState === 'no-failover' && next.role !== 'master') {
-        throw new SwitchoverError(`FAILOVER TO ${target.address} was aborted by ${master.address} (target did not catch up within ${timeoutMs} ms?)`);
+    const acks = roles.ackNudger(target);
+    try {
+      await roles.failoverTo(master, target, timeoutMs);
+      // FAILOVER answers at once; the swap happens after the target acknowledges (asked for here,
+      // again on each look until it is done). Done when the target says master.
+      for (;;) {
+        acks.nudge();
+        const [old, next] = await Promise.all([roleOf(masterConn), roleOf(targetConn)]);
+        if (next.role === 'master' && old.role === 'replica') break;
+        if (old.role === 'master' && old.masterFailoverState === 'no-failover' && next.role !== 'master') {
+          throw new SwitchoverError(`FAILOVER TO ${target.address} was aborted by ${master.address} (target did not catch up within ${timeoutMs} ms?)`);
+        }
+        if (performance.now() > deadline) throw new SwitchoverError(`switchover to ${target.address} did not finish within ${timeoutMs} ms`);
+        await sleep(5);
       }
-      if (performance.now() > deadline) throw new SwitchoverError(`switchover to ${target.address} did not finish within ${timeoutMs} ms`);
-      await sleep(10);
+    } finally {
+      acks.close();
     }
     // FAILOVER saves neither node's new role (REPLICAOF through RoleChanger does).
     roles.persist([master, target]);

@@ -57,18 +57,12 @@ export class ReplicaSetReactions implements PoolHooks, DispatchSignals {
   #fenced = false;
   #switching = false;
   /** The master the heartbeat finds silent (a probe of it need not wait its full timeout). */
-  #suspectMaster: Address | null = null;
   /** Masters whose data connection closed since a refresh last saw them answer as master. */
   #unconfirmed = new Set<Address>();
 
   constructor(host: CoreHost, parts: ReplicaSetParts) {
     this.#host = host;
     this.#parts = parts;
-  }
-
-  /** Whether the heartbeat finds `address`, the master, silent. */
-  isSuspect(address: Address): boolean {
-    return address === this.#suspectMaster;
   }
 
   // ---------------------------------------------------------------- the pool (PoolHooks)
@@ -170,7 +164,6 @@ export class ReplicaSetReactions implements PoolHooks, DispatchSignals {
   /** The heartbeat finds the master silent (writes wait), or answering again. */
   suspect(suspect: boolean): void {
     this.#suspect = suspect;
-    this.#suspectMaster = suspect ? (this.#parts.placement.state.master?.address ?? null) : null;
     this.#updateGate();
   }
 

@@ -83,14 +83,30 @@ export function parseInfo(text: string): Record<string, string> {
   // No prototype, so a field named like `__proto__` or `constructor` is just data.
   const fields: Record<string, string> = Object.create(null) as Record<string, string>;
   if (typeof text !== 'string') return fields;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    fields[line.slice(0, colon)] = line.slice(colon + 1);
+  // One pass over the text, no intermediate array of lines: every discovery parses every node's reply.
+  const length = text.length;
+  let start = 0;
+  while (start < length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = length;
+    let from = start;
+    let to = end;
+    while (from < to && isSpace(text.charCodeAt(from))) from++;
+    while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
+    if (to > from && text.charCodeAt(from) !== HASH) {
+      const colon = text.indexOf(':', from);
+      if (colon > from && colon < to) fields[text.slice(from, colon)] = text.slice(colon + 1, to);
+    }
+    start = end + 1;
   }
   return fields;
+}
+
+const HASH = 35;
+
+/** What `String.prototype.trim` removes that an INFO reply may hold: CR, spaces, tabs. */
+function isSpace(code: number): boolean {
+  return code === 13 || code === 32 || code === 9 || code === 10;
 }
 
 const int = (value: string | undefined): number | null => {
@@ -118,7 +134,16 @@ function parseReplicaEntry(value: string): ReplicaEntry | null {
 
 /** A typed view of an `INFO replication` reply, or of a full `INFO` reply. Never throws. */
 export function parseInfoReplication(text: string): ReplicationInfo {
+  return replicationOf(parseInfo(text));
+}
+
+/** Both views of one `INFO` reply, parsed once (a discovery probe reads both of every node). */
+export function parseProbeInfo(text: string): { info: ReplicationInfo; server: ServerMode } {
   const f = parseInfo(text);
+  return { info: replicationOf(f), server: serverModeOf(f) };
+}
+
+function replicationOf(f: Record<string, string>): ReplicationInfo {
   const replicas: Array<[number, ReplicaEntry]> = [];
   for (const [key, value] of Object.entries(f)) {
     const m = /^slave(\d+)$/.exec(key);
@@ -171,14 +196,19 @@ export interface ServerMode {
  * only the server section says what it is. Never throws.
  */
 export function parseServerMode(text: string): ServerMode {
-  const f = parseInfo(text);
+  return serverModeOf(parseInfo(text));
+}
+
+function serverModeOf(f: Record<string, string>): ServerMode {
   const mode = f['redis_mode'];
   const monitors: string[] = [];
+  // Only a Sentinel has `masterN:` lines worth reading (a data node's are not in its reply).
+  if (mode !== 'sentinel') return { mode: mode === 'standalone' || mode === 'cluster' ? mode : null, monitors };
   for (const [key, value] of Object.entries(f)) {
     const name = /^master\d+$/.test(key) ? /(?:^|,)name=([^,]*)/.exec(value)?.[1] : undefined;
     if (name) monitors.push(name);
   }
-  return { mode: mode === 'standalone' || mode === 'sentinel' || mode === 'cluster' ? mode : null, monitors };
+  return { mode, monitors };
 }
 
 /**

@@ -9,6 +9,8 @@ const debug = createDebug('redis-failover:topology');
 export interface TopologyManagerSettings {
   provider: TopologyProvider;
   refreshIntervalMs: number;
+  /** The periodic refresh while the client is idle (`setActive(false)`); default `refreshIntervalMs`. */
+  idleRefreshIntervalMs?: number;
   /** Called after every successful discovery, with what changed (possibly nothing). */
   onTopology(next: Topology, previous: Topology | null, changes: TopologyChange[]): void;
   /** Called when a discovery failed as a whole (no member answered). */
@@ -28,6 +30,10 @@ export class TopologyManager {
   #again = false;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
+  #started = false;
+  #active = true;
+  /** When the last discovery ended (successful or not). */
+  #refreshedAt = -Infinity;
 
   constructor(settings: TopologyManagerSettings) {
     this.#settings = settings;
@@ -38,11 +44,47 @@ export class TopologyManager {
   }
 
   start(): void {
-    if (this.#timer !== null || this.#stopped) return;
-    this.#timer = setInterval(() => this.request('timer'), this.#settings.refreshIntervalMs);
-    this.#timer.unref();
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    this.#schedule(this.#interval());
     const onSignal = this.#settings.onSignal ?? ((reason: string) => this.request(reason));
     this.#settings.provider.watch?.(onSignal);
+  }
+
+  /**
+   * The client's pace: an idle client (no application command lately) refreshes every
+   * `idleRefreshIntervalMs`; one that becomes active again refreshes at once if its picture is
+   * older than `refreshIntervalMs`, then at that interval.
+   */
+  setActive(active: boolean): void {
+    if (active === this.#active) return;
+    this.#active = active;
+    if (!this.#started || this.#stopped) return;
+    if (active && performance.now() - this.#refreshedAt >= this.#settings.refreshIntervalMs) this.request('active again');
+    this.#schedule(this.#interval());
+  }
+
+  #interval(): number {
+    const { refreshIntervalMs, idleRefreshIntervalMs } = this.#settings;
+    return this.#active ? refreshIntervalMs : (idleRefreshIntervalMs ?? refreshIntervalMs);
+  }
+
+  /** The periodic refresh, counted from the last discovery: one asked for meanwhile (a signal) puts it off. */
+  #schedule(delayMs: number): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (this.#stopped) return;
+      const interval = this.#interval();
+      const since = performance.now() - this.#refreshedAt;
+      if (since >= interval - 1) {
+        this.request('timer');
+        this.#schedule(interval);
+      } else {
+        this.#schedule(interval - since);
+      }
+    }, delayMs);
+    this.#timer.unref();
   }
 
   /** Ask for a refresh now (coalesced); errors go to `onError`. */
@@ -75,6 +117,7 @@ export class TopologyManager {
       })
       .finally(() => {
         this.#running = null;
+        this.#refreshedAt = performance.now();
         if (this.#again && !this.#stopped) {
           this.#again = false;
           this.request('coalesced');
@@ -86,7 +129,7 @@ export class TopologyManager {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#settings.provider.close();
   }

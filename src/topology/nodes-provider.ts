@@ -8,7 +8,7 @@ import type { NodePool } from '../pool/node-pool.js';
 import { noAnswer, withTimeout } from '../util.js';
 import { formatAddress, type HostPort } from './address.js';
 import { assembleTopology, type Probe } from './assemble.js';
-import { parseInfoReplication, parseServerMode, type ServerMode } from './info-parser.js';
+import { parseProbeInfo, parseServerMode, type ServerMode } from './info-parser.js';
 import type { AddressMapper, TopologyProvider } from './provider.js';
 import type { Address, Topology } from './types.js';
 
@@ -18,6 +18,11 @@ const debug = createDebug('redis-failover:topology');
 const MAX_NODES = 64;
 /** How long a member already seen down gets to answer. */
 const DOWN_PROBE_TIMEOUT_MS = 100;
+/**
+ * How long a master the heartbeat finds silent gets: its answer to the heartbeat's PING is what
+ * counts (and brings a refresh), and a hung one must not hold up the pictures a failover waits for.
+ */
+const SILENT_PROBE_TIMEOUT_MS = 20;
 
 export interface NodesProviderSettings {
   seeds: readonly HostPort[];
@@ -98,8 +103,12 @@ export class NodesProvider implements TopologyProvider {
    */
   #probe(address: Address, node: HostPort, known: boolean, wasDown: boolean): Promise<Probe> {
     const { pool, probeTimeoutMs, connectTimeoutMs, quickProbe } = this.#settings;
-    const timeout = wasDown || quickProbe?.(address) === true ? Math.min(probeTimeoutMs, DOWN_PROBE_TIMEOUT_MS) : probeTimeoutMs;
-    return probeNode(pool, address, node, timeout, known ? timeout : connectTimeoutMs);
+    const silent = quickProbe?.(address) === true;
+    const timeout = Math.min(probeTimeoutMs, silent ? SILENT_PROBE_TIMEOUT_MS : wasDown ? DOWN_PROBE_TIMEOUT_MS : probeTimeoutMs);
+    // A master that falls silent while its probe waits is given up on as if it had been silent
+    // when the probe began: the discovery a failover waits for must not wait a whole timeout.
+    const giveUp = quickProbe === undefined || silent ? undefined : { afterMs: 2 * SILENT_PROBE_TIMEOUT_MS, when: () => quickProbe(address) };
+    return probeNode(pool, address, node, timeout, known ? timeout : connectTimeoutMs, giveUp);
   }
 
   /** By hand (`CLIENT PAUSE WRITE`, catch up, `REPLICAOF`) by default, or Redis's `FAILOVER TO`. */
@@ -224,6 +233,7 @@ export async function probeNode(
   node: HostPort,
   timeoutMs: number,
   connectTimeoutMs = timeoutMs,
+  giveUp?: { afterMs: number; when: () => boolean },
 ): Promise<Probe> {
   const conn = pool.node(node).control();
   if (conn.status === 'reconnecting') {
@@ -236,17 +246,62 @@ export async function probeNode(
   // gets its connect timeout first.
   const limit = conn.status === 'ready' ? timeoutMs : Math.max(timeoutMs, connectTimeoutMs);
   try {
-    const text = await withTimeout(conn.info() as Promise<string>, limit, noAnswer(address, limit));
+    const answer = probeInfo(conn);
+    const text = await (giveUp === undefined ? withTimeout(answer, limit, noAnswer(address, limit)) : withGiveUp(answer, limit, giveUp, address));
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-    const { mode, monitors } = parseServerMode(text);
-    if (mode === 'sentinel' || mode === 'cluster') return failed(node, address, new NotReplicaSetError(address, mode, monitors));
-    return { node, address, info: parseInfoReplication(text), latencyMs, error: null };
+    const { info, server } = parseProbeInfo(text);
+    if (server.mode === 'sentinel' || server.mode === 'cluster') return failed(node, address, new NotReplicaSetError(address, server.mode, server.monitors));
+    return { node, address, info, latencyMs, error: null };
   } catch (error) {
     // ioredis fails queued commands with "max retries"; the socket error says more.
     const cause = isConnectionLoss(error as Error) ? (pool.get(address)?.lastError ?? (error as Error)) : (error as Error);
     debug('probe %s failed: %s', address, cause.message);
     return failed(node, address, cause);
   }
+}
+
+/** The sections a probe reads: the rest of a full `INFO` (memory, stats, keyspace, …) is a third of its size and cost. */
+const PROBE_SECTIONS = ['server', 'persistence', 'replication', 'sentinel'] as const;
+/** Connections to servers older than Redis 7, which take one section at most: they get a full `INFO`. */
+const oneSectionOnly = new WeakSet<Redis>();
+
+/** `INFO` with the sections a probe reads (Redis ≥ 7), or the whole of it. */
+async function probeInfo(conn: Redis): Promise<string> {
+  if (!oneSectionOnly.has(conn)) {
+    try {
+      return (await conn.info(...PROBE_SECTIONS)) as string;
+    } catch (error) {
+      if (!/syntax error|wrong number of arguments/i.test((error as Error).message)) throw error;
+      oneSectionOnly.add(conn);
+    }
+  }
+  return (await conn.info()) as string;
+}
+
+/** `withTimeout`, also rejecting once `giveUp.afterMs` have passed and `giveUp.when()` says so (checked as often). */
+function withGiveUp<T>(promise: Promise<T>, limitMs: number, giveUp: { afterMs: number; when: () => boolean }, address: Address): Promise<T> {
+  const started = performance.now();
+  return new Promise<T>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - started;
+      if (elapsed >= limitMs) fail(noAnswer(address, limitMs));
+      else if (elapsed >= giveUp.afterMs && giveUp.when()) fail(`${noAnswer(address, Math.round(elapsed))} (silent for the heartbeat)`);
+    }, giveUp.afterMs);
+    const fail = (message: string): void => {
+      clearInterval(timer);
+      reject(new Error(message));
+    };
+    promise.then(
+      (value) => {
+        clearInterval(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearInterval(timer);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function failed(node: HostPort, address: Address, error: Error): Probe {

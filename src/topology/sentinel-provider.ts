@@ -19,16 +19,17 @@ import {
   SENTINEL_CHANNELS,
   sentinelViewNodes,
   sentinelVouchesFor,
+  withPromoted,
   type SentinelView,
 } from './sentinel-replies.js';
-import type { Address, Topology } from './types.js';
+import type { Address, NodeState, Topology } from './types.js';
 
 const debug = createDebug('redis-failover:topology');
 
 /** Sentinel elects a leader, promotes, then announces: a `SENTINEL FAILOVER` takes seconds. */
 const HANDOVER_GRACE_MS = 15_000;
-/** How often the Sentinel that took the request is asked whether the master changed. */
-const HANDOVER_POLL_MS = 20;
+/** How often the Sentinel that took the request, and the replicas, are asked whether the master changed. */
+const HANDOVER_POLL_MS = 10;
 
 export interface SentinelProviderSettings {
   /** The Sentinels to ask first; those they name are added as they are discovered. */
@@ -74,6 +75,11 @@ export class SentinelProvider implements TopologyProvider {
   #ioErrors = new WeakMap<Redis, Error>();
   #onSignal: ((reason: string) => void) | null = null;
   #closed = false;
+  /**
+   * A promotion Sentinel is making that this client has seen on the promoted replica itself
+   * (`ROLE` says master) before Sentinel names it: the picture uses it until Sentinel catches up.
+   */
+  #promoted: { from: Address; to: Address; until: number } | null = null;
 
   constructor(settings: SentinelProviderSettings) {
     this.#settings = settings;
@@ -111,7 +117,7 @@ export class SentinelProvider implements TopologyProvider {
       this.#lastAnswered = address;
       const nodes = sentinelViewNodes(view, mapAddress);
       const probes = await Promise.all(nodes.map(([a, node]) => probeNode(pool, a, node, probeTimeoutMs, connectTimeoutMs)));
-      const topology = assembleSentinelTopology(view, probes, previous, mapAddress);
+      const topology = this.#followPromotion(assembleSentinelTopology(view, probes, previous, mapAddress));
       const refused = refusedByMaster(topology, probes);
       if (refused !== null) throw refused;
       debug('sentinel %s: master %s, %d replica(s)', address, topology.master?.address, topology.replicas.length);
@@ -157,7 +163,8 @@ export class SentinelProvider implements TopologyProvider {
     }
     if (asked === null) throw new PromotionError(from, 'SENTINEL FAILOVER', lastError);
     this.#lastAnswered = asked;
-    const to = await this.#awaitSwitch(asked, from, performance.now() + timeoutMs + HANDOVER_GRACE_MS, started);
+    const candidates = topology.replicas.filter((r) => r.up && r.role === 'replica' && r.masterAddress === from);
+    const to = await this.#awaitSwitch(asked, from, candidates, performance.now() + timeoutMs + HANDOVER_GRACE_MS, started);
     return { from, to, durationMs: Math.round(performance.now() - started), method: 'sentinel-failover' };
   }
 
@@ -240,10 +247,21 @@ export class SentinelProvider implements TopologyProvider {
     return answers.reduce<number>((a, b) => a + b, 0);
   }
 
-  /** The Sentinel that took the request names another master: the switch is done (as far as it knows). */
-  async #awaitSwitch(address: Address, from: Address, deadline: number, started: number): Promise<Address> {
+  /**
+   * Done when the Sentinel that took the request names another master, or — earlier — when one of
+   * the master's replicas says `role:master` itself: Sentinel has promoted it (`REPLICAOF NO ONE`),
+   * and names it only after its next look, up to a second later.
+   */
+  async #awaitSwitch(address: Address, from: Address, candidates: readonly NodeState[], deadline: number, started: number): Promise<Address> {
     const { name, probeTimeoutMs, mapAddress } = this.#settings;
     for (;;) {
+      const promoted = await Promise.all(candidates.map((r) => this.#saysMaster(r)));
+      const to = candidates.find((_, i) => promoted[i]);
+      if (to !== undefined) {
+        debug('%s says role:master: Sentinel promoted it', to.address);
+        this.#promoted = { from, to: to.address, until: performance.now() + HANDOVER_GRACE_MS };
+        return to.address;
+      }
       try {
         const conn = this.#command(address, this.#sentinels.get(address)!);
         const reply = await withTimeout(conn.call('SENTINEL', ['get-master-addr-by-name', name]), probeTimeoutMs, noAnswer('Sentinel', probeTimeoutMs));
@@ -260,6 +278,27 @@ export class SentinelProvider implements TopologyProvider {
       if (performance.now() > deadline) throw new SwitchoverError(`Sentinel did not switch ${from} over within ${Math.round(performance.now() - started)} ms`);
       await sleep(HANDOVER_POLL_MS);
     }
+  }
+
+  /** The node's own `ROLE` says master (false when it does not answer in time). */
+  async #saysMaster(node: NodeState): Promise<boolean> {
+    try {
+      const reply = await withTimeout(this.#settings.pool.node(node).control().call('ROLE'), this.#settings.probeTimeoutMs, noAnswer(node.address, this.#settings.probeTimeoutMs));
+      return Array.isArray(reply) && String(reply[0]) === 'master';
+    } catch {
+      return false;
+    }
+  }
+
+  /** The picture with the promotion seen on the replica itself, until Sentinel names the new master (or the wait is over). */
+  #followPromotion(topology: Topology): Topology {
+    const promoted = this.#promoted;
+    if (promoted === null) return topology;
+    if (topology.master?.address !== promoted.from || performance.now() > promoted.until) {
+      this.#promoted = null;
+      return topology;
+    }
+    return withPromoted(topology, promoted.from, promoted.to) ?? topology;
   }
 
   /** A hung Sentinel keeps its socket: start afresh next time rather than queue behind it. */

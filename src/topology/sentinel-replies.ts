@@ -246,3 +246,22 @@ function fromSentinel(address: Address, node: HostPort, r: SentinelReplica, mapA
   }
   return state;
 }
+
+/**
+ * The picture with `to` as the master, where Sentinel still names `from` but is promoting `to`:
+ * Sentinel names the new master only once it has seen it report `role:master` (its INFO comes
+ * once a second during a failover) and moved to reconfiguring the replicas — up to a second after
+ * the promotion. `to`'s own word is the earlier one: used only when it answered this discovery
+ * saying `role:master`. The old master stays in the list (it has not been demoted yet, and gets
+ * neither reads nor writes). Pure; null when it does not apply.
+ */
+export function withPromoted(topology: Topology, from: Address, to: Address): Topology | null {
+  const master = topology.master;
+  const next = topology.replicas.find((r) => r.address === to);
+  // Answered (it has a latency) and says master: Sentinel may flag it `disconnected` meanwhile.
+  if (master === null || master.address !== from || next === undefined || next.latencyMs === null || next.role !== 'master') return null;
+  const replicas = [...topology.replicas.filter((r) => r.address !== to), master].sort((a, b) => compareAddresses(a.address, b.address));
+  const promoted = { ...next, up: true, lagBytes: 0, lagSeconds: null };
+  for (const r of replicas) r.lagBytes = r.role === 'replica' ? Math.max(0, promoted.offset - r.offset) : 0;
+  return { master: promoted, replicas, source: topology.source };
+}

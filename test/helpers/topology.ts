@@ -70,6 +70,7 @@ export function evidence(patch: Partial<Evidence> = {}): Evidence {
     silenceMs: 0,
     suspect: false,
     replicaPingPeriodS: null,
+    replicaQuietMs: new Map(),
     knownMaster: '127.0.0.1:6379',
     troubleSince: null,
     reasons: [],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type DecideSettings, type Decision } from '../../src/failover/decide.js';
+import { decide, quietLimitMs, type DecideSettings, type Decision } from '../../src/failover/decide.js';
 import { assembleTopology, type Probe } from '../../src/topology/assemble.js';
 import type { Topology, TopologySource } from '../../src/topology/types.js';
 import { edited, evidence, probe, probeText } from '../helpers/topology.js';
@@ -67,6 +67,36 @@ describe('decide: master hung (replica links still up)', () => {
     const d = decide(hung(), null, evidence({ knownMaster: M6381, silenceMs: 1500, suspect: true }), auto);
     expect(kinds(d)).toEqual(['trouble', 'recheck']);
     expect(find(d, 'recheck')?.inMs).toBe(100);
+  });
+});
+
+describe('decide: sub-second witnesses (replica offsets seen standing still)', () => {
+  // The master 6379 hung; both replicas keep their links up and reported last I/O 1 s ago.
+  const linkUp = (name: string) => edited(name, { master_link_status: 'up', master_last_io_seconds_ago: 1 });
+  const hung = () => picture([probe(6379, null), probeText(6380, linkUp('replica-link-down-a')), probeText(6381, linkUp('replica-link-down-b'))]);
+  const quiet = (ms6380: number, ms6381: number) => new Map([['127.0.0.1:6380', ms6380], ['127.0.0.1:6381', ms6381]]);
+
+  it('both offsets still for the ping period + margin (1100 ms with a 1 s period): promotes', () => {
+    const d = decide(hung(), null, evidence({ silenceMs: 1150, suspect: true, replicaPingPeriodS: 1, replicaQuietMs: quiet(1100, 1120) }), auto);
+    expect(kinds(d)).toEqual(['trouble', 'promote']);
+  });
+
+  it('one still offset short of the limit (a PING moved it 1 s ago): no majority, look again', () => {
+    const d = decide(hung(), null, evidence({ silenceMs: 1150, suspect: true, replicaPingPeriodS: 1, replicaQuietMs: quiet(1100, 900) }), auto);
+    expect(kinds(d)).toEqual(['trouble', 'recheck']);
+  });
+
+  it('the limit is never below downAfterMs nor the ping period: unknown period is Redis\'s 10 s', () => {
+    expect(quietLimitMs(1000, 1)).toBe(1100);
+    expect(quietLimitMs(5000, 1)).toBe(5100);
+    expect(quietLimitMs(1000, null)).toBe(10_100);
+    const d = decide(hung(), null, evidence({ silenceMs: 1150, suspect: true, replicaQuietMs: quiet(2000, 2000) }), auto);
+    expect(kinds(d)).toEqual(['trouble', 'recheck']);
+  });
+
+  it('our own silence still has to reach downAfterMs', () => {
+    const d = decide(hung(), null, evidence({ silenceMs: 900, suspect: true, replicaPingPeriodS: 1, replicaQuietMs: quiet(1200, 1200) }), auto);
+    expect(kinds(d)).toEqual(['trouble', 'recheck']);
   });
 });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ackLimitS, decideFence, replicaAcks, type FenceEvidence, type FenceSettings } from '../../src/failover/fence.js';
+import { ackLimitS, decideFence, linksFromInfo, linksFromProbe, replicaAcks, type FenceEvidence, type FenceSettings } from '../../src/failover/fence.js';
+import type { ReplicationInfo } from '../../src/topology/info-parser.js';
 import { parseInfoReplication } from '../../src/topology/info-parser.js';
 import { sentinelVouchesFor } from '../../src/topology/sentinel-replies.js';
 
@@ -18,8 +19,9 @@ const M = '10.213.116.10:6379';
 const client: FenceSettings = { fencing: true, downAfterMs: 1000, quorum: null, sentinel: false };
 const sentinel: FenceSettings = { ...client, sentinel: true };
 
-function evidence(patch: Partial<FenceEvidence>): FenceEvidence {
-  return { master: M, info: LINKED, had: 2, sentinelsConfirming: null, fenced: false, ...patch };
+function evidence(patch: Partial<FenceEvidence> & { info?: ReplicationInfo }): FenceEvidence {
+  const { info = LINKED, ...rest } = patch;
+  return { master: M, links: linksFromInfo(info, 1000), had: 2, sentinelsConfirming: null, fenced: false, ...rest };
 }
 
 describe('replicaAcks', () => {
@@ -89,6 +91,22 @@ describe('decideFence, client mode', () => {
 
   it('unfences a node that is no longer a master (the gate is not for READONLY)', () => {
     expect(decideFence(evidence({ info: REPLICA, fenced: true }), client)[0]?.kind).toBe('unfence');
+  });
+});
+
+describe('decideFence from a probe (PUBLISH, then WAIT for the replicas within a timeout)', () => {
+  const probe = (acked: number, syncing = 0) => evidence({ links: linksFromProbe(acked, syncing, 100) });
+
+  it('client mode: fences when a quorum did not acknowledge in time, says how, and lifts it when they do again', () => {
+    expect(decideFence(probe(2), client)).toEqual([]);
+    expect(decideFence(probe(1), client)).toEqual([]);
+    expect(decideFence(probe(0), client)).toEqual([{ kind: 'fence', reason: expect.stringContaining('lost 2/2 replica link(s) (no acknowledgement of a probe within 100 ms)') }]);
+    expect(decideFence({ ...probe(2), fenced: true }, client)[0]?.kind).toBe('unfence');
+  });
+
+  it('a replica in its initial sync counts as linked; Sentinel mode asks the Sentinels about one cut replica', () => {
+    expect(decideFence(probe(0, 1), client)).toEqual([]);
+    expect(decideFence(probe(1), sentinel)).toEqual([{ kind: 'ask-sentinels' }]);
   });
 });
 

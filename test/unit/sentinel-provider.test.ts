@@ -10,6 +10,7 @@ import { parseInfoReplication } from '../../src/topology/info-parser.js';
 import { SentinelProvider } from '../../src/topology/sentinel-provider.js';
 import {
   assembleSentinelTopology,
+  withPromoted,
   parseMasterAddr,
   parseSentinelEvent,
   parseSentinelPeers,
@@ -156,6 +157,19 @@ describe('assembleSentinelTopology', () => {
     const t = assembleSentinelTopology(view(6380, replicaEntry(6381)), [probe(6380, 'replica-of-promoted'), probe(6381, 'promoted-with-one-replica')], null);
     expect(t.master).toMatchObject({ address: '127.0.0.1:6380', role: 'replica', up: true });
     expect(t.replicas).toMatchObject([{ address: '127.0.0.1:6381', role: 'master', lagBytes: 0 }]);
+  });
+
+  it('withPromoted: the replica Sentinel is promoting, on its own word, before Sentinel names it', () => {
+    // Sentinel still names 6380; 6381 already says role:master (REPLICAOF NO ONE done), flagged disconnected meanwhile.
+    const t = assembleSentinelTopology(view(6380, replicaEntry(6381, { flags: 'slave,disconnected' })), [probe(6380, 'replica-of-promoted'), probe(6381, 'promoted-with-one-replica')], null);
+    const followed = withPromoted(t, '127.0.0.1:6380', '127.0.0.1:6381');
+    expect(followed?.master).toMatchObject({ address: '127.0.0.1:6381', role: 'master', up: true });
+    expect(followed?.replicas.map((r) => r.address)).toEqual(['127.0.0.1:6380']);
+    // Not while it does not say master, nor when Sentinel names someone else, nor when it did not answer.
+    expect(withPromoted(t, '127.0.0.1:6380', '127.0.0.1:6379')).toBeNull();
+    expect(withPromoted(t, '127.0.0.1:6379', '127.0.0.1:6381')).toBeNull();
+    const silent = assembleSentinelTopology(view(6380, replicaEntry(6381)), [probe(6380, 'replica-of-promoted'), probe(6381, null)], null);
+    expect(withPromoted(silent, '127.0.0.1:6380', '127.0.0.1:6381')).toBeNull();
   });
 
   it('the master named but unreachable: down, as known before; lag against the furthest replica', () => {
@@ -428,7 +442,9 @@ describe('SentinelProvider with stand-in connections', () => {
     const result = await provider.handover(t, { timeoutMs: 1000 }, (reason) => reasons.push(reason));
     expect(result).toMatchObject({ from: '127.0.0.1:6381', to: '127.0.0.1:6380', method: 'sentinel-failover' });
     expect(reasons).toEqual(['switchover (SENTINEL FAILOVER)']);
-    expect(dataCalls).toEqual([['WAIT', 1, 1000]]);
+    // WAIT on the master's data connection; the replica (not yet saying master) asked its ROLE meanwhile.
+    expect(dataCalls.filter((c) => c[0] === 'WAIT')).toEqual([['WAIT', 1, 1000]]);
+    expect(dataCalls.filter((c) => c[0] !== 'WAIT')).toContainEqual(['ROLE']);
     // 26380 answered discovery last: asked first, and never 26379.
     expect(made.filter((c) => c.calls.includes('FAILOVER')).map((c) => c.address)).toEqual(['127.0.0.1:26380']);
     expect(new Set(made.map((c) => c.purpose))).toEqual(new Set(['sentinel']));

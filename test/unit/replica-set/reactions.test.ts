@@ -54,14 +54,6 @@ describe('ReplicaSetReactions', () => {
       'placement.setGate null',
       'engine.drain',
     ]);
-    expect(reactions.isSuspect('127.0.0.1:6379')).toBe(false);
-  });
-
-  it('a silent master is probed quickly', () => {
-    const { reactions } = parts();
-    reactions.suspect(true);
-    expect(reactions.isSuspect('127.0.0.1:6379')).toBe(true);
-    expect(reactions.isSuspect('127.0.0.1:6380')).toBe(false);
   });
 
   it('a wrong password fails what waits and what comes, and is reported as fatal', () => {
