@@ -4,9 +4,10 @@ import type { NodePool } from '../pool/node-pool.js';
 import type { TopologyManager } from '../topology/manager.js';
 import type { TopologyProvider } from '../topology/provider.js';
 import type { Address, NodeState, Topology } from '../topology/types.js';
-import { PromotionError, type RoleChanger } from './actions.js';
+import type { PromotionError, RoleChanger } from './actions.js';
+import { RoleChangeRetries } from './retries.js';
 import { decide, type Decision, type DecideSettings, type Evidence } from './decide.js';
-import { decideFence, type FenceDecision, type LinkReading } from './fence.js';
+import { FenceKeeper } from './fence-keeper.js';
 import type { Activity } from './activity.js';
 import { Heartbeat, type SentQueue } from './heartbeat.js';
 import { LinkWatch } from './link-watch.js';
@@ -23,14 +24,6 @@ const SILENT_REPEAT_MS = 250;
 /** While the master is silent, each replica is asked for its offset this often. */
 const WITNESS_SAMPLE_MS = 25;
 
-/** After a failed role change, the next waits 100 ms, then twice as long each time up to 5 s, less up to half at random. */
-const RETRY = { firstMs: 100, maxMs: 5000 } as const;
-
-/** The wait before the next role change after `failures` failed ones in a row: exponential, with jitter. */
-export function retryDelayMs(failures: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(RETRY.maxMs, RETRY.firstMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(ceiling * (0.5 + random() / 2));
-}
 
 export interface CoordinatorSettings extends DecideSettings {
   pool: NodePool;
@@ -78,20 +71,14 @@ export class FailoverCoordinator {
   #warnedDown = false;
   #warned = new Set<string>();
   #noMasterSince: number | null = null;
-  /** Why role changes are refused to this client for good (its ACL user), or null. */
-  #refused: string | null = null;
-  /** Role changes that failed in a row, and when the next may be tried. */
-  #failures = 0;
-  #retryAt = 0;
+  #retries = new RoleChangeRetries();
   #stopped = false;
   #links: LinkWatch;
   /** While the master is silent: its replicas' offsets, sampled (sub-second witnesses). */
   #witnesses: WitnessSampler;
   /** The replicas' quiet was reported as a quorum in this silence (one refresh asked for it). */
   #quietReported = false;
-  /** The most replicas the current master has been seen with (the fence's baseline). */
-  #had = 0;
-  #fenced = false;
+  #fence: FenceKeeper;
 
   constructor(settings: CoordinatorSettings) {
     this.#settings = settings;
@@ -120,7 +107,7 @@ export class FailoverCoordinator {
         else this.#links.pause();
         settings.manager.setActive(active);
       },
-      busy: () => this.#troubleSince !== null || this.#fenced || this.#acting || this.#pendingReason !== null || (settings.held?.() ?? 0) > 0,
+      busy: () => this.#troubleSince !== null || this.#fence.fenced || this.#acting || this.#pendingReason !== null || (settings.held?.() ?? 0) > 0,
     });
     this.#witnesses = new WitnessSampler({
       intervalMs: WITNESS_SAMPLE_MS,
@@ -135,13 +122,26 @@ export class FailoverCoordinator {
       // how long the control connection waits behind a probe while a replica is cut.
       probeTimeoutMs: Math.max(50, Math.min(200, Math.floor(settings.downAfterMs / 10))),
       downAfterMs: settings.downAfterMs,
-      expected: () => this.#expectedReplicas(),
-      onReading: (address, links) => this.#judgeFence(address, links),
+      expected: () => this.#fence.expected(),
+      onReading: (address, links) => this.#fence.judge(address, links),
+    });
+    this.#fence = new FenceKeeper({
+      fencing: settings.fencing,
+      downAfterMs: settings.downAfterMs,
+      quorum: settings.quorum,
+      sentinel: settings.promote === 'sentinel',
+      provider: settings.provider,
+      manager: settings.manager,
+      onFence: settings.onFence,
+      onWarning: settings.onWarning,
+      knownMaster: () => this.#knownMaster,
+      changePending: () => this.#pendingReason !== null,
+      stopped: () => this.#stopped,
     });
   }
 
   get fenced(): boolean {
-    return this.#fenced;
+    return this.#fence.fenced;
   }
 
   get masterSuspect(): boolean {
@@ -175,7 +175,7 @@ export class FailoverCoordinator {
     this.#knownMaster = next.master.address;
     if (next.master.up) {
       const linked = next.replicas.filter((r) => r.up && r.masterAddress === next.master!.address && r.linkStatus === 'up').length;
-      this.#had = Math.max(this.#had, linked);
+      this.#fence.seen(linked);
     }
     for (const decision of decisions) this.#carryOut(decision);
   }
@@ -257,8 +257,8 @@ export class FailoverCoordinator {
       warnedDown: this.#warnedDown,
       warned: this.#warned,
       noMasterSince: this.#noMasterSince,
-      refused: this.#refused,
-      retryAt: this.#retryAt,
+      refused: this.#retries.refused,
+      retryAt: this.#retries.retryAt,
     };
   }
 
@@ -324,10 +324,7 @@ export class FailoverCoordinator {
     this.#acting = true;
     if (reason !== null) this.#pendingReason = reason;
     action()
-      .then(() => {
-        this.#failures = 0;
-        this.#retryAt = 0;
-      })
+      .then(() => this.#retries.succeeded())
       .catch((error: Error) => this.#actionFailed(reason, error))
       .finally(() => {
         this.#acting = false;
@@ -335,24 +332,17 @@ export class FailoverCoordinator {
       });
   }
 
-  /**
-   * A role change failed. Refused for lack of rights (a managed service's user): said once, and no
-   * role change is tried again — the client follows whoever promotes. Otherwise the next try waits,
-   * longer after each failure: a node that keeps failing must not be asked in a loop.
-   */
+  /** A role change failed: refused for rights (said once, never tried again), or tried again later. */
   #actionFailed(reason: string | null, error: Error): void {
     debug('failover action failed: %s', error.message);
     if (reason !== null) this.#pendingReason = null;
-    if (this.#refused !== null) return;
-    if (error instanceof PromotionError && error.notPermitted) {
-      this.#refused = error.message;
+    const verdict = this.#retries.failed(error, performance.now());
+    if (verdict === null) return;
+    if (verdict === 'refused') {
       const message =
         `this client may not change roles (${error.message}): it will not promote or demote, and follows whoever does ` +
         "(Sentinel, the service, an operator). Set failover: { promote: 'manual' } to say so, or give the user REPLICAOF and CONFIG rights.";
-      this.#settings.onWarning({ code: 'PROMOTION_NOT_PERMITTED', message, address: error.address });
-    } else {
-      this.#failures++;
-      this.#retryAt = performance.now() + retryDelayMs(this.#failures);
+      this.#settings.onWarning({ code: 'PROMOTION_NOT_PERMITTED', message, address: (error as PromotionError).address });
     }
     if (reason !== null) this.#settings.onFailover({ from: this.#knownMaster, to: null, reason: `promotion failed: ${error.message}`, durationMs: 0 });
     this.#settings.onError(error);
@@ -406,8 +396,7 @@ export class FailoverCoordinator {
     const queues = (): SentQueue[] => pool.get(master.address)?.dataConnections().map((c) => c.commandQueue) ?? [];
     this.#heartbeat.watch(master.address, control, queues);
     // A new master: its replicas are counted afresh, and a fence on the old one is lifted.
-    this.#had = 0;
-    this.#setFenced(false, `new master ${master.address}`);
+    this.#fence.newMaster(master.address);
     if (this.#settings.fencing) this.#links.watch(master.address, control);
     this.#pingPeriodS = null;
     this.#readPingPeriod(master);
@@ -426,61 +415,6 @@ export class FailoverCoordinator {
       .catch(() => {
         // CONFIG may be forbidden to this user: keep Redis's default.
       });
-  }
-
-  /** What a probe of the master's links should hear from: the replicas it had, and those still syncing. */
-  #expectedReplicas(): { replicas: number; syncing: number } | null {
-    // A change of master on its way (a switchover, a promotion): the old master's replicas are
-    // being repointed, and a probe would only hold its control connection for nothing.
-    if (this.#had === 0 || this.#knownMaster === null || this.#pendingReason !== null) return null;
-    const master = this.#knownMaster;
-    const syncing = this.#settings.manager.current?.replicas.filter((r) => r.up && r.masterAddress === master && r.syncing).length ?? 0;
-    return { replicas: this.#had, syncing };
-  }
-
-  /**
-   * The link watch read the master's links: judge the fence and carry it out. In Sentinel mode a
-   * cut is first put to the Sentinels; writes wait meanwhile — a Sentinel that vouches for the
-   * master answers in a round trip and lets them go, and in the Jepsen case none answers.
-   */
-  async #judgeFence(address: Address, links: LinkReading): Promise<void> {
-    if (this.#stopped || address !== this.#knownMaster) return;
-    this.#had = Math.max(this.#had, links.attached);
-    const settings = {
-      fencing: this.#settings.fencing,
-      downAfterMs: this.#settings.downAfterMs,
-      quorum: this.#settings.quorum,
-      sentinel: this.#settings.promote === 'sentinel',
-    };
-    const evidence = { master: address, links, had: this.#had, sentinelsConfirming: null as number | null, fenced: this.#fenced };
-    let decisions: FenceDecision[] = decideFence(evidence, settings);
-    if (decisions.some((d) => d.kind === 'ask-sentinels')) {
-      const ask = this.#settings.provider.judgesConfirming;
-      const timeoutMs = Math.max(200, Math.min(1000, Math.floor(this.#settings.downAfterMs / 2)));
-      const wasFenced = this.#fenced;
-      if (!wasFenced) this.#setFenced(true, 'asking the Sentinels');
-      evidence.sentinelsConfirming = ask ? await ask.call(this.#settings.provider, address, timeoutMs) : 0;
-      if (this.#stopped || address !== this.#knownMaster) return;
-      evidence.fenced = wasFenced;
-      decisions = decideFence(evidence, settings).filter((d) => d.kind !== 'ask-sentinels');
-      if (!wasFenced && !decisions.some((d) => d.kind === 'fence')) this.#setFenced(false, `${evidence.sentinelsConfirming} Sentinel(s) vouch for ${address}`);
-    }
-    for (const decision of decisions) {
-      if (decision.kind === 'ask-sentinels') continue;
-      debug('%s: %s', decision.kind, decision.reason);
-      this.#setFenced(decision.kind === 'fence', decision.reason);
-      if (decision.kind === 'fence') this.#settings.onWarning({ code: 'MASTER_FENCED', message: `writes wait: ${decision.reason}`, address });
-    }
-    // Another master may be on its way (Sentinel's, or a promotion on the other side): look again
-    // while fenced, so that writes go to it as soon as the source names it.
-    if (this.#fenced) this.#settings.manager.request('master fenced');
-  }
-
-  #setFenced(fenced: boolean, why: string): void {
-    if (fenced === this.#fenced) return;
-    this.#fenced = fenced;
-    if (!fenced) debug('writes go again: %s', why);
-    this.#settings.onFence(fenced);
   }
 
   #noteTrouble(reason: string): void {

@@ -96,7 +96,9 @@ describe('durable writes', () => {
 
   it('with no replica to acknowledge, writes reject with ERR_NOT_REPLICATED within timeoutMs; per call through withDurability', async () => {
     const set = await replicaSet({ replicas: 1 });
-    const redis = client({ nodes: [set.master] });
+    // The only replica hangs: with fencing (the default) the master is fenced within ~downAfterMs/4
+    // since issue 21's direct link probe, and its writes wait; this test is about durability alone.
+    const redis = client({ nodes: [set.master], fencing: false });
     await redis.set('plain', '1');
     expect(await redis.withDurability({ replicas: 1, timeoutMs: 500 }).set('durable', '1')).toBe('OK');
     set.pause(set.replicas[0]!);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../src/failover/coordinator.js';
+import { retryDelayMs } from '../../src/failover/retries.js';
 import { decide, type DecideSettings, type Decision, type Evidence } from '../../src/failover/decide.js';
 import { assembleTopology, type Probe } from '../../src/topology/assemble.js';
 import { describeCycle, replicationCycle } from '../../src/topology/cycle.js';
