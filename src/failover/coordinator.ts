@@ -84,7 +84,8 @@ export class FailoverCoordinator {
     this.#settings = settings;
     // Looking costs no I/O (the queues of commands in flight), so it can be frequent while active.
     const interval = Math.max(25, Math.min(50, Math.floor(settings.downAfterMs / 20)));
-    // While idle: a PING every 2 × downAfterMs (2 s at least), and the refresh 5 × slower.
+    // Idle after 2 × downAfterMs (2 s at least) without a command; while active with nothing in
+    // flight to the master, a PING after as long without a sign of life.
     const idleMs = Math.max(2000, 2 * settings.downAfterMs);
     this.#heartbeat = new Heartbeat({
       intervalMs: interval,
@@ -169,8 +170,9 @@ export class FailoverCoordinator {
     this.#noMasterSince = null;
     // Watched first: a new master's silence counts from now.
     this.#watchMaster(next.master);
-    // Its answer to the discovery is a sign of life too (an idle client's next PING waits).
+    // Its answer to the discovery is a sign of life too; no answer wakes an idle client's watch.
     if (next.master.up && next.master.latencyMs !== null) this.#heartbeat.heard(next.master.address, performance.now() - next.master.latencyMs);
+    else if (!next.master.up) this.#heartbeat.wake();
     const decisions = decide(next, previous, this.#evidence(), this.#settings);
     this.#knownMaster = next.master.address;
     if (next.master.up) {
