@@ -212,15 +212,17 @@ export class FailoverCoordinator {
   /**
    * A planned handover, as the provider does it. The change of master it brings is reported with
    * the provider's reason and a `durationMs` from its start. The caller holds its writes meanwhile
-   * and waits for its own routing to have the new master.
+   * and waits for its own routing to have the new master: `hold` is called when the handover
+   * starts (after the fresh picture it needs, so writes wait only for the handover itself).
    */
-  async switchover(options: HandoverOptions = {}): Promise<SwitchoverResult> {
+  async switchover(options: HandoverOptions = {}, hold?: () => void): Promise<SwitchoverResult> {
     const { manager, provider } = this.#settings;
     const topology = await manager.refresh('switchover()');
     let expected = false;
     try {
       return await provider.handover(topology, options, (reason) => {
         expected = true;
+        hold?.();
         this.#pendingReason = reason;
         this.#troubleSince = performance.now();
       });

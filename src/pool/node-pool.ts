@@ -130,6 +130,17 @@ export class NodeConnections {
     return this.#data;
   }
 
+  /**
+   * The node is known to answer (it closed this client's connections itself, as Sentinel's
+   * `CLIENT KILL` does on the replica it promotes, or the control connection just got through):
+   * connections waiting out their reconnect delay try now.
+   */
+  reconnectNow(): void {
+    const all = this.#control === null ? this.#data : [...this.#data, this.#control];
+    // ioredis's pending retry timer then finds the connection connecting and does nothing.
+    for (const conn of all) if (conn.status === 'reconnecting') conn.connect().catch(noop);
+  }
+
   /** The control connection, made on first use. */
   control(): Redis {
     if (this.#closed) throw new ClosedError(`${this.address}: connections closed`);
@@ -228,7 +239,11 @@ export class NodeConnections {
       debug('%s: %s connection ready', this.address, purpose);
       up = true;
       if (purpose === 'data') hooks.onReady(this);
-      if (purpose === 'control' && lost && !this.#closed) hooks.onBack?.(this);
+      if (purpose === 'control' && lost && !this.#closed) {
+        // The node answers: its data connections need not wait out their (longer) delays.
+        this.reconnectNow();
+        hooks.onBack?.(this);
+      }
       lost = false;
     });
     conn.on('close', () => {

@@ -6,6 +6,12 @@ import { NodePool, type ConnectionPurpose } from '../../src/pool/node-pool.js';
 /** A stand-in connection: the test emits what ioredis would ('ready', 'close' on every failed attempt). */
 class FakeConnection extends EventEmitter {
   status = 'connecting';
+  connects = 0;
+  connect(): Promise<void> {
+    this.connects++;
+    this.status = 'connecting';
+    return Promise.resolve();
+  }
   disconnect(): void {
     this.status = 'end';
   }
@@ -66,5 +72,27 @@ describe('NodePool hooks: losses and returns, not reconnect attempts', () => {
     data.emit('close');
     data.emit('ready');
     expect(seen).toEqual(['ready 127.0.0.1:6381', 'close data 127.0.0.1:6381', 'ready 127.0.0.1:6381']);
+  });
+
+  it('the control connection back: data connections waiting out their reconnect delay try at once', () => {
+    const { nodes, made } = pool();
+    const node = nodes.node({ host: '127.0.0.1', port: 6382 });
+    node.open();
+    node.control();
+    const [data, control] = [made[0]!, made[1]!];
+    data.emit('ready');
+    control.emit('ready');
+    data.emit('close');
+    control.emit('close');
+    data.status = 'reconnecting';
+    control.status = 'reconnecting';
+    // ioredis reconnects the control connection first (its delays are shorter).
+    control.status = 'ready';
+    control.emit('ready');
+    expect(data.connects).toBe(1);
+    expect(control.connects).toBe(0);
+    // Asked again (a Sentinel handover polling the promoted replica): only what still waits.
+    node.reconnectNow();
+    expect(data.connects).toBe(1);
   });
 });
