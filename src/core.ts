@@ -83,10 +83,11 @@ export class Core implements ReplicaSetParts {
     this.manager = new TopologyManager({
       provider: this.provider,
       refreshIntervalMs: opts.refreshIntervalMs,
-      // An idle client (no application command lately) looks 15 times less often (30 s by
-      // default): it refreshes at once when it becomes active again, and connection losses and
-      // Sentinel's events still bring a refresh at once.
-      idleRefreshIntervalMs: 15 * opts.refreshIntervalMs,
+      // An idle client (no application command lately) looks 30 times less often (60 s by
+      // default): it refreshes at once when it becomes active again, and connection losses, nodes
+      // coming back and Sentinel's events still bring a refresh at once. What is left is the
+      // refresh's own CPU (~1 ms of this client's per discovery): 0.02 ms/s at 60 s.
+      idleRefreshIntervalMs: 30 * opts.refreshIntervalMs,
       onTopology: (next, previous, changes) => reactions.topology(next, previous, changes),
       onError: (error) => reactions.discoveryFailed(error),
       onSignal: (reason) => reactions.signal(reason),
