@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import type { Command } from 'ioredis';
 import { OffsetSampler } from '../consistency/offset-sampler.js';
 import { firstKeyOnly } from '../routing/classify.js';
-import { ReplicaProgress, SessionWrites } from '../routing/consistency.js';
+import { ReplicaProgress, SessionWrites } from '../consistency/bookkeeping.js';
 import type { Address, NodeState } from '../topology/types.js';
 import type { Redis } from 'ioredis';
 
