@@ -39,7 +39,9 @@ export type WaitReason =
   | 'master-fenced'
   | 'switchover'
   | 'replica-connecting'
-  | 'replica-catching-up';
+  | 'replica-catching-up'
+  /** A cluster answered CLUSTERDOWN or TRYAGAIN: nothing was applied; tried again shortly. */
+  | 'cluster-down';
 
 /** Why writes (and reads that fall back to the master) must not go to the master now. */
 export type WriteGate = 'master-silent' | 'master-fenced' | 'switchover';
@@ -85,6 +87,7 @@ const WAIT: Readonly<Record<WaitReason, WaitDecision>> = Object.freeze({
   switchover: Object.freeze({ kind: 'wait', reason: 'switchover' }),
   'replica-connecting': Object.freeze({ kind: 'wait', reason: 'replica-connecting' }),
   'replica-catching-up': Object.freeze({ kind: 'wait', reason: 'replica-catching-up' }),
+  'cluster-down': Object.freeze({ kind: 'wait', reason: 'cluster-down' }),
 }) as Record<WaitReason, WaitDecision>;
 
 export function routeTarget(node: NodeState, master: boolean, counters = { sent: 0, errors: 0 }): RouteTarget {
