@@ -136,7 +136,8 @@ export class Core implements ReplicaSetParts {
       maxQueuedCommands: opts.maxQueuedCommands,
       holdTimeoutMs: opts.commandTimeoutMs,
       offlineQueue: redisOptions.enableOfflineQueue !== false,
-      autoPipelining: redisOptions.enableAutoPipelining === true,
+      // Batched per tick unless the user turned ioredis's batching off by name.
+      autoPipelining: redisOptions.enableAutoPipelining !== false,
       activity,
     });
     if (opts.readFrom.name !== 'master') this.placement.readFromReplicas();

@@ -145,7 +145,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       maxQueuedCommands: base.maxQueuedCommands,
       holdTimeoutMs: base.commandTimeoutMs,
       offlineQueue: base.redisOptions.enableOfflineQueue !== false,
-      autoPipelining: base.redisOptions.enableAutoPipelining === true,
+      autoPipelining: base.redisOptions.enableAutoPipelining !== false,
     });
     this.#views = {
       client: this,

@@ -25,7 +25,10 @@ export interface EngineSettings {
   holdTimeoutMs: number | null;
   /** `enableOfflineQueue: false`: a command never sent that would have to wait fails at once instead (the hold queue's rule). */
   offlineQueue: boolean;
-  /** `enableAutoPipelining`: one socket write per connection per tick. */
+  /**
+   * One socket write per connection per tick (as node-redis writes): on unless `enableAutoPipelining`
+   * is given as false. A lone caller's command still leaves in the tick it was issued.
+   */
   autoPipelining: boolean;
   /** Counts the application's commands (the failure watch follows the client's pace). */
   activity?: { touch(): void };

@@ -18,7 +18,7 @@ interface RealPipeline {
   exec(): Promise<unknown>;
 }
 
-/** One write per connection per tick instead of one per command (`enableAutoPipelining`). */
+/** One write per connection per tick instead of one per command: the stream is corked until the tick ends. */
 export function cork(conn: Redis): void {
   const stream = conn.stream;
   if (stream && stream.writableCorked === 0) {
