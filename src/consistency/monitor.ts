@@ -7,6 +7,11 @@ import { OffsetSampler } from './offset-sampler.js';
 
 const debug = createDebug('redis-failover:dispatch');
 
+/** Pending writes are sampled this often while reads wait on them… */
+const FAST_MS = 10;
+/** …and back off, doubling, to this while no read needs them (a client that only writes). */
+const SLOW_MS = 100;
+
 /** A master and the replicas reads may use: the replica set, or one shard of a cluster. */
 export interface ReplicationGroup {
   readonly master: NodeState;
@@ -19,8 +24,6 @@ export interface ConsistencySettings {
   readYourWrites: boolean;
   lag: { bytes: number | null; ms: number | null };
   probeTimeoutMs: number;
-  /** How often to sample offsets while writes are not yet known to be on every replica. */
-  intervalMs?: number;
   /** After each sample: reads held for a caught-up replica may go now. */
   onProgress?(): void;
 }
@@ -50,6 +53,12 @@ export class ConsistencyMonitor {
   #lowestReached = 0;
   #bounded: boolean;
   #sampler: OffsetSampler;
+  /** The delay before the next round while writes are pending: FAST_MS, doubling up to SLOW_MS. */
+  #pendingDelay = FAST_MS;
+  /** A read needed a write not yet known on the replicas since the last round. */
+  #wanted = false;
+  /** The scheduled round is a slow one: a read that needs it brings it forward. */
+  #slow = false;
 
   constructor(settings: ConsistencySettings) {
     this.#s = settings;
@@ -109,8 +118,20 @@ export class ConsistencyMonitor {
   /** The write sequence a node must have reached for this read (0: any node). */
   needed(cmd: Command): number {
     if (this.writes.seq <= this.#lowestReached) return 0;
-    if (firstKeyOnly(cmd.name) && cmd.args.length > 0) return this.writes.neededKey(cmd.args[0]);
-    return this.writes.needed(cmd.getKeys());
+    const need = firstKeyOnly(cmd.name) && cmd.args.length > 0 ? this.writes.neededKey(cmd.args[0]) : this.writes.needed(cmd.getKeys());
+    if (need > 0 && !this.#wanted) this.#want();
+    return need;
+  }
+
+  /** A read waits on a write (or goes to the master for it): sample fast again, the next round now if it was a slow one. */
+  #want(): void {
+    this.#wanted = true;
+    this.#pendingDelay = FAST_MS;
+    if (this.#slow && this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#schedule(0);
+    }
   }
 
   /** The highest write sequence `replica` of `master`'s group is known to have applied. */
@@ -148,6 +169,7 @@ export class ConsistencyMonitor {
     if (this.#stopped || this.#timer !== null || this.#running) return;
     const pending = this.writes.seq > this.#lowestReached;
     if (!pending && !this.#bounded) return;
+    this.#slow = delay > FAST_MS;
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#round().catch((error: Error) => debug('offset sample failed: %s', error.message));
@@ -174,8 +196,12 @@ export class ConsistencyMonitor {
       // After every round, answered or not: what replicas reached, and how fresh it still is.
       if (!this.#stopped) this.#s.onProgress?.();
       const pending = this.writes.seq > this.#lowestReached;
-      const idle = Math.min(100, Math.max(10, Math.floor((this.#s.lag.ms ?? 300) / 3)));
-      this.#schedule(pending ? (this.#s.intervalMs ?? 10) : idle);
+      const idle = Math.min(SLOW_MS, Math.max(FAST_MS, Math.floor((this.#s.lag.ms ?? 300) / 3)));
+      // While no read waits on the pending writes, each round comes later (a writer alone pays little).
+      const delay = this.#pendingDelay;
+      this.#pendingDelay = this.#wanted ? FAST_MS : Math.min(SLOW_MS, delay * 2);
+      this.#wanted = false;
+      this.#schedule(pending ? delay : idle);
     }
   }
 }

@@ -10,7 +10,7 @@ import { HoldQueue } from './hold-queue.js';
 import { judge } from './judge.js';
 import type { Placement, WriteTracking } from './placement.js';
 import { endsSession, TransactionSession } from './transaction.js';
-import { cork, runPipeline } from './wire.js';
+import { runPipeline, TickWrites } from './wire.js';
 
 const debug = createDebug('redis-failover:dispatch');
 const MASTER_POLICY = parseReadFrom('master');
@@ -47,7 +47,8 @@ export class Engine implements AttemptHost {
   #writes: WriteTracking | null;
   #queue: HoldQueue;
   #session = new TransactionSession();
-  #autoPipelining: boolean;
+  /** Per-tick write batching; null when it is off. */
+  #tick: TickWrites | null;
   #activity: { touch(): void } | undefined;
   /** Reads that read-your-writes sent to the master (`stats()`). */
   readYourWritesRedirects = 0;
@@ -56,7 +57,7 @@ export class Engine implements AttemptHost {
     this.#placement = settings.placement;
     this.#writes = settings.writes;
     this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs, offlineQueue: settings.offlineQueue });
-    this.#autoPipelining = settings.autoPipelining;
+    this.#tick = settings.autoPipelining ? new TickWrites() : null;
     this.#activity = settings.activity;
     settings.placement.attach?.(this);
   }
@@ -197,7 +198,7 @@ export class Engine implements AttemptHost {
     a.trace?.sent(target.address, a.atMaster, a.tries);
     // Hand it to the connection; a durable write gets its WAIT right behind it, on the same one.
     if (a.tries === 1 && a.cls.writesData) this.#firstSendOfWrite(a);
-    if (this.#autoPipelining) cork(conn);
+    this.#tick?.before(conn);
     const { cmd, batch } = a;
     if (cmd !== null) {
       conn.sendCommand(cmd);
