@@ -38,6 +38,8 @@ export interface ClusterPlacementSettings {
 
 interface Shard {
   master: Address | null;
+  /** It serves slots (a failed old master stays in the picture as a shard with none). */
+  serving: boolean;
   state: RoutingState;
 }
 
@@ -103,7 +105,7 @@ export class ClusterPlacement implements Placement {
       // FailoverRedis's rule: up, linked to this master (all alike cut off while it is down), not loading, syncing or lagging.
       const replicas = shard.master ? eligibleReplicas(shard.replicas, shard.master, this.#s.lag).map((r) => routeTarget(r, false, this.#countersOf(r.address))) : [];
       const state: RoutingState = { known: true, master, replicas, gate: null, pinned: null, fatal: null, turn: 0 };
-      return { master: shard.master?.address ?? null, state };
+      return { master: shard.master?.address ?? null, serving: shard.slots.length > 0, state };
     });
     this.#s.consistency?.setGroups(
       this.#shards.flatMap(({ state }, i) => (state.master !== null && topology.shards[i]!.slots.length > 0 ? [{ master: state.master.node, replicas: state.replicas.map((r) => r.node) }] : [])),
@@ -153,9 +155,9 @@ export class ClusterPlacement implements Placement {
     this.#changed();
   }
 
-  /** Resolves once every shard master's connection is ready, or has failed (its commands then wait for the next picture). */
+  /** Resolves once the connection to every master that serves slots is ready, or has failed (its commands then wait for the next picture). */
   mastersConnected(): Promise<void> {
-    return this.#links.connected(this.#shards.flatMap(({ master }) => (master === null ? [] : [master])));
+    return this.#links.connected(this.#shards.flatMap(({ master, serving }) => (master === null || !serving ? [] : [master])));
   }
 
   /** Nodes whose loss this client saw and that no poll has shown back. */
