@@ -219,9 +219,9 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
    */
   async switchover(options: HandoverOptions = {}): Promise<SwitchoverResult> {
     const core = this.#core;
-    core.setSwitching(true);
     try {
-      const result = await core.coordinator.switchover(options);
+      // Writes wait from the start of the handover itself (after the picture it starts from).
+      const result = await core.coordinator.switchover(options, () => core.setSwitching(true));
       // Writes resume once the client itself has the new master.
       await this.#untilMaster(result.to, performance.now() + (options.timeoutMs ?? 5000));
       return result;

@@ -83,8 +83,10 @@ export class Core implements ReplicaSetParts {
     this.manager = new TopologyManager({
       provider: this.provider,
       refreshIntervalMs: opts.refreshIntervalMs,
-      // An idle client (no application command lately) looks 5 times less often.
-      idleRefreshIntervalMs: 5 * opts.refreshIntervalMs,
+      // An idle client (no application command lately) looks 15 times less often (30 s by
+      // default): it refreshes at once when it becomes active again, and connection losses and
+      // Sentinel's events still bring a refresh at once.
+      idleRefreshIntervalMs: 15 * opts.refreshIntervalMs,
       onTopology: (next, previous, changes) => reactions.topology(next, previous, changes),
       onError: (error) => reactions.discoveryFailed(error),
       onSignal: (reason) => reactions.signal(reason),

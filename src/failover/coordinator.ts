@@ -84,7 +84,8 @@ export class FailoverCoordinator {
     this.#settings = settings;
     // Looking costs no I/O (the queues of commands in flight), so it can be frequent while active.
     const interval = Math.max(25, Math.min(50, Math.floor(settings.downAfterMs / 20)));
-    // While idle: a PING every 2 × downAfterMs (2 s at least), and the refresh 5 × slower.
+    // Idle after 2 × downAfterMs (2 s at least) without a command; while active with nothing in
+    // flight to the master, a PING after as long without a sign of life.
     const idleMs = Math.max(2000, 2 * settings.downAfterMs);
     this.#heartbeat = new Heartbeat({
       intervalMs: interval,
@@ -169,8 +170,9 @@ export class FailoverCoordinator {
     this.#noMasterSince = null;
     // Watched first: a new master's silence counts from now.
     this.#watchMaster(next.master);
-    // Its answer to the discovery is a sign of life too (an idle client's next PING waits).
+    // Its answer to the discovery is a sign of life too; no answer wakes an idle client's watch.
     if (next.master.up && next.master.latencyMs !== null) this.#heartbeat.heard(next.master.address, performance.now() - next.master.latencyMs);
+    else if (!next.master.up) this.#heartbeat.wake();
     const decisions = decide(next, previous, this.#evidence(), this.#settings);
     this.#knownMaster = next.master.address;
     if (next.master.up) {
@@ -210,15 +212,17 @@ export class FailoverCoordinator {
   /**
    * A planned handover, as the provider does it. The change of master it brings is reported with
    * the provider's reason and a `durationMs` from its start. The caller holds its writes meanwhile
-   * and waits for its own routing to have the new master.
+   * and waits for its own routing to have the new master: `hold` is called when the handover
+   * starts (after the fresh picture it needs, so writes wait only for the handover itself).
    */
-  async switchover(options: HandoverOptions = {}): Promise<SwitchoverResult> {
+  async switchover(options: HandoverOptions = {}, hold?: () => void): Promise<SwitchoverResult> {
     const { manager, provider } = this.#settings;
     const topology = await manager.refresh('switchover()');
     let expected = false;
     try {
       return await provider.handover(topology, options, (reason) => {
         expected = true;
+        hold?.();
         this.#pendingReason = reason;
         this.#troubleSince = performance.now();
       });

@@ -13,7 +13,10 @@ export interface SentQueue {
 export interface HeartbeatSettings {
   /** While the client is active: how often the master's queues are looked at (no I/O by itself). */
   intervalMs: number;
-  /** While the client is idle: how often the master is asked for a PING. */
+  /**
+   * While active with nothing in flight to the master: a PING after this long without a sign of
+   * life (so the first look after waking up asks once).
+   */
   idlePingMs: number;
   /** No application command for this long (and nothing held or in flight): the client is idle. */
   lingerMs: number;
@@ -113,9 +116,10 @@ export function observe(state: WatchState, look: Look, idlePingMs: number): { st
  *   looks at the commands in flight on the master's data connections. Answered ones prove the
  *   master alive, so a client that keeps writing sends nothing more; a command stuck at the head of
  *   a queue for a whole look starts the silence and a PING on the control connection.
- * - idle: one PING every `idlePingMs`, and no timer in between; no answer within `suspectAfterMs`
- *   makes the client active again. A busy client learns of a hung master from its own commands;
- *   an idle one has no one waiting on it.
+ * - idle: nothing at all — no timer, no PING. A busy client learns of a hung master from its own
+ *   commands; an idle one has no one waiting on it. Its next command wakes the watch, whose first
+ *   look PINGs the master; a signal (a connection lost, a node back, a Sentinel event) or a refresh
+ *   that finds the master down wakes it too. The idle refresh's INFO of the master counts as life.
  */
 export class Heartbeat {
   #settings: HeartbeatSettings;
@@ -131,8 +135,6 @@ export class Heartbeat {
   /** When `onSilent` was last called in this silence; null before the first. */
   #silentReportedAt: number | null = null;
   #timer: NodeJS.Timeout | null = null;
-  /** Fires `suspectAfterMs` after an idle PING unless the answer clears it first. */
-  #check: NodeJS.Timeout | null = null;
   #generation = 0;
   #active = false;
   #activeAt = performance.now();
@@ -187,26 +189,11 @@ export class Heartbeat {
     if (!this.#active) this.#activate();
   }
 
-  /**
-   * The master answered something else at `at` (a discovery's INFO): alive then. While idle, the
-   * next PING is put off by as much.
-   */
+  /** The master answered something else at `at` (a discovery's INFO): alive then. */
   heard(address: string, at: number): void {
     if (address !== this.#target || this.#pingSentAt !== null) return;
-    if (this.#active) {
-      this.#pingAnsweredAt = Math.max(this.#pingAnsweredAt ?? -Infinity, at);
-      return;
-    }
-    this.#state = { ...this.#state, lifeAt: Math.max(this.#state.lifeAt, at) };
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = null;
-        this.#idlePing();
-      },
-      Math.max(0, this.#state.lifeAt + this.#settings.idlePingMs - performance.now()),
-    );
-    this.#timer.unref();
+    if (this.#active) this.#pingAnsweredAt = Math.max(this.#pingAnsweredAt ?? -Infinity, at);
+    else this.#state = { ...this.#state, lifeAt: Math.max(this.#state.lifeAt, at) };
   }
 
   stop(): void {
@@ -219,9 +206,7 @@ export class Heartbeat {
 
   #clearTimers(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
-    if (this.#check !== null) clearTimeout(this.#check);
     this.#timer = null;
-    this.#check = null;
   }
 
   #activate(): void {
@@ -246,31 +231,6 @@ export class Heartbeat {
     this.#active = false;
     this.#activity.sleep(() => this.#activate());
     this.#settings.onPace?.(false);
-    this.#scheduleIdlePing();
-  }
-
-  #scheduleIdlePing(): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#idlePing();
-    }, this.#settings.idlePingMs);
-    this.#timer.unref();
-  }
-
-  #idlePing(): void {
-    if (this.#conn === null || this.#active) return;
-    if (this.#pingSentAt !== null) {
-      // Still no answer to the last one: active again, silent since it was sent.
-      this.#activate();
-      return;
-    }
-    this.#ping();
-    this.#check = setTimeout(() => {
-      this.#check = null;
-      if (!this.#active && this.#pingSentAt !== null) this.#activate();
-    }, this.#settings.suspectAfterMs);
-    this.#check.unref();
-    this.#scheduleIdlePing();
   }
 
   #ping(): void {
@@ -284,8 +244,6 @@ export class Heartbeat {
         const now = performance.now();
         this.#pingSentAt = null;
         this.#pingAnsweredAt = now;
-        if (this.#check !== null) clearTimeout(this.#check);
-        this.#check = null;
         if (!this.#active) {
           // Idle: the answer is all there is to look at.
           this.#state = { ...this.#state, lifeAt: now, waitingSince: null, lookedAt: now };

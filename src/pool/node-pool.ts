@@ -34,8 +34,16 @@ export const defaultConnectionFactory: ConnectionFactory = (node, purpose, optio
 export interface PoolHooks {
   /** A data connection became ready (commands held for this node may go now). */
   onReady(node: NodeConnections): void;
-  /** A data or control connection closed: the picture may have changed. */
+  /**
+   * A data or control connection that was up closed: the picture may have changed. Said once per
+   * loss, not again for each failed attempt to reconnect.
+   */
   onClose(node: NodeConnections, purpose: ConnectionPurpose): void;
+  /**
+   * The control connection reached its node again after losing it, or after failing to reach it:
+   * a node seen down is back. (Its reconnect attempts watch it, at no cost to the live servers.)
+   */
+  onBack?(node: NodeConnections): void;
   onError(node: NodeConnections, purpose: ConnectionPurpose, error: Error): void;
 }
 
@@ -120,6 +128,17 @@ export class NodeConnections {
 
   dataConnections(): readonly Redis[] {
     return this.#data;
+  }
+
+  /**
+   * The node is known to answer (it closed this client's connections itself, as Sentinel's
+   * `CLIENT KILL` does on the replica it promotes, or the control connection just got through):
+   * connections waiting out their reconnect delay try now.
+   */
+  reconnectNow(): void {
+    const all = this.#control === null ? this.#data : [...this.#data, this.#control];
+    // ioredis's pending retry timer then finds the connection connecting and does nothing.
+    for (const conn of all) if (conn.status === 'reconnecting') conn.connect().catch(noop);
   }
 
   /** The control connection, made on first use. */
@@ -211,12 +230,27 @@ export class NodeConnections {
     }
     const conn = factory({ host: this.host, port: this.port }, purpose, options);
     debug('%s: new %s connection', this.address, purpose);
+    // ioredis emits 'close' for every failed attempt to reconnect too (every ~125 ms for a
+    // control connection to a node that is down): only the loss of a connection that was up is
+    // news, and being up again after a loss or a failed attempt is.
+    let up = false;
+    let lost = false;
     conn.on('ready', () => {
       debug('%s: %s connection ready', this.address, purpose);
+      up = true;
       if (purpose === 'data') hooks.onReady(this);
+      if (purpose === 'control' && lost && !this.#closed) {
+        // The node answers: its data connections need not wait out their (longer) delays.
+        this.reconnectNow();
+        hooks.onBack?.(this);
+      }
+      lost = false;
     });
     conn.on('close', () => {
-      if (!this.#closed && (purpose === 'data' || purpose === 'control')) hooks.onClose(this, purpose);
+      const wasUp = up;
+      up = false;
+      lost = true;
+      if (wasUp && !this.#closed && (purpose === 'data' || purpose === 'control')) hooks.onClose(this, purpose);
     });
     conn.on('ready', () => {
       this.lastError = null;

@@ -89,6 +89,11 @@ export class ReplicaSetReactions implements PoolHooks, DispatchSignals {
     coordinator.signal(`${purpose} connection to ${node.address} closed`);
   }
 
+  /** A node seen down answers again (an old master restarted, a replica back): look now. */
+  onBack(node: NodeConnections): void {
+    this.#parts.coordinator.signal(`${node.address} reachable again`);
+  }
+
   onError(node: NodeConnections, purpose: ConnectionPurpose, error: Error): void {
     debug('%s %s connection: %s', node.address, purpose, error.message);
     if (purpose === 'data') this.#host.emitError(error);

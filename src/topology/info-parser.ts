@@ -145,9 +145,11 @@ export function parseProbeInfo(text: string): { info: ReplicationInfo; server: S
 
 function replicationOf(f: Record<string, string>): ReplicationInfo {
   const replicas: Array<[number, ReplicaEntry]> = [];
-  for (const [key, value] of Object.entries(f)) {
+  // Only `slaveN` keys are looked at closely (a reply has dozens of others, every discovery).
+  for (const key in f) {
+    if (!key.startsWith('slave')) continue;
     const m = /^slave(\d+)$/.exec(key);
-    const entry = m ? parseReplicaEntry(value) : null;
+    const entry = m ? parseReplicaEntry(f[key]!) : null;
     if (m && entry) replicas.push([Number(m[1]), entry]);
   }
   replicas.sort((a, b) => a[0] - b[0]);

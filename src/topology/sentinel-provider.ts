@@ -282,8 +282,13 @@ export class SentinelProvider implements TopologyProvider {
 
   /** The node's own `ROLE` says master (false when it does not answer in time). */
   async #saysMaster(node: NodeState): Promise<boolean> {
+    const conns = this.#settings.pool.node(node);
+    // Sentinel promotes with `CLIENT KILL TYPE normal` in the same transaction: this client's
+    // connections to the promoted replica close, and the node is alive. Waiting out the reconnect
+    // delays (up to 100 ms for a data connection's first) would only lengthen the write pause.
+    conns.reconnectNow();
     try {
-      const reply = await withTimeout(this.#settings.pool.node(node).control().call('ROLE'), this.#settings.probeTimeoutMs, noAnswer(node.address, this.#settings.probeTimeoutMs));
+      const reply = await withTimeout(conns.control().call('ROLE'), this.#settings.probeTimeoutMs, noAnswer(node.address, this.#settings.probeTimeoutMs));
       return Array.isArray(reply) && String(reply[0]) === 'master';
     } catch {
       return false;
