@@ -138,7 +138,10 @@ function routeMaster(state: RoutingState, lane: Lane, gated: boolean): RouteDeci
 function routeRead(state: RoutingState, policy: ReadPolicy, need: number, lane: Lane): RouteDecision {
   if (!state.known) return WAIT['no-topology'];
   const master = state.master;
-  const masterAvailable = master !== null && master.ready && state.gate === null;
+  // A fenced master still answers and has every write of this client: the fence holds writes
+  // only, so a read that needs one of them goes there rather than to a replica without it.
+  const fenced = state.gate === 'master-fenced';
+  const masterAvailable = master !== null && master.ready && (state.gate === null || fenced);
   const n = masterAvailable ? need : 0;
   const replicas = state.replicas;
   let chosen: RouteTarget | null = null;
@@ -166,7 +169,7 @@ function routeRead(state: RoutingState, policy: ReadPolicy, need: number, lane: 
       break;
   }
   if (chosen !== null) return chosen.send[lane];
-  return routeMaster(state, lane, true);
+  return routeMaster(state, lane, !(fenced && n > 0));
 }
 
 /** May this replica serve a read that needs write sequence `need`? */
