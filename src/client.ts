@@ -12,7 +12,7 @@ import type { DurabilitySettings, FailoverRedisOptions, ReadFrom } from './optio
 import { newPipeline, type PipelineHost } from './pipeline.js';
 import type { ConnectionFactory } from './pool/node-pool.js';
 import type { Topology } from './topology/types.js';
-import { asCallback, noop } from './util.js';
+import { asCallback, noop, type Callback } from './util.js';
 import { publishEvent } from './observability/channels.js';
 import type { FailoverRedisStats } from './observability/stats.js';
 import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from './view.js';
@@ -25,8 +25,6 @@ export type { FailoverRedisView };
 export interface FailoverRedisInternals {
   connectionFactory?: ConnectionFactory;
 }
-
-type Callback<T> = (err: Error | null, result?: T) => void;
 
 // Declaration merging gives the class ioredis's typed command methods (installed at runtime below).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging

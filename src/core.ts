@@ -5,7 +5,7 @@ import { Activity } from './failover/activity.js';
 import { FailoverCoordinator } from './failover/coordinator.js';
 import type { ResolvedOptions } from './options.js';
 import { defaultConnectionFactory, NodePool, type ConnectionFactory } from './pool/node-pool.js';
-import { ConsistencyMonitor } from './routing/consistency-monitor.js';
+import { ConsistencyMonitor } from './consistency/monitor.js';
 import { resolveLag, type ResolvedLag } from './routing/router.js';
 import { formatAddress, type HostPort } from './topology/address.js';
 import { TopologyManager } from './topology/manager.js';
@@ -16,7 +16,7 @@ import type { Address } from './topology/types.js';
 import { replicaSetPicture, StatsCollector } from './observability/stats.js';
 import { ReplicaSetPlacement } from './replica-set/placement.js';
 import { ReplicaSetReactions, type CoreHost, type ReplicaSetParts } from './replica-set/reactions.js';
-import { ReplicaSetWrites } from './replica-set/read-your-writes.js';
+import { ReadYourWrites } from './consistency/read-your-writes.js';
 
 export type { CoreHost };
 
@@ -96,7 +96,7 @@ export class Core implements ReplicaSetParts {
     this.consistency =
       opts.consistency === 'read-your-writes' || lag.bytes !== null || lag.ms !== null
         ? new ConsistencyMonitor({
-            pool: this.pool,
+            control: (node) => this.pool.node(node).control(),
             readYourWrites: opts.consistency === 'read-your-writes',
             lag,
             probeTimeoutMs,
@@ -124,7 +124,7 @@ export class Core implements ReplicaSetParts {
       activity,
       held: () => this.engine.held,
     });
-    const writes = this.consistency === null ? null : new ReplicaSetWrites(this.consistency);
+    const writes = this.consistency === null ? null : new ReadYourWrites(this.consistency);
     this.placement = new ReplicaSetPlacement({
       pool: this.pool,
       consistency: this.consistency,
@@ -139,7 +139,8 @@ export class Core implements ReplicaSetParts {
       maxQueuedCommands: opts.maxQueuedCommands,
       holdTimeoutMs: opts.commandTimeoutMs,
       offlineQueue: redisOptions.enableOfflineQueue !== false,
-      autoPipelining: redisOptions.enableAutoPipelining === true,
+      // Batched per tick unless the user turned ioredis's batching off by name.
+      autoPipelining: redisOptions.enableAutoPipelining !== false,
       activity,
     });
     if (opts.readFrom.name !== 'master') this.placement.readFromReplicas();

@@ -1,5 +1,8 @@
+/** A Node-style callback, as ioredis's methods take one. */
+export type Callback<T> = (err: Error | null, result?: T) => void;
+
 /** Node-style callback support for a promise-returning method (as ioredis does). */
-export function asCallback<T>(promise: Promise<T>, callback?: (err: Error | null, result?: T) => void): Promise<T> {
+export function asCallback<T>(promise: Promise<T>, callback?: Callback<T>): Promise<T> {
   if (typeof callback === 'function') {
     promise.then(
       (result) => process.nextTick(callback, null, result),

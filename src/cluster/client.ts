@@ -4,27 +4,27 @@ import { Cluster as IoCluster, Command, type ChainableCommander, type ClusterOpt
 import { Closing, clusterFacadeOptions, passwordsOf, silentEmitError, underlyingCluster, type ClosingHost } from '../compat.js';
 import { installCommands } from '../commands.js';
 import type { ViewRoute } from '../dispatch/attempt.js';
-import { ClosedError, FailoverRedisError, InvalidOptionError, NoNodeError } from '../errors.js';
+import { ClosedError, NoNodeError } from '../errors.js';
 import type { FailoverClusterEvents, FailoverEvent } from '../events.js';
 import { failoverChannel, topologyChannel, type ClusterTopologyMessage } from '../observability/channels.js';
 import { StatsCollector } from '../observability/stats.js';
-import { isAuthError } from '../failover/signals.js';
+import { ConsistencyMonitor } from '../consistency/monitor.js';
+import { ReadYourWrites } from '../consistency/read-your-writes.js';
+import { Engine } from '../dispatch/engine.js';
 import type { DurabilitySettings, ReadFrom } from '../options-types.js';
 import { newPipeline, type PipelineHost } from '../pipeline.js';
 import type { ConnectionFactory } from '../pool/node-pool.js';
 import { splitAddress, type HostPort } from '../topology/address.js';
 import type { Address } from '../topology/types.js';
-import { asCallback, noop } from '../util.js';
+import { asCallback, noop, type Callback } from '../util.js';
 import { FailoverView, withDurability, withPolicy, type FailoverRedisView, type ViewHost } from '../view.js';
-import { sendBatch } from './batch.js';
-import { ClusterDispatcher } from './dispatcher.js';
+import { ClusterPlacement } from './placement.js';
 import { announcedPool, type NodeConnections } from './pool.js';
 import { resolveClusterOptions, type FailoverClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { clusterChanges, failoverEvent, type ExpectedChange } from './changes.js';
-import { ClusterProgress } from './progress.js';
 import { clusterPicture, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
-import { discoverCluster, ioClusterReady } from './connect.js';
+import { connectError, discoverCluster, ioClusterReady, withinBudget } from './connect.js';
 import { ShardOutages } from './outages.js';
 import { WatchSessions } from './watches.js';
 import type { ClusterTopology } from './topology.js';
@@ -39,8 +39,6 @@ export type FailoverClusterStatus = 'wait' | 'connecting' | 'ready' | 'close' | 
 const CLOSING_MESSAGE = 'None of startup nodes is available';
 
 const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'smessage', 'smessageBuffer'] as const;
-
-type Callback<T> = (err: Error | null, result?: T) => void;
 
 /** Internal extension points (not part of the stable API): the factory of the control connections, as FailoverRedis's. */
 export interface FailoverClusterInternals {
@@ -80,8 +78,9 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #status: FailoverClusterStatus = 'wait';
   #io: IoCluster;
   #watcher: ClusterWatcher;
-  #progress: ClusterProgress | null;
-  #dispatcher: ClusterDispatcher;
+  #consistency: ConsistencyMonitor | null;
+  #placement: ClusterPlacement;
+  #engine: Engine;
   #views: ViewHost;
   #topology: ClusterTopology | null = null;
   #connecting: Promise<void> | null = null;
@@ -110,9 +109,6 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#opts = resolveClusterOptions(input, extra);
     const base = this.#opts.base;
     this.#secrets = passwordsOf(base.redisOptions);
-    if (base.redisOptions.db !== undefined && base.redisOptions.db !== 0) {
-      throw new InvalidOptionError('redisOptions.db', 'a cluster has only database 0');
-    }
     this.#route = Object.freeze({ policy: base.readFrom, durability: base.durability });
     // Our commands carry the prefix (ioredis's methods apply it); ioredis's connections must not add it again.
     const { keyPrefix: _prefix, ...nodeOptions } = base.redisOptions;
@@ -128,21 +124,28 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       { observed: (t) => this.#observed(t), silence: (address, silent) => this.#silence(address, silent) },
     );
     const readYourWrites = base.consistency === 'read-your-writes';
-    this.#progress =
+    const consistency = (this.#consistency =
       readYourWrites || base.maxReplicaLag.bytes !== null || base.maxReplicaLag.ms !== null
-        ? new ClusterProgress({ control: (a) => this.#watcher.control(a), probeTimeoutMs, lag: base.maxReplicaLag, readYourWrites, onProgress: () => this.#dispatcher.progressed() })
-        : null;
+        ? new ConsistencyMonitor({ control: (node) => this.#watcher.control(node.address), probeTimeoutMs, lag: base.maxReplicaLag, readYourWrites, onProgress: () => this.#placement.progressed() })
+        : null);
+    const writes = consistency === null ? null : new ReadYourWrites(consistency);
     const ioPool = (this.#io as unknown as { connectionPool: NodeConnections }).connectionPool;
-    this.#dispatcher = new ClusterDispatcher({
+    this.#placement = new ClusterPlacement({
       // The pool is private in ioredis's typings; it is the one place this client reaches into.
       pool: base.natMap.size === 0 ? ioPool : announcedPool(ioPool, reach),
-      progress: this.#progress,
-      reach: (a) => reach(a),
-      timeoutMs: base.commandTimeoutMs,
-      maxQueued: base.maxQueuedCommands,
-      offlineQueue: base.redisOptions.enableOfflineQueue !== false,
+      reach,
+      consistency,
+      writes,
       lag: base.maxReplicaLag,
       stale: (reason, address) => this.#stale(reason, address),
+    });
+    this.#engine = new Engine({
+      placement: this.#placement,
+      writes,
+      maxQueuedCommands: base.maxQueuedCommands,
+      holdTimeoutMs: base.commandTimeoutMs,
+      offlineQueue: base.redisOptions.enableOfflineQueue !== false,
+      autoPipelining: base.redisOptions.enableAutoPipelining !== false,
     });
     this.#views = {
       client: this,
@@ -151,15 +154,15 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       addedBuiltinSet: this.addedBuiltinSet,
       dispatchWith: (command, route) => this.#dispatch(command, route),
       execPipelineWith: (commands, transaction, route) => this.execPipeline(commands, transaction, route),
-      viewReadsFromReplicas: () => this.#dispatcher.readsFromReplicas(),
+      viewReadsFromReplicas: () => this.#placement.readFromReplicas(),
     };
     this.#stats = new StatsCollector({
       picture: () => clusterPicture(this.#topology),
-      counters: () => this.#dispatcher.counters,
-      held: () => this.#dispatcher.held,
-      readYourWritesRedirects: () => this.#dispatcher.readYourWritesRedirects,
+      counters: () => this.#placement.counters,
+      held: () => this.#engine.held,
+      readYourWritesRedirects: () => this.#engine.readYourWritesRedirects,
     });
-    if (base.readFrom.name !== 'master') this.#dispatcher.readsFromReplicas();
+    if (base.readFrom.name !== 'master') this.#placement.readFromReplicas();
     if (!base.redisOptions.lazyConnect) this.connect().catch(noop);
   }
 
@@ -191,26 +194,24 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     const base = this.#opts.base;
     const budget = (base.redisOptions.connectTimeout ?? 10_000) + (base.commandTimeoutMs ?? 10_000);
     const deadline = performance.now() + budget;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      // The last reason discovery gave (uncovered slots, say) says more than the time it took.
-      timer = setTimeout(() => reject(this.#discoveryError ?? new NoNodeError(`the cluster was not ready within ${budget} ms (connectTimeout + commandTimeoutMs)`)), budget);
-    });
     try {
-      const discovered = discoverCluster(this.#watcher, deadline, () => this.#status === 'connecting', (reason) => (this.#discoveryError = reason));
-      await Promise.race([discovered, late]);
-      await Promise.race([ioClusterReady(this.#io), late]);
-      await Promise.race([this.#dispatcher.mastersConnected(), late]);
+      await withinBudget(
+        budget,
+        [
+          () => discoverCluster(this.#watcher, deadline, () => this.#status === 'connecting', (reason) => (this.#discoveryError = reason)),
+          () => ioClusterReady(this.#io),
+          () => this.#placement.mastersConnected(),
+        ],
+        () => this.#discoveryError,
+      );
       if (this.#status !== 'connecting') throw new ClosedError();
     } catch (error) {
-      const coded = error instanceof FailoverRedisError ? error : isAuthError(error) ? new NoNodeError(`the cluster refused the credentials: ${(error as Error).message}`, { cause: error }) : new NoNodeError((error as Error).message, { cause: error });
+      const coded = connectError(error);
       // Unless the connect was given up by disconnect(): as ioredis's Cluster, nothing to report then.
       if (this.#closing.kind !== 'drop') silentEmitError(this, coded, this.#closing, this.#secrets);
       this.#closing.close('drop').catch(noop);
       await this.#closing.ended;
       throw coded;
-    } finally {
-      clearTimeout(timer);
     }
     this.#watcher.start();
     this.#status = 'ready';
@@ -248,7 +249,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     if (from === null) {
       throw new NoNodeError(`${options.to} is not a replica of any shard of this cluster`);
     }
-    this.#dispatcher.switching(from, true);
+    this.#placement.switching(from, true);
     this.#expected = { from, to: options.to, began: performance.now() };
     try {
       const result = await clusterSwitchover(this.#watcher, from, options);
@@ -258,7 +259,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       return result;
     } finally {
       this.#expected = null;
-      this.#dispatcher.switching(from, false);
+      this.#placement.switching(from, false);
     }
   }
 
@@ -280,7 +281,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
 
   /**
    * @internal a batch whose keys share one slot, or that has no keys, goes through the cluster
-   * dispatcher (held and judged like a single command); cross-slot batches, and batches with
+   * engine (held and judged like a single command); cross-slot batches, and batches with
    * commands ioredis keeps (subscriptions, WATCH…), through ioredis's cluster pipeline, which
    * reports them as ioredis does.
    */
@@ -291,16 +292,16 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     if (this.#status !== 'ready') this.#issuedEarly = true;
     if (this.#status === 'wait') this.connect().catch(noop);
     if (transaction && slot !== null && slot !== ANY_SLOT && this.#watches.size > 0) {
-      const broken = this.#watches.broken(slot, this.#dispatcher.masterOf(slot));
+      const broken = this.#watches.broken(slot, this.#placement.masterOf(slot));
       if (broken !== null) {
         // Its WATCH is gone with a failover or a lost connection: aborted, as Redis aborts a
         // transaction whose watched keys changed (EXEC → null). Any watch left there is dropped.
-        this.#dispatcher.connectionAt(broken.watchedAt)?.call('UNWATCH').catch(noop);
+        this.#placement.connectionAt(broken.watchedAt)?.call('UNWATCH').catch(noop);
         return Promise.resolve(null);
       }
     }
     // Keys in one slot: that shard; no keys at all: any shard's master.
-    if (slot !== null) return sendBatch(this.#dispatcher, commands, transaction, slot, route);
+    if (slot !== null) return this.#engine.dispatchBatch(commands, transaction, route, slot);
     const pipeline = transaction ? this.#io.multi() : this.#io.pipeline();
     const sink = pipeline as unknown as { sendCommand(c: Command): unknown };
     for (const c of commands) sink.sendCommand(c);
@@ -341,22 +342,23 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       else if (cmd.name === 'unwatch') this.#watches.cleared();
       return this.#io.sendCommand(cmd) as Promise<unknown>;
     }
-    return this.#dispatcher.send(cmd, slot, route);
+    this.#engine.dispatch(cmd, route, slot);
+    return cmd.promise;
   }
 
   /** WATCH goes through ioredis to the slot's master: remember where, for the EXEC that follows. */
   #watching(cmd: Command): void {
     const slot = cmd.getSlot();
-    const master = slot === null ? null : this.#dispatcher.masterOf(slot);
-    if (slot !== null && master !== null) this.#watches.watched(slot, master, this.#dispatcher.connectionAt(master));
+    const master = slot === null ? null : this.#placement.masterOf(slot);
+    if (slot !== null && master !== null) this.#watches.watched(slot, master, this.#placement.connectionAt(master));
   }
 
   #stale(reason: string, address?: Address): void {
     debug('picture may be stale: %s %s', reason, address ?? '');
-    if (address !== undefined && this.#isMaster(address)) this.#outages.suspect(address, performance.now());
+    const now = performance.now();
+    if (address !== undefined && this.#topology?.shards.some((s) => s.master?.address === address)) this.#outages.suspect(address, now);
     this.#watcher.setFast(true);
     // Many commands meet the same sign at once (CLUSTERDOWN, MOVED): one read of the cluster serves them all.
-    const now = performance.now();
     if (now - this.#lastStale < 20) return;
     this.#lastStale = now;
     this.#watcher.refresh().catch(noop);
@@ -366,11 +368,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #silence(address: Address, silent: boolean): void {
     this.#outages.silence(address, silent, performance.now());
     if (silent) this.#watcher.setFast(true);
-    this.#dispatcher.silence(address, silent);
-  }
-
-  #isMaster(address: Address): boolean {
-    return this.#topology?.shards.some((s) => s.master?.address === address) ?? false;
+    this.#placement.silence(address, silent);
   }
 
   /** A poll's picture: the failovers it shows, nodes up and down, then routing and assistance. */
@@ -382,7 +380,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       const changes = clusterChanges(prev, topology);
       for (const change of changes.failovers) {
         const since = change.from === null ? undefined : this.#outages.replaced(change.from);
-        if (change.from !== null) this.#dispatcher.retire(change.from);
+        if (change.from !== null) this.#placement.retire(change.from);
         this.#io.refreshSlotsCache();
         const { event, matched } = failoverEvent(change, this.#expected, since, now);
         if (matched) this.#expected = null;
@@ -392,10 +390,10 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       for (const e of changes.nodesUp) this.emit('node-up', e);
       for (const e of changes.roles) this.emit('role-change', e);
     }
-    this.#dispatcher.update(topology);
-    const verdict = this.#outages.review(topology, (a) => this.#dispatcher.isDown(a), now);
+    this.#placement.update(topology);
+    const verdict = this.#outages.review(topology, (a) => this.#placement.down.has(a), now);
     for (const { master, replica } of verdict.assist) this.#assist(master, replica);
-    this.#watcher.setFast(verdict.trouble || this.#dispatcher.held > 0);
+    this.#watcher.setFast(verdict.trouble || this.#engine.held > 0);
     this.emit('topology', structuredClone(topology));
     if (topologyChannel.hasSubscribers) topologyChannel.publish({ topology: structuredClone(topology), changes: [] } satisfies ClusterTopologyMessage);
   }
@@ -407,32 +405,31 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.emit('failover', event);
   }
 
-  /** `failover.assist`: CLUSTER FAILOVER FORCE on the witness replica, once per outage; never TAKEOVER. */
+  /** `failover.assist`: CLUSTER FAILOVER FORCE on the witness replica, once per outage. */
   #assist(master: Address, replica: Address): void {
     debug('assist: CLUSTER FAILOVER FORCE on %s (master %s unreachable)', replica, master);
-    this.#watcher
-      .control(replica)
-      .call('CLUSTER', 'FAILOVER', 'FORCE')
-      .catch((error: Error) => {
-        debug('assist on %s failed: %s', replica, error.message);
-        this.#outages.assistFailed(master);
-      });
+    this.#watcher.failoverForce(replica).catch((error: Error) => {
+      debug('assist on %s failed: %s', replica, error.message);
+      this.#outages.assistFailed(master);
+    });
   }
 
   /** How quit() and disconnect() reach the connections and the status. */
   #closingHost(): ClosingHost {
     return {
       // Held here, or on connections (ioredis's) that are not all ready before the connect is done.
-      unsent: () => this.#dispatcher.held > 0 || (this.#issuedEarly && this.#status === 'connecting'),
+      unsent: () => this.#engine.held > 0 || (this.#issuedEarly && this.#status === 'connecting'),
       connected: () => this.#status === 'ready',
       fail: () => {
         // A connect under way stops (discovery runs while the status is `connecting`).
         if (this.#status !== 'end') this.#status = 'close';
-        this.#dispatcher.close(new ClosedError());
+        const closed = new ClosedError();
+        this.#placement.close(closed);
+        this.#engine.close(closed);
       },
       closeConnections: async (quit) => {
         this.#watcher.stop();
-        this.#progress?.stop();
+        this.#consistency?.stop();
         if (quit && this.#io.status === 'ready') await this.#io.quit().catch(noop);
         else this.#io.disconnect();
       },

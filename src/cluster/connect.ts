@@ -1,5 +1,6 @@
 import type { Cluster as IoCluster } from 'ioredis';
-import { NoMasterError, NoNodeError } from '../errors.js';
+import { FailoverRedisError, NoMasterError, NoNodeError } from '../errors.js';
+import { isAuthError } from '../failover/signals.js';
 import { slotTable, uncoveredRanges } from './topology.js';
 import type { ClusterWatcher } from './watcher.js';
 
@@ -36,4 +37,27 @@ export function ioClusterReady(io: IoCluster): Promise<void> {
     io.once('ready', resolve);
     io.once('end', () => reject(new NoNodeError('the ioredis Cluster connection ended before it was ready')));
   });
+}
+
+/**
+ * Run `steps` in order within `budgetMs`; past it, rejects with the last reason `lastReason()`
+ * gave (uncovered slots, say, says more than the time it took), else a timeout naming the budget.
+ */
+export async function withinBudget(budgetMs: number, steps: ReadonlyArray<() => Promise<void>>, lastReason: () => Error | null): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(lastReason() ?? new NoNodeError(`the cluster was not ready within ${budgetMs} ms (connectTimeout + commandTimeoutMs)`)), budgetMs);
+  });
+  try {
+    for (const step of steps) await Promise.race([step(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A failed connect as a coded error: ours as it is, a refused password or anything else as `NoNodeError`. */
+export function connectError(error: unknown): FailoverRedisError {
+  if (error instanceof FailoverRedisError) return error;
+  const message = isAuthError(error) ? `the cluster refused the credentials: ${(error as Error).message}` : (error as Error).message;
+  return new NoNodeError(message, { cause: error });
 }

@@ -156,6 +156,7 @@ function resolveObject(input: unknown, extra: unknown, fromUrl: boolean, urlAssi
     { ...(cleaned[0] ?? {}), failover: { ...((cleaned[0]?.['failover'] as object | undefined) ?? {}), promote: 'manual' } },
     cleaned[1] as never,
   );
+  if (base.redisOptions.db !== undefined && base.redisOptions.db !== 0) fail('redisOptions.db', 'a cluster has only database 0');
   return { seeds: base.seeds, base, assist: assist === true };
 }
 

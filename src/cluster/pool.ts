@@ -96,7 +96,8 @@ export class ClusterLinks {
   connected(addresses: readonly Address[]): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const address of addresses) {
-      if (this.ready(address, false)) continue;
+      // A node seen lost is not waited for (its commands wait for the next picture).
+      if (this.#down.has(address) || this.ready(address, false)) continue;
       const conn = this.#s.pool.getInstanceByKey(address);
       if (conn !== undefined) waits.push(settledConnect(conn));
     }
@@ -115,6 +116,8 @@ export class ClusterLinks {
 
 /** Resolves when `conn` is ready, or its connect failed (an error, or the connection ended). */
 function settledConnect(conn: Redis): Promise<void> {
+  // Already ended: no event will come.
+  if (conn.status === 'end') return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       conn.off('ready', done).off('error', done).off('end', done);

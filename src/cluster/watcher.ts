@@ -90,6 +90,11 @@ export class ClusterWatcher {
     }
     return conn;
   }
+  /** `failover.assist`: `CLUSTER FAILOVER FORCE` on `replica` (never TAKEOVER: the replicas still vote). */
+  async failoverForce(replica: Address): Promise<void> {
+    await this.control(replica).call('CLUSTER', 'FAILOVER', 'FORCE');
+  }
+
 
   /** Read the cluster now (concurrent calls share one read; one asked during a read runs after it). */
   refresh(): Promise<ClusterTopology> {

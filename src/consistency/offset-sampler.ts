@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ReplicaProgress } from '../routing/consistency.js';
+import type { ReplicaProgress } from './bookkeeping.js';
 import { parseInfoReplication } from '../topology/info-parser.js';
 import type { Address, NodeRole, NodeState } from '../topology/types.js';
 import { noAnswer, withTimeout } from '../util.js';

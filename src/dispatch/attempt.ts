@@ -35,6 +35,12 @@ export interface Batch {
   seqs: number[] | null;
 }
 
+/** Where a cluster's MOVED or ASK sends an attempt next. */
+export interface Redirect {
+  readonly address: string;
+  readonly asking: boolean;
+}
+
 /** A write with `durability`: it resolves only once the WAIT behind it counts enough replicas. */
 export interface DurableWrite {
   readonly settings: DurabilitySettings;
@@ -43,6 +49,11 @@ export interface DurableWrite {
   /** Answered, with `reply`: kept until WAIT's count. */
   answered: boolean;
   reply: unknown;
+  /**
+   * WAIT's count when it came first: a batch's result arrives through a promise, after the WAIT
+   * behind it was parsed from the same read.
+   */
+  acks: number | null;
 }
 
 /**
@@ -86,12 +97,20 @@ export class Attempt implements AttemptFacts, Holdable {
   declare seq: number;
   /** Set on the first send of a write that must reach replicas. */
   declare durable: DurableWrite | null;
+  /** A cluster's hash slot of its keys (`ANY_SLOT`: keyless); unused by a replica set. */
+  declare readonly slot: number;
+  /** MOVED or ASK named this node: the next send goes there (ASK: after ASKING). */
+  declare redirect: Redirect | null;
+  /** MOVED/ASK followed so far. */
+  declare redirects: number;
+  /** CLUSTERDOWN/TRYAGAIN: not sent again before this time (`performance.now()`; 0: no such wait). */
+  declare retryAt: number;
 
   /**
    * A single command (`cmd`; `resolve`/`reject` are its own, the caller's side), or a batch (`cmd`
    * null). Every field is set here, in one order: one shape for every attempt.
    */
-  constructor(host: AttemptHost, name: string, cls: CommandClass, view: ViewRoute, cmd: Command | null, batch: Batch | null, resolve: (value: unknown) => void, reject: (error: Error) => void) {
+  constructor(host: AttemptHost, name: string, cls: CommandClass, view: ViewRoute, cmd: Command | null, batch: Batch | null, resolve: (value: unknown) => void, reject: (error: Error) => void, slot: number) {
     this.host = host;
     this.name = name;
     this.cls = cls;
@@ -114,14 +133,18 @@ export class Attempt implements AttemptFacts, Holdable {
     this.tracked = false;
     this.seq = 0;
     this.durable = null;
+    this.slot = slot;
+    this.redirect = null;
+    this.redirects = 0;
+    this.retryAt = 0;
   }
 
   /** A batch: one class for the whole (a read when every command is a read). */
-  static batch(host: AttemptHost, commands: Command[], transaction: boolean, view: ViewRoute, resolve: (value: unknown) => void, reject: (error: Error) => void): Attempt {
+  static batch(host: AttemptHost, commands: Command[], transaction: boolean, view: ViewRoute, resolve: (value: unknown) => void, reject: (error: Error) => void, slot: number): Attempt {
     const classes = commands.map(classOf);
     const readOnly = !transaction && classes.length > 0 && classes.every((c) => c.kind === 'read');
     const batch: Batch = { commands, transaction, writesData: classes.map((c) => c.writesData), seqs: null };
-    return new Attempt(host, transaction ? 'exec' : 'pipeline', readOnly ? READ : WRITE, view, null, batch, resolve, reject);
+    return new Attempt(host, transaction ? 'exec' : 'pipeline', readOnly ? READ : WRITE, view, null, batch, resolve, reject, slot);
   }
 
   get readOnly(): boolean {
@@ -190,6 +213,8 @@ export function waitError(reason: WaitReason | null, master: string | null, caus
       return new NoReplicaError('readFrom is "replica" but no eligible replica is connected yet', options);
     case 'replica-catching-up':
       return new NoReplicaError("readFrom is \"replica\" but no replica has caught up with this client's writes yet", options);
+    case 'cluster-down':
+      return new NoMasterError('the cluster answered CLUSTERDOWN or TRYAGAIN (a failover or a resharding under way)', options);
   }
   // Every reason has its message: a new one that has none fails to compile here.
   const unexplained: never = reason;

@@ -10,7 +10,7 @@ import { HoldQueue } from './hold-queue.js';
 import { judge } from './judge.js';
 import type { Placement, WriteTracking } from './placement.js';
 import { endsSession, TransactionSession } from './transaction.js';
-import { cork, runPipeline } from './wire.js';
+import { runPipeline, TickWrites } from './wire.js';
 
 const debug = createDebug('redis-failover:dispatch');
 const MASTER_POLICY = parseReadFrom('master');
@@ -25,7 +25,10 @@ export interface EngineSettings {
   holdTimeoutMs: number | null;
   /** `enableOfflineQueue: false`: a command never sent that would have to wait fails at once instead (the hold queue's rule). */
   offlineQueue: boolean;
-  /** `enableAutoPipelining`: one socket write per connection per tick. */
+  /**
+   * One socket write per connection per tick (as node-redis writes): on unless `enableAutoPipelining`
+   * is given as false. A lone caller's command still leaves in the tick it was issued.
+   */
   autoPipelining: boolean;
   /** Counts the application's commands (the failure watch follows the client's pace). */
   activity?: { touch(): void };
@@ -44,7 +47,8 @@ export class Engine implements AttemptHost {
   #writes: WriteTracking | null;
   #queue: HoldQueue;
   #session = new TransactionSession();
-  #autoPipelining: boolean;
+  /** Per-tick write batching; null when it is off. */
+  #tick: TickWrites | null;
   #activity: { touch(): void } | undefined;
   /** Reads that read-your-writes sent to the master (`stats()`). */
   readYourWritesRedirects = 0;
@@ -53,8 +57,9 @@ export class Engine implements AttemptHost {
     this.#placement = settings.placement;
     this.#writes = settings.writes;
     this.#queue = new HoldQueue({ limit: settings.maxQueuedCommands, timeoutMs: settings.holdTimeoutMs, offlineQueue: settings.offlineQueue });
-    this.#autoPipelining = settings.autoPipelining;
+    this.#tick = settings.autoPipelining ? new TickWrites() : null;
     this.#activity = settings.activity;
+    settings.placement.attach?.(this);
   }
 
   /** Commands (and batches) held now. */
@@ -62,12 +67,12 @@ export class Engine implements AttemptHost {
     return this.#queue.size;
   }
 
-  /** A single command: its promise is the ioredis `Command`'s own. */
-  dispatch(cmd: Command, view: ViewRoute): void {
+  /** A single command: its promise is the ioredis `Command`'s own. `slot`: a cluster's hash slot of its keys. */
+  dispatch(cmd: Command, view: ViewRoute, slot = -1): void {
     this.#activity?.touch();
     // `classOf(cmd)`, inlined: this is the path of every command.
     const cls = (cmd as { isReadOnly?: boolean }).isReadOnly === true ? READ : classifyCommand(cmd.name, cmd.args);
-    const a = new Attempt(this, cmd.name, cls, view, cmd, null, cmd.resolve, cmd.reject);
+    const a = new Attempt(this, cmd.name, cls, view, cmd, null, cmd.resolve, cmd.reject, slot);
     const writes = this.#writes;
     a.tracked = cls.writesData && writes !== null && writes.active;
     // Recorded as issued, not as sent: a read issued after a write that is still held (no master
@@ -87,13 +92,13 @@ export class Engine implements AttemptHost {
   }
 
   /** A pipeline or `multi()` batch, as one unit: one node, one connection, ioredis's `exec()` result. */
-  dispatchBatch(commands: Command[], transaction: boolean, view: ViewRoute): Promise<unknown> {
+  dispatchBatch(commands: Command[], transaction: boolean, view: ViewRoute, slot = -1): Promise<unknown> {
     this.#activity?.touch();
     if (batchChannel.hasSubscribers) {
       const trace = new BatchTrace(transaction, commands, view.policy.name);
-      return traceBatch(trace, () => this.#batch(commands, transaction, view, trace));
+      return traceBatch(trace, () => this.#batch(commands, transaction, view, slot, trace));
     }
-    return this.#batch(commands, transaction, view, null);
+    return this.#batch(commands, transaction, view, slot, null);
   }
 
   /** Try everything held again, in arrival order (on any sign that something may go now). */
@@ -116,9 +121,9 @@ export class Engine implements AttemptHost {
     if (!this.#try(a)) this.#hold(a);
   };
 
-  #batch(commands: Command[], transaction: boolean, view: ViewRoute, trace: BatchTrace | null): Promise<unknown> {
+  #batch(commands: Command[], transaction: boolean, view: ViewRoute, slot: number, trace: BatchTrace | null): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const a = Attempt.batch(this, commands, transaction, view, resolve, reject);
+      const a = Attempt.batch(this, commands, transaction, view, resolve, reject, slot);
       const writes = this.#writes;
       a.tracked = !a.cls.readOnly && writes !== null && writes.active;
       // Recorded as issued, as single writes are: a read issued after the batch must not overtake it.
@@ -181,7 +186,7 @@ export class Engine implements AttemptHost {
   }
 
   #send(a: Attempt, target: RouteTarget, lane: 'data' | 'blocking' | 'transaction', state: RoutingState): boolean {
-    const conn = lane === 'transaction' ? (this.#session.conn ?? this.#beginSession(target, state)) : this.#placement.connection(target, lane);
+    const conn = lane === 'transaction' ? (this.#session.conn ?? this.#beginSession(target, state, a)) : this.#placement.connection(target, lane, a);
     if (conn === null) return this.#notReady(a, target, state);
     a.target = target;
     a.lane = lane;
@@ -193,7 +198,7 @@ export class Engine implements AttemptHost {
     a.trace?.sent(target.address, a.atMaster, a.tries);
     // Hand it to the connection; a durable write gets its WAIT right behind it, on the same one.
     if (a.tries === 1 && a.cls.writesData) this.#firstSendOfWrite(a);
-    if (this.#autoPipelining) cork(conn);
+    this.#tick?.before(conn);
     const { cmd, batch } = a;
     if (cmd !== null) {
       conn.sendCommand(cmd);
@@ -222,7 +227,7 @@ export class Engine implements AttemptHost {
       if (batch !== null && batch.seqs !== null) writes.sent(batch.seqs);
     }
     const settings = a.view.durability;
-    if (settings !== null && !(a.pinned && cmd !== null && a.name !== 'exec')) a.durable = { settings, wait: null, answered: false, reply: undefined };
+    if (settings !== null && !(a.pinned && cmd !== null && a.name !== 'exec')) a.durable = { settings, wait: null, answered: false, reply: undefined, acks: null };
   }
 
   #subscribe(a: Attempt, target: RouteTarget, state: RoutingState): boolean {
@@ -234,8 +239,8 @@ export class Engine implements AttemptHost {
     return true;
   }
 
-  #beginSession(target: RouteTarget, state: RoutingState): Redis | null {
-    const conn = this.#placement.connection(target, 'transaction');
+  #beginSession(target: RouteTarget, state: RoutingState, a: Attempt): Redis | null {
+    const conn = this.#placement.connection(target, 'transaction', a);
     if (conn !== null) this.#session.begin(target, conn, state);
     return conn;
   }
@@ -251,8 +256,13 @@ export class Engine implements AttemptHost {
   #batchAnswered(a: Attempt, result: unknown): void {
     // ioredis resolves a pipeline whose connection died with the error in each result.
     const lost = pipelineConnectionLoss(result);
-    if (lost !== null) this.#failed(a, lost);
-    else this.#replied(a, result);
+    if (lost !== null) {
+      this.#failed(a, lost);
+      return;
+    }
+    const own = this.#placement.batchError?.(a, result) ?? null;
+    if (own === null) this.#replied(a, result);
+    else if (own === 'hold' || !this.#try(a)) this.#hold(a);
   }
 
   /**
@@ -267,6 +277,7 @@ export class Engine implements AttemptHost {
     wait.reject = () => this.#acknowledged(a, wait, 0);
     durable.wait = wait;
     durable.answered = false;
+    durable.acks = null;
     return wait;
   }
 
@@ -277,6 +288,7 @@ export class Engine implements AttemptHost {
       // The WAIT behind it settles it, with the count of replicas that have it.
       durable.reply = value;
       durable.answered = true;
+      if (durable.acks !== null) this.#durableSettled(a, durable, durable.acks);
       return;
     }
     if (a.lane !== 'data' || a.pinned) this.#ended(a);
@@ -288,8 +300,14 @@ export class Engine implements AttemptHost {
   /** The WAIT behind `a` counted `acks` replicas. */
   #acknowledged(a: Attempt, wait: Command, acks: number): void {
     const durable = a.durable!;
-    // The write itself failed (its own error stands), or this WAIT followed an earlier send.
-    if (!durable.answered || wait !== durable.wait) return;
+    // This WAIT followed an earlier send.
+    if (wait !== durable.wait) return;
+    // Not answered yet: a batch's result (it settles then), or the write failed (its own error stands).
+    if (!durable.answered) durable.acks = acks;
+    else this.#durableSettled(a, durable, acks);
+  }
+
+  #durableSettled(a: Attempt, durable: DurableWrite, acks: number): void {
     durable.wait = null;
     this.#ended(a);
     this.#settleWrites(a);

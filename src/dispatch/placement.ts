@@ -10,13 +10,15 @@ import type { Attempt } from './attempt.js';
  * state; a cluster has one per shard, found by the attempt's slot.
  */
 export interface Placement {
+  /** The engine that carries the attempts: told to try what waits when the placement sees a change of its own. */
+  attach?(engine: { drain(): void }): void;
   /** The routing state `a` goes by now, or why it must wait before any state applies to it. */
   stateFor(a: Attempt): RoutingState | WaitReason;
   /**
    * A connection of `target` that can take a command on `lane` now, or null while none can.
    * `data` is shared; `blocking` and `transaction` are leased, and come back through `release`.
    */
-  connection(target: RouteTarget, lane: 'data' | 'blocking' | 'transaction'): Redis | null;
+  connection(target: RouteTarget, lane: 'data' | 'blocking' | 'transaction', a: Attempt): Redis | null;
   release(target: RouteTarget, conn: Redis): void;
   /**
    * Send a (un)subscription to `target`; false while it cannot go. The placement keeps what is
@@ -35,6 +37,8 @@ export interface Placement {
    * change, or null when the error is not one of them. A replica set has none.
    */
   replyError?(a: Attempt, error: Error): 'resend' | 'hold' | null;
+  /** The same for a pipeline's result: an error in it that applied nothing (no command of the batch ran). */
+  batchError?(a: Attempt, result: unknown): 'resend' | 'hold' | null;
 }
 
 /** Read-your-writes as the engine meets it: what reads need, and the record of each write. */

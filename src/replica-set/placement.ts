@@ -4,11 +4,11 @@ import { waitError } from '../dispatch/attempt.js';
 import type { Placement } from '../dispatch/placement.js';
 import { Subscriptions, type MessageSink } from '../dispatch/subscriptions.js';
 import type { NodePool } from '../pool/node-pool.js';
-import type { ConsistencyMonitor } from '../routing/consistency-monitor.js';
+import type { ConsistencyMonitor } from '../consistency/monitor.js';
 import { routeTarget, type RouteTarget, type RoutingState, type WriteGate } from '../routing/route.js';
 import type { RoutingTable } from '../routing/router.js';
 import type { Address } from '../topology/types.js';
-import type { ReplicaSetWrites } from './read-your-writes.js';
+import type { ReadYourWrites } from '../consistency/read-your-writes.js';
 
 /** Where the placement reports what commands showed of the replica set: a connection lost, say. */
 export interface DispatchSignals {
@@ -18,7 +18,7 @@ export interface DispatchSignals {
 export interface ReplicaSetPlacementSettings {
   pool: NodePool;
   consistency: ConsistencyMonitor | null;
-  writes: ReplicaSetWrites | null;
+  writes: ReadYourWrites | null;
   signals: DispatchSignals;
   onMessage: MessageSink;
   /** SELECT succeeded: the client's `options.db` follows. */
@@ -93,10 +93,11 @@ export class ReplicaSetPlacement implements Placement {
   /** New offset samples: which replicas have this session's writes, and are within the lag bound. */
   syncProgress(): void {
     const consistency = this.#s.consistency;
-    if (consistency === null) return;
+    const master = this.state.master;
+    if (consistency === null || master === null) return;
     for (const t of this.state.replicas) {
-      t.reached = consistency.reachedSeq(t.address);
-      t.fresh = consistency.withinLag(t.address);
+      t.reached = consistency.reachedSeq(master.address, t.address);
+      t.fresh = consistency.withinLag(master.address, t.address);
     }
   }
 

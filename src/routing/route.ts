@@ -39,7 +39,9 @@ export type WaitReason =
   | 'master-fenced'
   | 'switchover'
   | 'replica-connecting'
-  | 'replica-catching-up';
+  | 'replica-catching-up'
+  /** A cluster answered CLUSTERDOWN or TRYAGAIN: nothing was applied; tried again shortly. */
+  | 'cluster-down';
 
 /** Why writes (and reads that fall back to the master) must not go to the master now. */
 export type WriteGate = 'master-silent' | 'master-fenced' | 'switchover';
@@ -85,6 +87,7 @@ const WAIT: Readonly<Record<WaitReason, WaitDecision>> = Object.freeze({
   switchover: Object.freeze({ kind: 'wait', reason: 'switchover' }),
   'replica-connecting': Object.freeze({ kind: 'wait', reason: 'replica-connecting' }),
   'replica-catching-up': Object.freeze({ kind: 'wait', reason: 'replica-catching-up' }),
+  'cluster-down': Object.freeze({ kind: 'wait', reason: 'cluster-down' }),
 }) as Record<WaitReason, WaitDecision>;
 
 export function routeTarget(node: NodeState, master: boolean, counters = { sent: 0, errors: 0 }): RouteTarget {
@@ -135,7 +138,10 @@ function routeMaster(state: RoutingState, lane: Lane, gated: boolean): RouteDeci
 function routeRead(state: RoutingState, policy: ReadPolicy, need: number, lane: Lane): RouteDecision {
   if (!state.known) return WAIT['no-topology'];
   const master = state.master;
-  const masterAvailable = master !== null && master.ready && state.gate === null;
+  // A fenced master still answers and has every write of this client: the fence holds writes
+  // only, so a read that needs one of them goes there rather than to a replica without it.
+  const fenced = state.gate === 'master-fenced';
+  const masterAvailable = master !== null && master.ready && (state.gate === null || fenced);
   const n = masterAvailable ? need : 0;
   const replicas = state.replicas;
   let chosen: RouteTarget | null = null;
@@ -163,7 +169,7 @@ function routeRead(state: RoutingState, policy: ReadPolicy, need: number, lane: 
       break;
   }
   if (chosen !== null) return chosen.send[lane];
-  return routeMaster(state, lane, true);
+  return routeMaster(state, lane, !(fenced && n > 0));
 }
 
 /** May this replica serve a read that needs write sequence `need`? */

@@ -230,6 +230,29 @@ describe.each(kinds)('$name: stats(), one collector', (kind) => {
   });
 });
 
+describe.each(kinds)('$name: one read-your-writes algorithm (writes recorded as issued)', (kind) => {
+  it('a read issued right behind a write that waits for the master (its connection just lost) is not served by a replica from before the write', async () => {
+    const c = kind.make();
+    await c.connect();
+    const stale: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const key = kind.key(`issued:${i}`, i % 3);
+      await c.set(key, 'old');
+      await delay(200); // the replicas have it, and the client knows: reads of it may go there
+      const master = direct(kind.masterOf(key));
+      // The client's connections to the master drop: its writes wait for a new one.
+      await master.call('CLIENT', 'KILL', 'TYPE', 'normal');
+      master.disconnect();
+      await delay(20);
+      const write = c.set(key, 'new');
+      const read = c.get(key);
+      await write;
+      if ((await read) !== 'new') stale.push(key);
+    }
+    expect(stale).toEqual([]);
+  });
+});
+
 // Last: it kills a master of each deployment.
 describe.each(kinds)('$name: the loss of a master', (kind) => {
   it('enableOfflineQueue: false: a write to the lost master rejects at once with ERR_OFFLINE instead of being held; its replicas, cut off from it alike, serve the reads meanwhile (one eligibility rule)', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { firstKeyOnly } from '../../src/routing/classify.js';
-import { ReplicaProgress, SessionWrites } from '../../src/routing/consistency.js';
+import { ReplicaProgress, SessionWrites } from '../../src/consistency/bookkeeping.js';
 import { roleOffset } from '../../src/consistency/offset-sampler.js';
 
 describe('SessionWrites', () => {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { OffsetSampler } from '../../src/consistency/offset-sampler.js';
-import { ReplicaProgress } from '../../src/routing/consistency.js';
+import { ReplicaProgress } from '../../src/consistency/bookkeeping.js';
 import type { NodeState } from '../../src/topology/types.js';
 
 const node = (address: string): NodeState => ({ address }) as NodeState;

@@ -149,6 +149,15 @@ describe('route(): read-your-writes and lag', () => {
     expect(where(route(READ, state, parseReadFrom('replicaPreferred'), 9))).toBe('6380/data');
   });
 
+  it('a fenced master (it answers; the fence holds writes) serves the reads that need its writes; other reads are not let through the fence', () => {
+    const state = snapshot([node(6380)], { gate: 'master-fenced' });
+    state.replicas[0]!.reached = 1;
+    expect(where(route(READ, state, parseReadFrom('replicaPreferred'), 2))).toBe('6379/data');
+    expect(where(route(READ, state, parseReadFrom('replicaPreferred'), 1))).toBe('6380/data');
+    expect(where(route(READ, state, parseReadFrom('master'), 0))).toBe('wait:master-fenced');
+    expect(where(route(WRITE, state, parseReadFrom('replicaPreferred'), 0))).toBe('wait:master-fenced');
+  });
+
   it('a replica past maxReplicaLag gets no reads', () => {
     const state = snapshot([node(6380), node(6381)]);
     state.replicas[1]!.fresh = false;

@@ -445,4 +445,29 @@ describe('Engine: batches', () => {
     await expect(done).resolves.toHaveLength(3);
     expect(writes.settledSeqs).toEqual([1, 2]);
   });
+
+  it("WAIT's count may come before the batch's result (both parsed from one read; the result arrives through a promise)", async () => {
+    const p = new FakePlacement(M, [R1]);
+    const engine = engineOver(p);
+    const done = engine.dispatchBatch([command('set', 'a', '1')], false, view('replicaPreferred', { replicas: 1, timeoutMs: 50 }));
+    const conn = p.conn(M);
+    conn.sent[0]!.resolve(1);
+    conn.batches[0]!.settle.resolve([[null, 'OK']]);
+    await expect(done).resolves.toEqual([[null, 'OK']]);
+  });
+
+  it("a placement's own error in a pipeline's result (a cluster's MOVED, nothing ran) sends the batch again, as copies", async () => {
+    const p = new FakePlacement(M, []);
+    p.batchError = (_a, result) => ((result as [Error | null][])[0]![0]?.message.startsWith('MOVED') === true ? 'resend' : null);
+    const engine = engineOver(p);
+    const get = command('get', 'a');
+    const done = engine.dispatchBatch([get], false, view('master'));
+    const conn = p.conn(M);
+    conn.batches[0]!.settle.resolve([[new Error('MOVED 1 127.0.0.1:6379')]]);
+    await settled();
+    expect(conn.batches).toHaveLength(2);
+    expect(conn.batches[1]!.commands[0]).not.toBe(get);
+    conn.batches[1]!.settle.resolve([[null, 'v']]);
+    await expect(done).resolves.toEqual([[null, 'v']]);
+  });
 });

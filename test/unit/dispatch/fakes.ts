@@ -74,6 +74,7 @@ export class FakePlacement implements Placement {
   readonly selects: number[] = [];
   /** A topology's own reply errors (a cluster's MOVED …), when a test gives some. */
   replyError?: Placement['replyError'];
+  batchError?: Placement['batchError'];
 
   /** Master on `port` and replicas on the others, every connection ready. */
   constructor(master: number | null, replicas: number[] = []) {

@@ -1,6 +1,6 @@
 import { Command } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ANY_SLOT, batchSlot, commandSlot, slotOf } from '../../src/cluster/slot.js';
+import { ANY_SLOT, batchSlot, commandSlot, slotOf } from '../../../src/cluster/slot.js';
 
 const cmd = (name: string, ...args: Array<string | number>) => new Command(name, args);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterWatcher } from '../../src/cluster/watcher.js';
-import { ClosedError } from '../../src/errors.js';
+import { ClusterWatcher } from '../../../src/cluster/watcher.js';
+import { ClosedError } from '../../../src/errors.js';
 
 describe('ClusterWatcher', () => {
   it('once stopped, opens no connection: a read or sample still under way gets ClosedError, as from a closed NodePool', () => {

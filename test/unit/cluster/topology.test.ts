@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseClusterShards } from '../../src/cluster/shards.js';
-import { assembleClusterTopology, assistCandidate, slotTable, uncoveredRanges, UNCOVERED } from '../../src/cluster/topology.js';
-import { eligibleReplicas, resolveLag } from '../../src/routing/router.js';
-import { parseInfoReplication } from '../../src/topology/info-parser.js';
+import { parseClusterShards } from '../../../src/cluster/shards.js';
+import { assembleClusterTopology, assistCandidate, slotTable, uncoveredRanges, UNCOVERED } from '../../../src/cluster/topology.js';
+import { eligibleReplicas, resolveLag } from '../../../src/routing/router.js';
+import { parseInfoReplication } from '../../../src/topology/info-parser.js';
 
-const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/cluster/${name}`, import.meta.url), 'utf8')) as unknown;
+const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../fixtures/cluster/${name}`, import.meta.url), 'utf8')) as unknown;
 
 const replicaInfo = (master: string, link: 'up' | 'down', offset: number): string =>
   [`# Replication`, `role:slave`, `master_host:${master.split(':')[0]}`, `master_port:${master.split(':')[1]}`, `master_link_status:${link}`, `slave_repl_offset:${offset}`, `slave_priority:100`, ''].join('\r\n');
@@ -64,7 +64,7 @@ describe('assistCandidate (failover.assist)', () => {
 
 describe('assessClusterHealth', () => {
   it('healthy, or one line per problem', async () => {
-    const { assessClusterHealth } = await import('../../src/cluster/health.js');
+    const { assessClusterHealth } = await import('../../../src/cluster/health.js');
     const node = (address: string, role: 'master' | 'replica', extra: object = {}) =>
       ({ address, role, up: true, linkStatus: role === 'replica' ? 'up' : null, syncing: false, lagBytes: 0, ...extra }) as never;
     const healthy = { source: 'cluster' as const, shards: [{ slots: [[0, 16383]] as Array<[number, number]>, master: node('m:1', 'master'), replicas: [node('r:1', 'replica')] }] };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clusterChanges, failoverEvent } from '../../src/cluster/changes.js';
-import type { ClusterTopology } from '../../src/cluster/topology.js';
-import type { NodeState } from '../../src/topology/types.js';
+import { clusterChanges, failoverEvent } from '../../../src/cluster/changes.js';
+import type { ClusterTopology } from '../../../src/cluster/topology.js';
+import type { NodeState } from '../../../src/topology/types.js';
 
 function node(address: string, role: 'master' | 'replica', up = true): NodeState {
   const [host, port] = address.split(':');

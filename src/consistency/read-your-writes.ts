@@ -1,15 +1,15 @@
 import type { Command } from 'ioredis';
 import type { Attempt } from '../dispatch/attempt.js';
 import type { WriteTracking } from '../dispatch/placement.js';
-import type { ConsistencyMonitor } from '../routing/consistency-monitor.js';
+import type { ConsistencyMonitor } from './monitor.js';
 
 /**
- * Read-your-writes of a replica set, where the engine meets the consistency monitor: what a read
- * needs, and the record of each write from the moment it is issued. The bookkeeping itself is the
- * monitor's. Writes are recorded only once some view reads from replicas (`track()`): before
- * that every read goes to the master, which has them all.
+ * Read-your-writes where the engine meets the consistency monitor, the same for both clients: what
+ * a read needs, and the record of each write from the moment it is issued. The bookkeeping itself
+ * is the monitor's. Writes are recorded only once some view reads from replicas (`track()`):
+ * before that every read goes to the master, which has them all.
  */
-export class ReplicaSetWrites implements WriteTracking {
+export class ReadYourWrites implements WriteTracking {
   #consistency: ConsistencyMonitor;
   active = false;
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseClusterShards, parseClusterSlots } from '../../src/cluster/shards.js';
-import type { ClusterNodeEntry, ClusterShardEntry } from '../../src/cluster/shards.js';
-import { slotOf } from '../../src/cluster/slot.js';
+import { parseClusterShards, parseClusterSlots } from '../../../src/cluster/shards.js';
+import type { ClusterNodeEntry, ClusterShardEntry } from '../../../src/cluster/shards.js';
+import { slotOf } from '../../../src/cluster/slot.js';
 
 const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../fixtures/cluster/${name}`, import.meta.url), 'utf8')) as unknown;
+  JSON.parse(readFileSync(new URL(`../../fixtures/cluster/${name}`, import.meta.url), 'utf8')) as unknown;
 
 const MOMENTS = ['single-node', 'healthy', 'master-failed', 'after-promotion', 'old-master-rejoined'];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ShardOutages } from '../../src/cluster/outages.js';
-import type { ClusterTopology } from '../../src/cluster/topology.js';
-import type { NodeState } from '../../src/topology/types.js';
+import { ShardOutages } from '../../../src/cluster/outages.js';
+import type { ClusterTopology } from '../../../src/cluster/topology.js';
+import type { NodeState } from '../../../src/topology/types.js';
 
 function node(address: string, role: 'master' | 'replica', fields: Partial<NodeState> = {}): NodeState {
   const [host, port] = address.split(':');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterSettingsOf, slotRanges } from '../../src/testing/cluster-options.js';
+import { clusterSettingsOf, slotRanges } from '../../../src/testing/cluster-options.js';
 
 describe('slotRanges', () => {
   it('splits the slots as redis-cli --cluster create does', () => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { WatchSessions } from '../../src/cluster/watches.js';
+import { WatchSessions } from '../../../src/cluster/watches.js';
 
 describe('WatchSessions', () => {
   it('a transaction keeps its WATCH while the slot has the same master and the connection stayed open', () => {

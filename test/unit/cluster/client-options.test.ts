@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveClusterOptions } from '../../src/cluster/options.js';
-import { InvalidOptionError } from '../../src/errors.js';
-import { resolveOptions } from '../../src/options.js';
+import { resolveClusterOptions } from '../../../src/cluster/options.js';
+import { InvalidOptionError } from '../../../src/errors.js';
+import { resolveOptions } from '../../../src/options.js';
 
 function optionOf(fn: () => unknown): string | undefined {
   try {

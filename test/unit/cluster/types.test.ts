@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { ClusterTopology, FailoverCluster, FailoverClusterEvents, FailoverEvent, NodeEvent, NodeState } from '../../src/index.js';
+import type { ClusterTopology, FailoverCluster, FailoverClusterEvents, FailoverEvent, NodeEvent, NodeState } from '../../../src/index.js';
 
 describe('FailoverCluster public types', () => {
   it('pins the event map and the topology', () => {
