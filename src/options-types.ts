@@ -94,7 +94,9 @@ export interface FailoverRedisOptions {
    */
   maxQueuedCommands?: number;
   /**
-   * How often the topology is re-read from the nodes (or Sentinels).
+   * How often the topology is re-read from the nodes (or Sentinels) while the client is active;
+   * an idle client (no command for 2 × `failover.downAfterMs`) re-reads it 30 times less often,
+   * and at once on its next command or on a sign of change (a connection lost or back, a Sentinel event).
    * @default 2000
    */
   refreshIntervalMs?: number;
