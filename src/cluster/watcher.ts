@@ -9,6 +9,7 @@ import type { Address } from '../topology/types.js';
 import { defaultConnectionFactory, NodePool, type ConnectionFactory } from '../pool/node-pool.js';
 import { noAnswer, noop, withTimeout } from '../util.js';
 import { parseClusterShards, parseClusterSlots, type ClusterShardEntry } from './shards.js';
+import type { ZoneOf } from '../topology/zones.js';
 import { assembleClusterTopology, type ClusterTopology } from './topology.js';
 
 const debug = createDebug('redis-failover:topology');
@@ -32,6 +33,8 @@ export interface WatcherSettings {
   probeTimeoutMs: number;
   downAfterMs: number;
   refreshIntervalMs: number;
+  /** The `zones` option: the zone of each node that does not report its own. */
+  zones?: ZoneOf | null;
 }
 
 /**
@@ -204,7 +207,7 @@ export class ClusterWatcher {
         }
       }),
     );
-    const topology = assembleClusterTopology(shards, infos);
+    const topology = assembleClusterTopology(shards, infos, this.#s.zones ?? null);
     if (this.#stopped) return topology;
     this.#topology = topology;
     this.#host.observed(topology);
