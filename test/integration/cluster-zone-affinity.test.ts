@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slotOf } from '../../src/cluster/slot.js';
 import { FailoverCluster } from '../../src/index.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
+import { cli } from '../helpers/cli.js';
 import { commandCalls, direct, resetStats } from '../helpers/redis.js';
 
 let cluster: Cluster;
@@ -76,6 +77,14 @@ describe('zone-affine reads on FailoverCluster (INFO commandstats)', () => {
     const gets = await getsOn(fc);
     expect(sum(gets, cluster.masters)).toBe(0);
     for (const r of cluster.replicas) expect(gets[r]).toBeGreaterThan(0);
+  });
+
+  it('the CLI’s status shows each node’s zone in the shard tables', async () => {
+    const pairs = Object.entries(zones).map(([address, zone]) => `${address}=${zone}`).join(',');
+    const { code, stdout } = await cli(['status', cluster.masters[0]!, '--zones', pairs]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/LAG B +ZONE/);
+    for (const [address, zone] of Object.entries(zones)) expect(stdout).toMatch(new RegExp(`^${address} .* ${zone}\\s*$`, 'm'));
   });
 
   // Last: it kills replicas.

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailoverRedis, InvalidOptionError } from '../../src/index.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
+import { cli } from '../helpers/cli.js';
 import { commandCalls, resetStats, waitForReplication } from '../helpers/redis.js';
 
 let set: ReplicaSet;
@@ -87,6 +88,17 @@ describe('zone-affine reads on FailoverRedis (INFO commandstats)', () => {
       await redis.set('zone:ryw', String(i));
       expect(await redis.get('zone:ryw')).toBe(String(i));
     }
+  });
+
+  it('the CLI’s status shows each node’s zone from --zones', async () => {
+    const pairs = Object.entries(zones).map(([address, zone]) => `${address}=${zone}`).join(',');
+    const { code, stdout } = await cli(['status', set.master, '--zones', pairs]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/REPLICAS +ZONE/);
+    for (const [address, zone] of Object.entries(zones)) expect(stdout).toMatch(new RegExp(`^${address} .* ${zone}\\s*$`, 'm'));
+    const json = await cli(['status', set.master, '--zones', pairs, '--json']);
+    const nodes = (JSON.parse(json.stdout) as { nodes: Array<{ address: string; zone: string | null }> }).nodes;
+    expect(Object.fromEntries(nodes.map((n) => [n.address, n.zone]))).toEqual(zones);
   });
 
   // Last: it kills the replicas.
