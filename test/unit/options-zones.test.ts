@@ -99,3 +99,22 @@ describe('a node’s zone', () => {
     expect(assignZones(topology, zoneOf).replicas[0]!.zone).toBe('from-option');
   });
 });
+
+describe('the topology manager applies the zones option to every picture', () => {
+  it('fills in the zones the servers did not report, and keeps the ones they did', async () => {
+    const { TopologyManager } = await import('../../src/topology/manager.js');
+    const reported = { master: nodeState(6379, { role: 'master', zone: 'reported' }), replicas: [nodeState(6380), nodeState(6381)], source: 'nodes' as const };
+    const seen: Array<typeof reported> = [];
+    const manager = new TopologyManager({
+      provider: { source: 'nodes', discover: () => Promise.resolve(reported) } as never,
+      refreshIntervalMs: 60_000,
+      onTopology: (next) => seen.push(next as typeof reported),
+      onError: () => undefined,
+      zones: (address) => ({ '127.0.0.1:6379': 'from-option', '127.0.0.1:6380': 'az2' })[address] ?? null,
+    });
+    const t = await manager.refresh();
+    expect([t.master!.zone, ...t.replicas.map((r) => r.zone)]).toEqual(['reported', 'az2', null]);
+    expect(seen[0]).toBe(t);
+    expect(manager.current).toBe(t);
+  });
+});
