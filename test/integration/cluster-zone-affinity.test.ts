@@ -4,6 +4,7 @@ import { slotOf } from '../../src/cluster/slot.js';
 import { FailoverCluster } from '../../src/index.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
 import { cli } from '../helpers/cli.js';
+import { reportingZone } from '../helpers/valkey-zone.js';
 import { commandCalls, direct, resetStats } from '../helpers/redis.js';
 
 let cluster: Cluster;
@@ -77,6 +78,22 @@ describe('zone-affine reads on FailoverCluster (INFO commandstats)', () => {
     const gets = await getsOn(fc);
     expect(sum(gets, cluster.masters)).toBe(0);
     for (const r of cluster.replicas) expect(gets[r]).toBeGreaterThan(0);
+  });
+
+  it("a zone the server reports (Valkey 8.1's availability_zone) wins over the zones option", async () => {
+    const [s0, s1] = cluster.shards;
+    // Shard 0's az1 replica says it is in az2: that shard's reads go to its other-zone replicas.
+    const fc = new FailoverCluster({ nodes: [cluster.masters[0]!], readFrom: 'zoneAffinity', zone: 'az1', zones }, undefined, {
+      connectionFactory: reportingZone(s0!.replicas[0]!, 'az2'),
+    });
+    fc.on('error', () => {});
+    clients.push(fc);
+    const gets = await getsOn(fc);
+    expect(fc.topology().shards.flatMap((s) => s.replicas).find((r) => r.address === s0!.replicas[0])?.zone).toBe('az2');
+    expect(gets[s1!.replicas[0]!]).toBeGreaterThan(0);
+    expect(gets[s0!.replicas[0]!]).toBeGreaterThan(0);
+    expect(gets[s0!.replicas[1]!]).toBeGreaterThan(0);
+    expect(sum(gets, cluster.masters) + gets[s1!.replicas[1]!]!).toBe(0);
   });
 
   it('the CLI’s status shows each node’s zone in the shard tables', async () => {

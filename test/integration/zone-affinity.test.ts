@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailoverRedis, InvalidOptionError } from '../../src/index.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
 import { cli } from '../helpers/cli.js';
+import { reportingZone } from '../helpers/valkey-zone.js';
 import { commandCalls, resetStats, waitForReplication } from '../helpers/redis.js';
 
 let set: ReplicaSet;
@@ -88,6 +89,18 @@ describe('zone-affine reads on FailoverRedis (INFO commandstats)', () => {
       await redis.set('zone:ryw', String(i));
       expect(await redis.get('zone:ryw')).toBe(String(i));
     }
+  });
+
+  it("a zone the server reports (Valkey 8.1's availability_zone) wins over the zones option", async () => {
+    // One az1 replica says it is in az2: the client in az1 now has one replica there.
+    const reporting = new FailoverRedis({ nodes: [set.master], readFrom: 'zoneAffinity', zone: 'az1', zones }, undefined, {
+      connectionFactory: reportingZone(az1[1]!, 'az2'),
+    });
+    reporting.on('error', () => {});
+    clients.push(reporting);
+    await reporting.connect();
+    expect(reporting.topology().replicas.find((r) => r.address === az1[1])?.zone).toBe('az2');
+    expect(await getsOn(reporting, 100)).toEqual({ [set.master]: 0, [az1[0]!]: 100, [az1[1]!]: 0, [az2]: 0 });
   });
 
   it('the CLI’s status shows each node’s zone from --zones', async () => {
