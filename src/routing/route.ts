@@ -187,8 +187,9 @@ function routeRead(state: RoutingState, policy: ReadPolicy, need: number, lane: 
       break;
     case 'zoneAffinityReplicasAndPrimary':
       // The same, the master one more candidate of the client's zone when it is there and open
-      // to reads; a master in another zone only as the last resort, as for zoneAffinity.
-      chosen = pickInZone(replicas, masterAvailable && master.sameZone ? master : null, n, state.turn, true);
+      // to reads (a fenced one only for a read that needs a write only it holds, as above); a
+      // master in another zone only as the last resort, as for zoneAffinity.
+      chosen = pickInZone(replicas, masterAvailable && master.sameZone && (!fenced || n > 0) ? master : null, n, state.turn, true);
       if (chosen === master) return routeMaster(state, lane, !(fenced && n > 0));
       chosen ??= pickInZone(replicas, null, n, state.turn, false);
       break;

@@ -128,6 +128,14 @@ describe('zoneAffinityReplicasAndPrimary', () => {
     expect(where(route(READ, alone, WITH_PRIMARY, 0))).toBe('wait:master-silent');
   });
 
+  it('a fenced master in the zone takes only the reads that need a write only it holds', () => {
+    const s = state(masterIn('az1'), [node(6380, 'az1')]);
+    s.gate = 'master-fenced';
+    s.replicas[0]!.reached = 2;
+    expect(spread(s, WITH_PRIMARY)).toEqual({ 6380: 120 });
+    expect(spread(s, WITH_PRIMARY, 5)).toEqual({ 6379: 120 });
+  });
+
   it('composes with read-your-writes: the same-zone master has every write', () => {
     const s = state(masterIn('az1'), [node(6380, 'az1'), node(6381, 'az2')]);
     s.replicas[0]!.reached = 1;
