@@ -86,6 +86,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
     this.#views = {
       client: this,
       options: this.options,
+      zone: this.#opts.zone,
       scriptsSet: this.scriptsSet,
       addedBuiltinSet: this.addedBuiltinSet,
       dispatchWith: (command, route) => this.#dispatch(command, route),
@@ -241,7 +242,7 @@ export class FailoverRedis extends EventEmitter<FailoverRedisEvents> implements 
 
   /** The same client with another read policy for the calls made through it. */
   withReadFrom(readFrom: ReadFrom): FailoverRedisView {
-    return new FailoverView(this.#views, withPolicy(this.#route, readFrom)) as unknown as FailoverRedisView;
+    return new FailoverView(this.#views, withPolicy(this.#route, readFrom, this.#opts.zone)) as unknown as FailoverRedisView;
   }
 
   /**

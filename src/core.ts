@@ -35,6 +35,7 @@ export class Core implements ReplicaSetParts {
   readonly placement: ReplicaSetPlacement;
   readonly engine: Engine;
   readonly lag: ResolvedLag;
+  readonly zone: string | null;
   readonly stats: StatsCollector<{ master: Address | null }>;
   #reactions: ReplicaSetReactions;
 
@@ -44,6 +45,7 @@ export class Core implements ReplicaSetParts {
     this.#reactions = reactions;
     const redisOptions = opts.redisOptions;
     this.lag = resolveLag({ bytes: opts.maxReplicaLag.bytes ?? undefined, ms: opts.maxReplicaLag.ms ?? undefined });
+    this.zone = opts.zone;
     this.pool = new NodePool({
       // `scripts` are the facade's commands (defined there); its connections need none of them.
       redisOptions: { ...redisOptions, scripts: undefined },
@@ -91,6 +93,7 @@ export class Core implements ReplicaSetParts {
       onTopology: (next, previous, changes) => reactions.topology(next, previous, changes),
       onError: (error) => reactions.discoveryFailed(error),
       onSignal: (reason) => reactions.signal(reason),
+      zones: opts.zones,
     });
     const lag = this.lag;
     this.consistency =

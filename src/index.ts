@@ -9,6 +9,7 @@ export type {
   MaxReplicaLag,
   FailoverSettings,
   DurabilitySettings,
+  ZonesOption,
 } from './options-types.js';
 export type { FailoverRedisEvents, FailoverEvent, NodeEvent, RoleChangeEvent, WarningEvent, MessageEvents } from './events.js';
 export type { NodeState, NodeRole, LinkStatus, Topology, TopologySource, Address } from './topology/types.js';

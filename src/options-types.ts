@@ -1,7 +1,21 @@
 import type { RedisOptions } from 'ioredis';
 import type { NodeState } from './topology/types.js';
 
-export type ReadFromName = 'master' | 'masterPreferred' | 'replica' | 'replicaPreferred' | 'nearest' | 'any';
+export type ReadFromName =
+  | 'master'
+  | 'masterPreferred'
+  | 'replica'
+  | 'replicaPreferred'
+  | 'nearest'
+  | 'any'
+  | 'zoneAffinity'
+  | 'zoneAffinityReplicasAndPrimary';
+
+/**
+ * Each node's availability zone, where the server does not report its own: `{ 'host:port': zone }`
+ * (addresses as `topology()` shows them), or a function of the address (null or undefined: unknown).
+ */
+export type ZonesOption = Record<string, string> | ((address: string) => string | null | undefined);
 
 /**
  * A custom read policy: picks one of the eligible nodes for a read. `candidates` holds the
@@ -56,10 +70,22 @@ export interface FailoverRedisOptions {
   /** The master's name as the Sentinels know it. */
   name?: string;
   /**
-   * Where read-only commands go.
+   * Where read-only commands go. `'zoneAffinity'` and `'zoneAffinityReplicasAndPrimary'` need `zone`.
    * @default 'replicaPreferred'
    */
   readFrom?: ReadFrom;
+  /**
+   * The availability zone this client runs in (`'us-east-1a'`): the zone policies read from nodes
+   * in it. Compared exactly (case and all) with each node's zone.
+   * @default undefined (no zone: the zone policies cannot be used)
+   */
+  zone?: string;
+  /**
+   * The nodes' zones, for servers that cannot report their own (Redis; Valkey before 8.1 or with
+   * `availability-zone` unset). A zone a server reports wins over this.
+   * @default undefined (only the servers' own reports)
+   */
+  zones?: ZonesOption;
   /** Replicas further behind get no reads. @default {} (no bound) */
   maxReplicaLag?: MaxReplicaLag;
   /**

@@ -52,6 +52,12 @@ const QUERY: Record<string, QueryHandler> = {
     const policy = parseReadFrom(value, key);
     if (policy.name !== 'custom') s.options.readFrom = policy.name;
   },
+  // The client's zone only: the nodes' zones (`zones`) are a map or a function, which a query
+  // parameter cannot hold cleanly; give them as an option next to the URL.
+  zone: (value, key, s) => {
+    if (value === '') fail(key, 'is empty: give the availability zone, e.g. ?zone=us-east-1a');
+    s.options.zone = value;
+  },
   maxReplicaLagBytes: numberParam(INT_0, (n, s) => (s.options.maxReplicaLag.bytes = n)),
   maxReplicaLagMs: numberParam(NON_NEGATIVE, (n, s) => (s.options.maxReplicaLag.ms = n)),
   consistency: (value, key, s) => (s.options.consistency = oneOf(value, key, CONSISTENCY)),

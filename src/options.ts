@@ -23,7 +23,8 @@ import {
   POSITIVE,
   suggest,
 } from './options-validate.js';
-import { parseReadFrom, type ReadPolicy } from './routing/read-policy.js';
+import { parseReadFrom, requireZone, type ReadPolicy } from './routing/read-policy.js';
+import { zonesFromFunction, zonesFromRecord, type ZoneOf } from './topology/zones.js';
 import { formatAddress, type HostPort } from './topology/address.js';
 
 export { parseAddress, parseRedisUrl };
@@ -37,6 +38,10 @@ export interface ResolvedOptions {
   name: string | null;
   /** @default 'replicaPreferred' */
   readFrom: ReadPolicy;
+  /** The client's availability zone; null: none (the zone policies are refused). */
+  zone: string | null;
+  /** The `zones` option as a lookup; null: only the servers' own reports. */
+  zones: ZoneOf | null;
   /** null: no bound. */
   maxReplicaLag: { bytes: number | null; ms: number | null };
   /** @default 'read-your-writes' */
@@ -78,6 +83,8 @@ export const OPTION_KEYS: Record<keyof FailoverRedisOptions, true> = {
   sentinels: true,
   name: true,
   readFrom: true,
+  zone: true,
+  zones: true,
   maxReplicaLag: true,
   consistency: true,
   durability: true,
@@ -169,11 +176,14 @@ function resolveObject(input: unknown, extra: unknown, fromUrl = false): Resolve
     fail('durability.timeoutMs', 'required with durability (0 waits forever, as WAIT does)');
   }
 
+  const zone = optionalZone(o.zone);
   return {
     mode,
     seeds,
     name,
-    readFrom: parseReadFrom(o.readFrom ?? 'replicaPreferred', 'readFrom'),
+    readFrom: requireZone(parseReadFrom(o.readFrom ?? 'replicaPreferred', 'readFrom'), zone),
+    zone,
+    zones: zones(o.zones),
     maxReplicaLag: {
       bytes: optionalNumber(lag.bytes, 'maxReplicaLag.bytes', INT_0),
       ms: optionalNumber(lag.ms, 'maxReplicaLag.ms', NON_NEGATIVE),
@@ -221,6 +231,25 @@ function connectionOptions(value: unknown, option: string): RedisOptions {
     }
   }
   return { ...value } as RedisOptions;
+}
+
+function optionalZone(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.trim() === '') fail('zone', `must be a non-empty string (an availability zone, e.g. 'us-east-1a'), got ${describe(value)}`);
+  return value;
+}
+
+function zones(value: unknown): ZoneOf | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'function') return zonesFromFunction(value as (address: string) => unknown);
+  if (!isPlainObject(value)) fail('zones', `must map 'host:port' to a zone, or be a function of the address, got ${describeType(value)}`);
+  const out = new Map<string, string>();
+  for (const [address, zone] of Object.entries(value)) {
+    const key = parseAddress(address, 'zones');
+    if (typeof zone !== 'string' || zone === '') fail(`zones["${address}"]`, `must be a non-empty string, got ${describe(zone)}`);
+    out.set(formatAddress(key.host, key.port), zone);
+  }
+  return zonesFromRecord(out);
 }
 
 function natMap(value: unknown): Map<string, HostPort> {

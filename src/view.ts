@@ -4,7 +4,7 @@ import type { ViewRoute } from './dispatch/attempt.js';
 import { InvalidOptionError } from './errors.js';
 import type { DurabilitySettings, ReadFrom } from './options-types.js';
 import { newPipeline, type PipelineHost } from './pipeline.js';
-import { parseReadFrom } from './routing/read-policy.js';
+import { parseReadFrom, requireZone } from './routing/read-policy.js';
 
 /** A view with another read policy or durability over the same connections. */
 export interface FailoverRedisView extends RedisCommander<{ type: 'default' }> {
@@ -19,6 +19,8 @@ export interface ViewHost {
   /** The client: its `defineCommand` methods are the view's too. */
   readonly client: object;
   readonly options: object;
+  /** The client's `zone` option: a view may choose a zone policy only with one. */
+  readonly zone: string | null;
   readonly scriptsSet: Record<string, unknown>;
   readonly addedBuiltinSet: Set<string>;
   dispatchWith(command: Command, route: ViewRoute): Promise<unknown>;
@@ -33,9 +35,9 @@ export function resolveDurability(d: DurabilitySettings): DurabilitySettings {
   return Object.freeze({ replicas: d.replicas, timeoutMs: d.timeoutMs });
 }
 
-/** `route` with another read policy: the durability stays. */
-export function withPolicy(route: ViewRoute, readFrom: ReadFrom): ViewRoute {
-  return Object.freeze({ policy: parseReadFrom(readFrom), durability: route.durability });
+/** `route` with another read policy: the durability stays. `zone`: the client's, which zone policies need. */
+export function withPolicy(route: ViewRoute, readFrom: ReadFrom, zone: string | null): ViewRoute {
+  return Object.freeze({ policy: requireZone(parseReadFrom(readFrom), zone, 'withReadFrom'), durability: route.durability });
 }
 
 /** `route` with another durability: the read policy stays. */
@@ -86,7 +88,7 @@ export class FailoverView implements PipelineHost {
   }
 
   withReadFrom(readFrom: ReadFrom): FailoverRedisView {
-    return new FailoverView(this.#host, withPolicy(this.#route, readFrom)) as unknown as FailoverRedisView;
+    return new FailoverView(this.#host, withPolicy(this.#route, readFrom, this.#host.zone)) as unknown as FailoverRedisView;
   }
 
   withDurability(durability: DurabilitySettings): FailoverRedisView {

@@ -71,6 +71,19 @@ export function listOption(values: Values, name: string): string[] {
   return items.flatMap((item) => item.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
 
+/** `--zones 10.0.0.1:6379=az1,10.0.0.2:6379=az2`: the library's `zones` option, or undefined. */
+export function zonesOption(values: Values): Record<Address, string> | undefined {
+  const items = listOption(values, 'zones');
+  if (items.length === 0) return undefined;
+  const zones: Record<Address, string> = {};
+  for (const item of items) {
+    const eq = item.lastIndexOf('=');
+    if (eq < 0 || eq === item.length - 1) throw new UsageError(`--zones takes host:port=zone pairs, got ${JSON.stringify(item)}`);
+    zones[address(item.slice(0, eq), '--zones')] = item.slice(eq + 1);
+  }
+  return zones;
+}
+
 /** `host:port` checked by the library's own parser; its message, without the option-name prefix. */
 export function address(text: string, what = 'address'): Address {
   try {

@@ -55,10 +55,10 @@ export function openCluster(target: Target, ctx: CommandContext, extra: Failover
 }
 
 /** `status` of a cluster: one table per shard (slots, master, replicas, link, offset, lag) and what is wrong. */
-export async function clusterStatus(target: Target, ctx: CommandContext, json: boolean, lagBytes: number): Promise<number> {
+export async function clusterStatus(target: Target, ctx: CommandContext, json: boolean, lagBytes: number, zones?: Record<string, string>): Promise<number> {
   const { out } = ctx;
   warnPasswordOnCommandLine(target, ctx);
-  const client = openCluster(target, ctx);
+  const client = openCluster(target, ctx, { zones });
   try {
     try {
       await client.connect();
@@ -101,9 +101,11 @@ export function slotsText(shard: ClusterShardState): string {
 
 export function shardTables(topology: ClusterTopology, style: Style): string[] {
   const lines: string[] = [];
+  // The zone column only once some node's zone is known (most deployments have none to show).
+  const zoned = topology.shards.some((s) => [s.master, ...s.replicas].some((n) => n?.zone != null));
   for (const shard of topology.shards) {
     lines.push('', style.bold(slotsText(shard)));
-    const rows = [['ADDRESS', 'ROLE', 'STATE', 'LINK', 'OFFSET', 'LAG B'].map((h) => style.bold(h))];
+    const rows = [['ADDRESS', 'ROLE', 'STATE', 'LINK', 'OFFSET', 'LAG B', ...(zoned ? ['ZONE'] : [])].map((h) => style.bold(h))];
     for (const n of [shard.master, ...shard.replicas]) {
       if (n === null) continue;
       const replica = n.role === 'replica';
@@ -114,6 +116,7 @@ export function shardTables(topology: ClusterTopology, style: Style): string[] {
         replica && n.up ? (n.linkStatus === 'up' ? style.green('up') : style.red(n.linkStatus ?? NONE)) : NONE,
         n.up ? String(n.offset) : NONE,
         replica && n.up ? String(n.lagBytes) : NONE,
+        ...(zoned ? [n.zone ?? NONE] : []),
       ]);
     }
     lines.push(...table(rows));

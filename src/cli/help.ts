@@ -48,7 +48,8 @@ follows, link status, replication offset, lag in bytes and in seconds, replica p
 connected replicas. Then what is wrong: no master, a replication cycle (nodes following each
 other, none master: promote one), two masters, a replica following a node that is not the
 master, a replica lagging, syncing or with its link down, a node down.
-The master's row says master*.
+The master's row says master*. A ZONE column shows each node's availability zone once one is
+known: the zone a Valkey 8.1+ server reports (availability_zone), else the one --zones gives.
 
 Given a Redis Cluster node (INFO cluster says cluster_enabled:1), it reads the whole cluster
 (CLUSTER SHARDS, then INFO replication of every node) and prints one table per shard (its
@@ -60,6 +61,7 @@ Options:
   --json                    the same content as JSON, for scripts
   --max-lag-bytes <n>       a replica further behind the master is lagging (default 1048576)
   --max-lag-seconds <n>     a replica the master last heard from longer ago is lagging (default 10)
+  --zones <host:port=zone>,…  the nodes' availability zones, for servers that cannot report them
 ${OUTPUT}
 
 ${CONNECTION}

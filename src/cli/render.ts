@@ -6,13 +6,15 @@ const NONE = '-';
 
 /** The runbook's `INFO replication` of every node, as one table. */
 export function healthTable(health: Health, style: Style): string[] {
-  const header = ['ADDRESS', 'ROLE', 'STATE', 'FOLLOWS', 'LINK', 'OFFSET', 'LAG B', 'LAG S', 'PRIO', 'REPLICAS', 'WARNINGS'];
-  const rows = health.nodes.map((n) => row(n, style));
+  // The zone column only once some node's zone is known (most deployments have none to show).
+  const zoned = health.nodes.some((n) => n.node.zone !== null);
+  const header = ['ADDRESS', 'ROLE', 'STATE', 'FOLLOWS', 'LINK', 'OFFSET', 'LAG B', 'LAG S', 'PRIO', 'REPLICAS', ...(zoned ? ['ZONE'] : []), 'WARNINGS'];
+  const rows = health.nodes.map((n) => row(n, style, zoned));
   const lines = table([header.map((h) => style.bold(h)), ...rows]);
   return lines;
 }
 
-function row(n: NodeHealth, style: Style): string[] {
+function row(n: NodeHealth, style: Style, zoned: boolean): string[] {
   const { node } = n;
   const replica = node.role === 'replica';
   const roleText = n.isMaster ? `${node.role}*` : node.role;
@@ -36,6 +38,7 @@ function row(n: NodeHealth, style: Style): string[] {
     node.up && replica && node.lagSeconds !== null ? String(node.lagSeconds) : NONE,
     node.priority !== null ? String(node.priority) : NONE,
     n.connectedReplicas !== null ? String(n.connectedReplicas) : NONE,
+    ...(zoned ? [node.zone ?? NONE] : []),
     codes.length > 0 ? style.yellow(codes.join(',')) : '',
   ];
 }
@@ -76,6 +79,7 @@ export function healthJson(topology: Topology, health: Health): Record<string, u
       priority: node.priority,
       connectedReplicas,
       latencyMs: node.latencyMs,
+      zone: node.zone,
       warnings: codes,
     })),
     warnings: health.warnings,

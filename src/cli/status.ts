@@ -1,6 +1,6 @@
 import { assessHealth } from '../topology/health.js';
 import { clusterStatus, isClusterTarget } from './cluster-status.js';
-import { COMMON_OPTIONS, CONNECTION_OPTIONS, parse } from './args.js';
+import { COMMON_OPTIONS, CONNECTION_OPTIONS, parse, zonesOption } from './args.js';
 import { healthLimits, openClient, readTopology, targetFor, UnreachableError, type CommandContext } from './context.js';
 import { HELP } from './help.js';
 import { healthJson, healthSummary, healthTable } from './render.js';
@@ -11,6 +11,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'max-lag-bytes': { type: 'string' },
   'max-lag-seconds': { type: 'string' },
+  zones: { type: 'string', multiple: true },
 } as const;
 
 /** `status`: one reading of every node, as a table (or JSON), and what is wrong. 0 healthy, 1 degraded, 2 unreachable. */
@@ -24,8 +25,9 @@ export async function status(argv: readonly string[], ctx: CommandContext): Prom
   const json = values['json'] === true;
   const target = targetFor(values, ctx, { seeds: positionals, promote: 'manual' });
   const limits = healthLimits(values);
-  if (await isClusterTarget(target)) return clusterStatus(target, ctx, json, limits.lagBytes ?? 1_048_576);
-  const client = openClient(target, ctx);
+  const zones = zonesOption(values);
+  if (await isClusterTarget(target)) return clusterStatus(target, ctx, json, limits.lagBytes ?? 1_048_576, zones);
+  const client = openClient(target, ctx, { zones });
   try {
     let topology;
     try {

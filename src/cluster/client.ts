@@ -120,7 +120,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#outages = new ShardOutages({ downAfterMs: base.failover.downAfterMs, assist: this.#opts.assist });
     const probeTimeoutMs = Math.max(100, Math.floor(base.failover.downAfterMs / 2));
     this.#watcher = new ClusterWatcher(
-      { seeds: this.#opts.seeds, redisOptions: nodeOptions, factory: internals.connectionFactory, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs },
+      { seeds: this.#opts.seeds, redisOptions: nodeOptions, factory: internals.connectionFactory, reach, probeTimeoutMs: Math.max(probeTimeoutMs, 500), downAfterMs: base.failover.downAfterMs, refreshIntervalMs: base.refreshIntervalMs, zones: base.zones },
       { observed: (t) => this.#observed(t), silence: (address, silent) => this.#silence(address, silent) },
     );
     const readYourWrites = base.consistency === 'read-your-writes';
@@ -137,6 +137,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
       consistency,
       writes,
       lag: base.maxReplicaLag,
+      zone: base.zone,
       stale: (reason, address) => this.#stale(reason, address),
     });
     this.#engine = new Engine({
@@ -150,6 +151,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#views = {
       client: this,
       options: this.options,
+      zone: base.zone,
       scriptsSet: this.scriptsSet,
       addedBuiltinSet: this.addedBuiltinSet,
       dispatchWith: (command, route) => this.#dispatch(command, route),
@@ -264,7 +266,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   }
 
   withReadFrom(readFrom: ReadFrom): FailoverRedisView {
-    return new FailoverView(this.#views, withPolicy(this.#route, readFrom)) as unknown as FailoverRedisView;
+    return new FailoverView(this.#views, withPolicy(this.#route, readFrom, this.#opts.base.zone)) as unknown as FailoverRedisView;
   }
 
   withDurability(durability: DurabilitySettings): FailoverRedisView {

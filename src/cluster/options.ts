@@ -1,5 +1,5 @@
 import type { RedisOptions } from 'ioredis';
-import type { DurabilitySettings, MaxReplicaLag, NodeAddressInput, ReadFrom } from '../options-types.js';
+import type { DurabilitySettings, MaxReplicaLag, NodeAddressInput, ReadFrom, ZonesOption } from '../options-types.js';
 import { parseRedisUrl, resolveOptions, type ResolvedOptions } from '../options.js';
 import { scrub, urlSecrets } from '../options-url.js';
 import { fail, isPlainObject, describeType, suggest } from '../options-validate.js';
@@ -23,8 +23,19 @@ export interface ClusterFailoverSettings {
 export interface FailoverClusterOptions {
   /** Any one or more members of the cluster (`'host:port'` or `{ host, port }`). */
   nodes?: NodeAddressInput[];
-  /** Where read-only commands go, per shard. @default 'replicaPreferred' */
+  /**
+   * Where read-only commands go, per shard. `'zoneAffinity'` and `'zoneAffinityReplicasAndPrimary'`
+   * need `zone`.
+   * @default 'replicaPreferred'
+   */
   readFrom?: ReadFrom;
+  /** The availability zone this client runs in: the zone policies read from each shard's nodes in it. @default undefined */
+  zone?: string;
+  /**
+   * The nodes' zones where the servers cannot report them: `{ 'host:port': zone }` or a function
+   * of the address. A zone a server reports wins. @default undefined
+   */
+  zones?: ZonesOption;
   /** Replicas further behind their shard master get no reads. @default {} (no bound) */
   maxReplicaLag?: MaxReplicaLag;
   /** Reads of keys this client just wrote go only to nodes that applied them. @default 'read-your-writes' */
@@ -55,6 +66,8 @@ export interface ResolvedClusterOptions {
 const OPTION_KEYS: Record<keyof FailoverClusterOptions, true> = {
   nodes: true,
   readFrom: true,
+  zone: true,
+  zones: true,
   maxReplicaLag: true,
   consistency: true,
   durability: true,

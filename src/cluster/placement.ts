@@ -6,7 +6,7 @@ import type { ConsistencyMonitor } from '../consistency/monitor.js';
 import type { ReadYourWrites } from '../consistency/read-your-writes.js';
 import type { NodeCounters } from '../observability/stats.js';
 import { parseReadFrom } from '../routing/read-policy.js';
-import { routeTarget, type RouteTarget, type RoutingState } from '../routing/route.js';
+import { markZones, routeTarget, type RouteTarget, type RoutingState } from '../routing/route.js';
 import { eligibleReplicas, type ResolvedLag } from '../routing/router.js';
 import type { HostPort } from '../topology/address.js';
 import type { Address, NodeState } from '../topology/types.js';
@@ -32,6 +32,8 @@ export interface ClusterPlacementSettings {
   writes: ReadYourWrites | null;
   /** `maxReplicaLag`: its `bytes` bound is part of which replicas may serve reads. */
   lag: ResolvedLag;
+  /** The client's `zone` option: which targets the zone policies prefer. */
+  zone: string | null;
   /** The picture may be stale (a connection lost, MOVED, READONLY, CLUSTERDOWN): read it again now. */
   stale(reason: string, address?: Address): void;
 }
@@ -105,6 +107,7 @@ export class ClusterPlacement implements Placement {
       // FailoverRedis's rule: up, linked to this master (all alike cut off while it is down), not loading, syncing or lagging.
       const replicas = shard.master ? eligibleReplicas(shard.replicas, shard.master, this.#s.lag).map((r) => routeTarget(r, false, this.#countersOf(r.address))) : [];
       const state: RoutingState = { known: true, master, replicas, gate: null, pinned: null, fatal: null, turn: 0 };
+      markZones(state, this.#s.zone);
       return { master: shard.master?.address ?? null, serving: shard.slots.length > 0, state };
     });
     this.#s.consistency?.setGroups(
@@ -329,7 +332,7 @@ function namedNode(address: Address): NodeState {
   const at = address.lastIndexOf(':');
   return {
     address, host: address.slice(0, at), port: Number(address.slice(at + 1)), role: 'master', up: true, offset: 0, lagBytes: 0, lagSeconds: null,
-    linkStatus: null, lastIoSecondsAgo: null, priority: null, latencyMs: null, masterAddress: null, loading: false, syncing: false, replid: null, runId: null,
+    linkStatus: null, lastIoSecondsAgo: null, priority: null, latencyMs: null, masterAddress: null, loading: false, syncing: false, replid: null, runId: null, zone: null,
   };
 }
 

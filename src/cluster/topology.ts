@@ -1,6 +1,7 @@
 import type { ReplicationInfo } from '../topology/info-parser.js';
 import { replicationToNodeState } from '../topology/info-parser.js';
 import type { Address, NodeState } from '../topology/types.js';
+import { assignZones, type ZoneOf } from '../topology/zones.js';
 import type { ClusterNodeEntry, ClusterShardEntry } from './shards.js';
 import { SLOT_COUNT } from './slot.js';
 
@@ -19,12 +20,14 @@ export interface ClusterTopology {
 export const UNCOVERED = 0xffff;
 
 /**
- * The picture from `CLUSTER SHARDS` and each node's `INFO replication` (null: it did not answer).
+ * The picture from `CLUSTER SHARDS` and each node's `INFO replication` (null: it did not answer),
+ * with the nodes' zones from the `zones` option.
  * Pure. A node the cluster marks failed, or that did not answer, is `up: false`.
  */
 export function assembleClusterTopology(
   shards: readonly ClusterShardEntry[],
   infos: ReadonlyMap<Address, { info: ReplicationInfo; latencyMs: number } | null>,
+  zoneOf: ZoneOf | null = null,
 ): ClusterTopology {
   return {
     source: 'cluster',
@@ -32,11 +35,14 @@ export function assembleClusterTopology(
     // rejoins as a replica; routing never sends there (no slot maps to them).
     shards: shards.map((s) => {
         const master = s.master ? nodeState(s.master, infos.get(s.master.address) ?? null, null) : null;
-        return {
-          slots: s.slots.map(([a, b]) => [a, b] as [number, number]),
-          master,
-          replicas: s.replicas.map((r) => nodeState(r, infos.get(r.address) ?? null, master)),
-        };
+        return assignZones(
+          {
+            slots: s.slots.map(([a, b]) => [a, b] as [number, number]),
+            master,
+            replicas: s.replicas.map((r) => nodeState(r, infos.get(r.address) ?? null, master)),
+          },
+          zoneOf,
+        );
     }),
   };
 }
@@ -47,7 +53,7 @@ function nodeState(entry: ClusterNodeEntry, answer: { info: ReplicationInfo; lat
       address: entry.address, host: entry.host, port: entry.port, role: entry.role, up: false,
       offset: entry.offset ?? 0, lagBytes: 0, lagSeconds: null, linkStatus: entry.role === 'replica' ? 'down' : null,
       lastIoSecondsAgo: null, priority: null, latencyMs: null, masterAddress: null, loading: entry.health === 'loading',
-      syncing: false, replid: null, runId: null,
+      syncing: false, replid: null, runId: null, zone: null,
     };
   }
   const node = replicationToNodeState(entry.address, entry.host, entry.port, answer.info, answer.latencyMs);

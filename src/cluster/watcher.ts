@@ -9,6 +9,7 @@ import type { Address } from '../topology/types.js';
 import { defaultConnectionFactory, NodePool, type ConnectionFactory } from '../pool/node-pool.js';
 import { noAnswer, noop, withTimeout } from '../util.js';
 import { parseClusterShards, parseClusterSlots, type ClusterShardEntry } from './shards.js';
+import type { ZoneOf } from '../topology/zones.js';
 import { assembleClusterTopology, type ClusterTopology } from './topology.js';
 
 const debug = createDebug('redis-failover:topology');
@@ -32,6 +33,8 @@ export interface WatcherSettings {
   probeTimeoutMs: number;
   downAfterMs: number;
   refreshIntervalMs: number;
+  /** The `zones` option: the zone of each node that does not report its own. */
+  zones?: ZoneOf | null;
 }
 
 /**
@@ -55,6 +58,12 @@ export class ClusterWatcher {
   #fast = false;
   #lastAnswer = new Map<Address, number>();
   #silent = new Set<Address>();
+  /**
+   * The zone each node reports of itself (Valkey ≥ 8.1's `availability_zone`, in INFO's server
+   * section; null on Redis): read once per connection rather than on every poll, which asks only
+   * `INFO replication` (polls run every 20 ms during an outage). Forgotten on reconnect.
+   */
+  #reportedZones = new Map<Address, string | null>();
   #stopped = false;
 
   constructor(settings: WatcherSettings, host: WatcherHost) {
@@ -86,6 +95,7 @@ export class ClusterWatcher {
     if (conn === undefined) {
       if (this.#stopped) throw new ClosedError(`${address}: the client was closed`);
       conn = this.#pool.node(this.#s.reach(address)).control();
+      conn.on('ready', () => this.#reportedZones.delete(address));
       this.#control.set(address, conn);
     }
     return conn;
@@ -196,19 +206,37 @@ export class ClusterWatcher {
         }
         const began = performance.now();
         try {
-          const text = await withTimeout(conn.info('replication') as Promise<string>, timeout, noAnswer(n.address, timeout));
-          infos.set(n.address, { info: parseInfoReplication(text), latencyMs: performance.now() - began });
+          const [text, zone] = await Promise.all([
+            withTimeout(conn.info('replication') as Promise<string>, timeout, noAnswer(n.address, timeout)),
+            this.#reportedZone(n.address, conn, timeout),
+          ]);
+          const info = parseInfoReplication(text);
+          info.availabilityZone = zone;
+          infos.set(n.address, { info, latencyMs: performance.now() - began });
           this.#lastAnswer.set(n.address, performance.now());
         } catch {
           infos.set(n.address, null);
         }
       }),
     );
-    const topology = assembleClusterTopology(shards, infos);
+    const topology = assembleClusterTopology(shards, infos, this.#s.zones ?? null);
     if (this.#stopped) return topology;
     this.#topology = topology;
     this.#host.observed(topology);
     return topology;
+  }
+
+  /** The zone `address` reports of itself, asked once per connection; null when it reports none or does not answer. */
+  async #reportedZone(address: Address, conn: Redis, timeout: number): Promise<string | null> {
+    const known = this.#reportedZones.get(address);
+    if (known !== undefined) return known;
+    try {
+      const zone = parseInfoReplication(await withTimeout(conn.info('server') as Promise<string>, timeout, noAnswer(address, timeout))).availabilityZone;
+      this.#reportedZones.set(address, zone);
+      return zone;
+    } catch {
+      return null;
+    }
   }
 
   async #shardsOf(address: Address, timeout: number): Promise<ClusterShardEntry[]> {

@@ -8,6 +8,8 @@ const READ_FROM_NAMES: readonly ReadFromName[] = [
   'replicaPreferred',
   'nearest',
   'any',
+  'zoneAffinity',
+  'zoneAffinityReplicasAndPrimary',
 ];
 
 /**
@@ -32,6 +34,13 @@ for (const [alias, name] of [
   ['upstream_preferred', 'masterPreferred'],
   ['primary_preferred', 'masterPreferred'],
   ['lowest_latency', 'nearest'],
+  // valkey-glide's spellings: Node's `AZAffinity`, Java's and Python's `AZ_AFFINITY`.
+  ['azaffinity', 'zoneAffinity'],
+  ['az_affinity', 'zoneAffinity'],
+  ['zone_affinity', 'zoneAffinity'],
+  ['azaffinityreplicasandprimary', 'zoneAffinityReplicasAndPrimary'],
+  ['az_affinity_replicas_and_primary', 'zoneAffinityReplicasAndPrimary'],
+  ['zone_affinity_replicas_and_primary', 'zoneAffinityReplicasAndPrimary'],
 ] as const) {
   byName.set(alias, byName.get(name.toLowerCase())!);
 }
@@ -52,4 +61,24 @@ export function parseReadFrom(value: unknown, option = 'readFrom'): ReadPolicy {
     option,
     `${JSON.stringify(value)} is not a read policy; use one of ${READ_FROM_NAMES.join(', ')} or a function`,
   );
+}
+
+/** Does this policy read by zone (and so need the client's own `zone`)? */
+export function isZonePolicy(policy: ReadPolicy): boolean {
+  return policy.name === 'zoneAffinity' || policy.name === 'zoneAffinityReplicasAndPrimary';
+}
+
+/**
+ * A zone policy needs the client's zone: without it every replica would be "another zone" and the
+ * policy would quietly act as `replicaPreferred`, which is not what the caller asked for.
+ * @param option the option that chose the policy, for the error message
+ */
+export function requireZone(policy: ReadPolicy, zone: string | null, option = 'readFrom'): ReadPolicy {
+  if (zone === null && isZonePolicy(policy)) {
+    throw new InvalidOptionError(
+      'zone',
+      `${option} "${policy.name}" reads from replicas in the client's availability zone, but no zone was given: set zone (e.g. zone: 'us-east-1a', or ?zone= in a URL)`,
+    );
+  }
+  return policy;
 }

@@ -23,6 +23,11 @@ export interface RouteTarget {
   reached: number;
   /** Within `maxReplicaLag`, judged from fresh offset samples (always true for the master). */
   fresh: boolean;
+  /**
+   * In the client's zone (`zone` option equal to the node's zone), set by `markZones` when the
+   * state is rebuilt, so that the zone policies compare no strings per command.
+   */
+  sameZone: boolean;
   /** The decisions that send here, one per lane, made once so that routing allocates nothing. */
   readonly send: Readonly<Record<Lane, SendDecision>>;
   /** Application commands sent here and failed here (`stats()`): the node's, kept across pictures. */
@@ -92,10 +97,19 @@ const WAIT: Readonly<Record<WaitReason, WaitDecision>> = Object.freeze({
 
 export function routeTarget(node: NodeState, master: boolean, counters = { sent: 0, errors: 0 }): RouteTarget {
   const send = {} as Record<Lane, SendDecision>;
-  const target: RouteTarget = { address: node.address, node, ready: false, reached: master ? Infinity : 0, fresh: true, send, counters };
+  const target: RouteTarget = { address: node.address, node, ready: false, reached: master ? Infinity : 0, fresh: true, sameZone: false, send, counters };
   for (const lane of LANES) send[lane] = Object.freeze({ kind: 'send', target, lane });
   Object.freeze(send);
   return target;
+}
+
+/**
+ * Mark the targets in the client's zone. Called wherever a routing state's targets are made: an
+ * unknown zone (the node's or the client's) is never the same zone.
+ */
+export function markZones(state: RoutingState, zone: string | null): void {
+  if (state.master !== null) state.master.sameZone = zone !== null && state.master.node.zone === zone;
+  for (const t of state.replicas) t.sameZone = zone !== null && t.node.zone === zone;
 }
 
 /**
@@ -167,6 +181,18 @@ function routeRead(state: RoutingState, policy: ReadPolicy, need: number, lane: 
     case 'custom':
       chosen = pickCustom(policy, master, replicas, n);
       break;
+    case 'zoneAffinity':
+      // valkey-glide's AZAffinity: the client's zone, else any replica, else the master.
+      chosen = pickInZone(replicas, null, n, state.turn, true) ?? pickInZone(replicas, null, n, state.turn, false);
+      break;
+    case 'zoneAffinityReplicasAndPrimary':
+      // The same, the master one more candidate of the client's zone when it is there and open
+      // to reads (a fenced one only for a read that needs a write only it holds, as above); a
+      // master in another zone only as the last resort, as for zoneAffinity.
+      chosen = pickInZone(replicas, masterAvailable && master.sameZone && (!fenced || n > 0) ? master : null, n, state.turn, true);
+      if (chosen === master) return routeMaster(state, lane, !(fenced && n > 0));
+      chosen ??= pickInZone(replicas, null, n, state.turn, false);
+      break;
   }
   if (chosen !== null) return chosen.send[lane];
   return routeMaster(state, lane, !(fenced && n > 0));
@@ -184,6 +210,27 @@ function pickRoundRobin(replicas: readonly RouteTarget[], need: number, turn: nu
     if (t.ready && t.fresh && t.reached >= need) return t; // servable(), on the path of every replica read
   }
   return null;
+}
+
+/**
+ * Round robin over the servable replicas whose `sameZone` is `local`, and `master` (when given)
+ * as one more candidate after them. Two passes, counting then choosing, so that each candidate
+ * gets an equal share of turns wherever it sits among the others; no allocation.
+ */
+function pickInZone(replicas: readonly RouteTarget[], master: RouteTarget | null, need: number, turn: number, local: boolean): RouteTarget | null {
+  const n = replicas.length;
+  let count = master === null ? 0 : 1;
+  for (let i = 0; i < n; i++) {
+    const t = replicas[i]!;
+    if (t.sameZone === local && servable(t, need)) count++;
+  }
+  if (count === 0) return null;
+  let k = turn % count;
+  for (let i = 0; i < n; i++) {
+    const t = replicas[i]!;
+    if (t.sameZone === local && servable(t, need) && k-- === 0) return t;
+  }
+  return master;
 }
 
 /** Master and replicas share the reads in turn; null means the master. */

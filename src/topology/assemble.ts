@@ -126,5 +126,6 @@ function downState(address: Address, previous: Topology | null, role: 'master' |
     syncing: false,
     replid: null,
     runId: null,
+    zone: null,
   };
 }

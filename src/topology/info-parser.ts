@@ -72,6 +72,11 @@ export interface ReplicationInfo {
   runId: string | null;
   /** `redis_version` (server section). */
   redisVersion: string | null;
+  /**
+   * `availability_zone` (server section): Valkey ≥ 8.1 reports the zone its `availability-zone`
+   * config names, empty when unset. Redis has no such field: null there.
+   */
+  availabilityZone: string | null;
 }
 
 /**
@@ -181,6 +186,7 @@ function replicationOf(f: Record<string, string>): ReplicationInfo {
     loading: bool(f['loading']),
     runId: str(f['run_id']),
     redisVersion: str(f['redis_version']),
+    availabilityZone: str(f['availability_zone']),
   };
 }
 
@@ -244,5 +250,6 @@ export function replicationToNodeState(
     syncing: info.masterSyncInProgress === true,
     replid: info.masterReplid,
     runId: info.runId,
+    zone: info.availabilityZone,
   };
 }

@@ -3,6 +3,7 @@ import { ClosedError } from '../errors.js';
 import { diffTopology, type TopologyChange } from './diff.js';
 import type { TopologyProvider } from './provider.js';
 import type { Topology } from './types.js';
+import { assignZones, type ZoneOf } from './zones.js';
 
 const debug = createDebug('redis-failover:topology');
 
@@ -17,6 +18,8 @@ export interface TopologyManagerSettings {
   onError(error: Error): void;
   /** Where the provider's push signals go (default: a refresh). */
   onSignal?(reason: string): void;
+  /** The `zones` option: the zone of each node that does not report its own. */
+  zones?: ZoneOf | null;
 }
 
 /**
@@ -104,7 +107,8 @@ export class TopologyManager {
     debug('refresh (%s)', reason);
     const run = this.#settings.provider
       .discover(this.#current)
-      .then((next) => {
+      .then((discovered) => {
+        const next = assignZones(discovered, this.#settings.zones ?? null);
         if (this.#stopped) return next;
         const previous = this.#current;
         this.#current = next;

@@ -36,6 +36,11 @@ export interface NodeState {
   replid: string | null;
   /** `run_id`: changes on every restart of the process. */
   runId: string | null;
+  /**
+   * The node's availability zone: its own report where the server has one (Valkey ≥ 8.1's
+   * `availability_zone`), else the `zones` option, else null (unknown).
+   */
+  zone: string | null;
 }
 
 export type TopologySource = 'nodes' | 'sentinel';

@@ -40,6 +40,7 @@ export function nodeState(port: number, patch: Partial<NodeState> = {}, host = '
     syncing: false,
     replid: null,
     runId: null,
+    zone: null,
     ...patch,
   };
 }

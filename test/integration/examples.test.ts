@@ -98,6 +98,17 @@ describe('examples', () => {
     line(out, /readFrom: 'replica': GET rejected with ERR_NO_REPLICA/);
   });
 
+  it('zone-affinity: the servers count the GETs in the client’s zone, then in another, then on the master', async () => {
+    const out = await example('zone-affinity.ts');
+    const counts = (title: string) => {
+      const [, rest] = line(out, new RegExp(`^${title} +(.*)$`, 'm'));
+      return [...rest!.matchAll(/(master|replica) +(az\d) 127\.0\.0\.1:\d+: (\d+)/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    };
+    expect(counts('client in az1')).toEqual(['master az3 0', 'replica az1 5', 'replica az1 5', 'replica az2 0']);
+    expect(counts('az1 replicas killed')).toEqual(['master az3 0', 'replica az2 10']);
+    expect(counts('every replica killed')).toEqual(['master az3 10']);
+  });
+
   it('switchover: a planned handover under writes, nothing failed, nothing lost', async () => {
     const out = await example('switchover.ts');
     const [, from, to] = line(out, new RegExp(`switchover: \\{ from: (${ADDRESS}), to: (${ADDRESS}), durationMs: \\d+, method: [\\w-]+ \\}`));

@@ -25,7 +25,7 @@ function node(port: number, role: NodeState['role'], state: Partial<NodeState> =
     address: `127.0.0.1:${port}`, host: '127.0.0.1', port, role, up: true,
     offset: 100, lagBytes: 0, lagSeconds: null, linkStatus: role === 'replica' ? 'up' : null,
     lastIoSecondsAgo: null, priority: null, latencyMs: 0.2, masterAddress: role === 'replica' ? '127.0.0.1:7000' : null,
-    loading: false, syncing: false, replid: null, runId: null,
+    loading: false, syncing: false, replid: null, runId: null, zone: null,
     ...state,
   };
 }

@@ -20,6 +20,7 @@ const node = (port: number, role: NodeRole, up = true, extra: Partial<NodeState>
   syncing: false,
   replid: null,
   runId: null,
+  zone: null,
   lastIoSecondsAgo: null,
   ...extra,
 });

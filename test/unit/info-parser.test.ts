@@ -43,7 +43,7 @@ const NO_REPLICA_FIELDS = {
   replicaReadOnly: null,
   replicaAnnounced: null,
 };
-const NO_OTHER_SECTIONS = { loading: null, runId: null, redisVersion: null };
+const NO_OTHER_SECTIONS = { loading: null, runId: null, redisVersion: null, availabilityZone: null };
 
 const CYCLE_REPLID = '4dfb7938b04b8bbde56f36a4cb8cbf6a43b5e8e5';
 const cycleReplica = (masterPort: number) => ({
@@ -597,6 +597,7 @@ describe('parseInfoReplication on a full INFO reply', () => {
       loading: true,
       runId: '6d5d8c0b3e8f0d7a2b8f3a5b7c1e2d4f6a8b0c1d',
       redisVersion: '7.2.4',
+      availabilityZone: null,
     } satisfies ReplicationInfo);
   });
 
@@ -636,6 +637,7 @@ describe('replicationToNodeState', () => {
       replid: OLD_REPLID,
       runId: null,
       lastIoSecondsAgo: -1,
+      zone: null,
     });
   });
 
@@ -668,6 +670,7 @@ describe('replicationToNodeState', () => {
       replid: NEW_REPLID,
       runId: null,
       lastIoSecondsAgo: null,
+      zone: null,
     });
   });
 
@@ -706,6 +709,40 @@ describe('replicationToNodeState', () => {
       loading: false,
       syncing: false,
       replid: null,
+      zone: null,
     });
+  });
+});
+
+describe('availability_zone', () => {
+  // The server section of Valkey 8.1's INFO (abridged), with `availability-zone us-east-1a` set.
+  const VALKEY_81 = [
+    '# Server',
+    'redis_version:7.2.4',
+    'server_name:valkey',
+    'valkey_version:8.1.1',
+    'redis_mode:standalone',
+    'run_id:0c6f1d7c2f5e4a3b9d8e7f6a5b4c3d2e1f0a9b8c',
+    'tcp_port:6380',
+    'availability_zone:us-east-1a',
+    '',
+    '# Replication',
+    'role:slave',
+    'master_host:10.0.0.1',
+    'master_port:6379',
+    'master_link_status:up',
+    'slave_repl_offset:420',
+    '',
+  ].join('\r\n');
+
+  it('reads the zone a Valkey 8.1 server reports into the NodeState', () => {
+    const info = parseInfoReplication(VALKEY_81);
+    expect(info.availabilityZone).toBe('us-east-1a');
+    expect(replicationToNodeState('10.0.0.2:6380', '10.0.0.2', 6380, info).zone).toBe('us-east-1a');
+  });
+
+  it('is null where the server reports none: Redis, or Valkey with the config unset (an empty value)', () => {
+    expect(parseInfoReplication(fixture('promoted-replica.txt')).availabilityZone).toBeNull();
+    expect(parseInfoReplication(VALKEY_81.replace('availability_zone:us-east-1a', 'availability_zone:')).availabilityZone).toBeNull();
   });
 });

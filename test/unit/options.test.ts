@@ -35,6 +35,8 @@ describe('the forms in the Public API', () => {
       seeds: [{ host: '127.0.0.1', port: 6379 }],
       name: null,
       readFrom: expect.objectContaining({ name: 'replicaPreferred', choose: null }),
+      zone: null,
+      zones: null,
       maxReplicaLag: { bytes: null, ms: null },
       consistency: 'read-your-writes',
       durability: null,

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { FailoverEvent, FailoverRedis, FailoverRedisEvents, NodeEvent, RoleChangeEvent, Topology, TopologyChange } from '../../src/index.js';
+import type { FailoverClusterOptions, FailoverEvent, FailoverRedis, FailoverRedisEvents, FailoverRedisOptions, NodeEvent, NodeState, ReadFromName, RoleChangeEvent, Topology, TopologyChange, ZonesOption } from '../../src/index.js';
 
 describe('public types', () => {
   it('pins the event map', () => {
@@ -9,6 +9,14 @@ describe('public types', () => {
     expectTypeOf<FailoverRedisEvents['role-change']>().toEqualTypeOf<[event: RoleChangeEvent]>();
     expectTypeOf<FailoverRedisEvents['error']>().toEqualTypeOf<[error: Error]>();
     expectTypeOf<FailoverEvent>().toEqualTypeOf<{ from: string | null; to: string | null; reason: string; durationMs: number }>();
+  });
+
+  it('pins the zone options and the node zone', () => {
+    expectTypeOf<'zoneAffinity' | 'zoneAffinityReplicasAndPrimary'>().toMatchTypeOf<ReadFromName>();
+    expectTypeOf<FailoverRedisOptions['zone']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<FailoverRedisOptions['zones']>().toEqualTypeOf<ZonesOption | undefined>();
+    expectTypeOf<FailoverClusterOptions['zones']>().toEqualTypeOf<ZonesOption | undefined>();
+    expectTypeOf<NodeState['zone']>().toEqualTypeOf<string | null>();
   });
 
   it('has ioredis command signatures', () => {

@@ -8,7 +8,7 @@ function node(address: string, role: 'master' | 'replica', up = true): NodeState
   return {
     address, host: host!, port: Number(port), role, up, offset: 0, lagBytes: 0, lagSeconds: null,
     linkStatus: role === 'replica' ? 'up' : null, lastIoSecondsAgo: null, priority: null, latencyMs: null,
-    masterAddress: null, loading: false, syncing: false, replid: null, runId: null,
+    masterAddress: null, loading: false, syncing: false, replid: null, runId: null, zone: null,
   };
 }
 

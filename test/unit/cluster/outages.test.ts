@@ -8,7 +8,7 @@ function node(address: string, role: 'master' | 'replica', fields: Partial<NodeS
   return {
     address, host: host!, port: Number(port), role, up: true, offset: 100, lagBytes: 0, lagSeconds: null,
     linkStatus: role === 'replica' ? 'up' : null, lastIoSecondsAgo: null, priority: 100, latencyMs: null,
-    masterAddress: null, loading: false, syncing: false, replid: null, runId: null, ...fields,
+    masterAddress: null, loading: false, syncing: false, replid: null, runId: null, zone: null, ...fields,
   };
 }
 

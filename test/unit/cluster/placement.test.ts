@@ -63,7 +63,7 @@ const picture: ClusterTopology = {
 function setup(readFrom = 'master') {
   const pool = new Pool();
   const stale: string[] = [];
-  const placement = new ClusterPlacement({ pool, reach: splitAddress, consistency: null, writes: null, lag: { bytes: null, ms: null }, stale: (reason) => stale.push(reason) });
+  const placement = new ClusterPlacement({ pool, reach: splitAddress, consistency: null, writes: null, lag: { bytes: null, ms: null }, zone: null, stale: (reason) => stale.push(reason) });
   const engine = engineOver(placement, { holdTimeoutMs: 1000 });
   if (readFrom !== 'master') placement.readFromReplicas();
   return { pool, placement, engine, stale, v: view(readFrom) };
@@ -189,7 +189,7 @@ describe('ClusterPlacement under the engine', () => {
 
   it('a command held for a slot no master serves times out with the reason as its cause', async () => {
     const pool = new Pool();
-    const placement = new ClusterPlacement({ pool, reach: splitAddress, consistency: null, writes: null, lag: { bytes: null, ms: null }, stale: () => undefined });
+    const placement = new ClusterPlacement({ pool, reach: splitAddress, consistency: null, writes: null, lag: { bytes: null, ms: null }, zone: null, stale: () => undefined });
     const engine = engineOver(placement, { holdTimeoutMs: 30 });
     placement.update({ source: 'cluster', shards: [picture.shards[1]!] });
     const set = command('set', 'a', '1');
