@@ -1,5 +1,3 @@
-import type { FailoverRedis } from '../../src/index.js';
-
 /** One numbered message: when its PUBLISH was sent and answered (`performance.now()`), and the answer. */
 export interface Sent {
   n: number;
@@ -11,9 +9,9 @@ export interface Sent {
 
 /**
  * A publisher of numbered messages (`1`, `2`, …) on `channel`, one every `intervalMs`, each
- * PUBLISH awaited: what was sent, and when, to count and place the messages a subscriber lost.
+ * PUBLISH awaited (`{ publish: (c, m) => cluster.spublish(c, m) }` for sharded channels): what was sent, and when, to count and place the messages a subscriber lost.
  */
-export function startPublisher(redis: FailoverRedis, channel: string, intervalMs = 2) {
+export function startPublisher(redis: { publish(channel: string, message: string): Promise<number> }, channel: string, intervalMs = 2) {
   const sent: Sent[] = [];
   let stopped = false;
   const done = (async () => {
