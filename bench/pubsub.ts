@@ -102,7 +102,9 @@ interface RunRow {
   lossWindowMs: number | null;
   events: number;
   gapMs: number | null;
-  /** Every lost message was published inside the event's window. */
+  /** Every event, as `from → to gapMs`. */
+  detail: string[];
+  /** Every lost message was published inside one of the events' windows. */
   covered: boolean | null;
 }
 
@@ -126,14 +128,16 @@ async function run(): Promise<RunRow[]> {
       return subs.map((s) => {
         const lost = pub.sent.filter((p) => p.ok && !s.received.has(p.n));
         const ev = s.events[0];
+        const inside = (p: Published): boolean => s.events.some(({ event, at }) => p.answeredAt >= at - event.gapMs - 2 && p.sentAt <= at + 2);
         return {
           label: s.label,
           published: pub.sent.filter((p) => p.ok).length,
           lost: lost.length,
           lossWindowMs: lost.length === 0 ? null : lost.at(-1)!.answeredAt - lost[0]!.sentAt,
           events: s.events.length,
-          gapMs: ev?.event.gapMs ?? null,
-          covered: ev === undefined ? null : lost.every((p) => p.answeredAt >= ev.at - ev.event.gapMs - 2 && p.sentAt <= ev.at + 2),
+          gapMs: ev === undefined ? null : s.events.reduce((sum, e) => sum + e.event.gapMs, 0),
+          detail: s.events.map(({ event }) => `${event.from} → ${event.to} ${event.gapMs} ms`),
+          covered: ev === undefined ? null : lost.every(inside),
         };
       });
     } finally {
@@ -155,21 +159,22 @@ export async function pubsub(settings: Settings): Promise<SectionResult> {
       String(x.published),
       String(x.lost),
       fmtMs(x.lossWindowMs),
-      x.label.startsWith('FailoverRedis') ? String(x.events) : '— (no such signal)',
+      x.label.startsWith('FailoverRedis') ? `${x.events}${x.events > 1 ? ` (${x.detail.join('; ')})` : ''}` : '— (no such signal)',
       x.gapMs === null ? '—' : fmtMs(x.gapMs),
       x.covered === null ? '—' : x.covered ? 'yes' : 'no',
     ]),
   );
-  const misses = runs.flat().filter((x) => x.label.startsWith('FailoverRedis') && (x.events !== 1 || x.covered !== true));
+  const misses = runs.flat().filter((x) => x.label.startsWith('FailoverRedis') && (x.events === 0 || x.covered !== true));
   return {
     id: 'pubsub',
     table: {
       title: 'Pub/sub through a kill -9 failover (Sentinel): messages lost by a subscriber, and the gap `resubscribed` reports',
-      columns: ['run', 'subscriber', 'published (PUBLISH answered)', 'lost', 'loss window (first lost sent → last lost answered)', '`resubscribed` events', 'reported `gapMs`', 'every lost message inside the reported window'],
+      columns: ['run', 'subscriber', 'published (PUBLISH answered)', 'lost', 'loss window (first lost sent → last lost answered)', '`resubscribed` events', 'reported `gapMs` (sum)', 'every lost message inside the reported window'],
       rows,
       notes: [
         `One publisher (FailoverRedis, Sentinel mode: it holds its PUBLISHes while there is no master) sends ${(PER_TICK * 1000) / TICK_MS} numbered messages a second; the master is killed with SIGKILL; Sentinel \`down-after-milliseconds\` 1000.`,
         'A message counts as lost when its PUBLISH was answered and the subscriber never received it (checked after a 0.5 s settle).',
+        'Several events in one run are several re-subscriptions (Sentinel failing over twice, say); a lost message counts as covered when it lies in any of their windows.',
       ],
     },
     misses: misses.map((x) => `pubsub — ${x.label}: ${x.events} events, lost messages inside the window: ${x.covered}`),
