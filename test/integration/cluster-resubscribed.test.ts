@@ -78,6 +78,8 @@ describe('FailoverCluster resubscribed', () => {
     expect(cluster.nodes).toContain(event.to);
     expect(published).toEqual([event]);
     expect(outsideWindow(lostMessages(sent, received), at, event.gapMs)).toEqual([]);
+    // Closed: the next test's kill must not move this client's subscriptions (the channel is process-wide).
+    await Promise.all([sub.quit(), pub.quit()]);
   });
 
   it('kill -9 of the master of a sharded channel: one event, from the old master to the elected one; its gap covers every message lost', async () => {
