@@ -47,7 +47,7 @@ export class ClusterPubSub {
   #sink: Sink;
   /** The subscribe/psubscribe connection, and the node of the last one whose subscriptions were confirmed. */
   #instance: Redis | null = null;
-  #confirmedAt: Address | null = null;
+  #confirmed: { address: Address; subscribe: string[]; psubscribe: string[] } | null = null;
   #clock = new GapClock(performance.now());
   /** Sharded: the connections known, each shard channel's last sign of life, each slot's node. */
   #sharded = new WeakSet<Redis>();
@@ -68,41 +68,48 @@ export class ClusterPubSub {
     io.on('subscribersReady', () => this.#checkSharded());
   }
 
-  /** A subscription command was sent: its confirmation is a sign of life; the connection may be new. */
+  /** A (un)subscription command was sent: its confirmation is a sign of life; the connection may be new. */
   sent({ name, args, promise }: { name: string; args: readonly unknown[]; promise: Promise<unknown> }): void {
     const kind = name.toLowerCase();
-    if (!kind.endsWith('subscribe') || kind.includes('unsub')) return;
+    if (!kind.endsWith('subscribe')) return;
     promise.then(() => {
       const now = performance.now();
       if (kind === 'ssubscribe') {
         for (const channel of args) this.#channelSeen.set(String(channel), now);
         this.#checkSharded();
-      } else {
+      } else if (kind !== 'sunsubscribe') {
         this.#clock.seen(now);
         this.#check();
+        this.#confirm();
       }
     }, noop);
+  }
+
+  /** What the subscriber connection has now, confirmed: what a re-subscription makes again. */
+  #confirm(): void {
+    const instance = this.#instance;
+    const set = instance === null ? null : subscribedOn(instance);
+    this.#confirmed = instance === null ? null : { address: addressOf(instance), subscribe: set?.channels('subscribe') ?? [], psubscribe: set?.channels('psubscribe') ?? [] };
   }
 
   #check(): void {
     const instance = this.#io.subscriber?.getInstance() ?? null;
     if (instance === this.#instance) return;
-    const old = this.#instance;
     const since = this.#clock.lastSeen;
     this.#instance = instance;
     if (instance === null) return;
     instance.once('end', () => setImmediate(() => this.#check()));
-    const to = addressOf(instance);
-    const what = old === null ? null : subscribedOn(old);
-    if (what === null || this.#confirmedAt === null) {
-      this.#confirmedAt ??= to;
+    // ioredis subscribes the new connection to what the last one that was fully subscribed had
+    // (an instance that failed in between made nothing): so does the event, from where that was.
+    const was = this.#confirmed;
+    if (was === null || was.subscribe.length + was.psubscribe.length === 0) {
+      this.#confirm();
       return;
     }
-    const from = this.#confirmedAt;
     instance.ping().then(() => {
       if (this.#instance !== instance) return;
-      this.#confirmedAt = to;
-      const event = this.#clock.resubscribed({ subscribe: what.channels('subscribe'), psubscribe: what.channels('psubscribe'), ssubscribe: EMPTY }, from, to, since, performance.now());
+      this.#confirm();
+      const event = this.#clock.resubscribed({ subscribe: was.subscribe, psubscribe: was.psubscribe, ssubscribe: EMPTY }, was.address, addressOf(instance), since, performance.now());
       if (event !== null) this.#emit(event);
     }, noop);
   }
