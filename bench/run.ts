@@ -15,6 +15,7 @@ import { memory } from './memory.js';
 import { hung, outage } from './outage.js';
 import { overhead } from './overhead.js';
 import { partition } from './partition.js';
+import { pubsub } from './pubsub.js';
 import { calls } from './calls.js';
 import { environment, renderReport, renderSection, writeResults, type SectionResult } from './report.js';
 import { spread } from './spread.js';
@@ -27,6 +28,7 @@ const SECTIONS: Record<string, (settings: Settings) => Promise<SectionResult>> =
   outage,
   hung,
   switchover: switchoverSection,
+  pubsub,
   memory,
   partition,
   cluster,

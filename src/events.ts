@@ -12,6 +12,29 @@ export interface FailoverEvent {
   durationMs: number;
 }
 
+/**
+ * Subscriptions were made again (a failover, a switchover, a reconnect, a shard move): messages
+ * published in the window of `gapMs` may never have reached this client. Pub/sub stays
+ * at-most-once; this says when and what may have been lost.
+ */
+export interface ResubscribedEvent {
+  /** The channels (`subscribe`) made again. */
+  channels: string[];
+  /** The patterns (`psubscribe`). */
+  patterns: string[];
+  /** The sharded channels (`ssubscribe`). */
+  shardChannels: string[];
+  /** The node subscribed before (the same as `to` after a plain reconnect). */
+  from: Address | null;
+  to: Address;
+  /**
+   * From the last message or subscription confirmation seen on the old connection to the
+   * confirmation of the new subscriptions: messages published before it on the old node, or
+   * after it on the new one, were delivered; in between they may have been lost.
+   */
+  gapMs: number;
+}
+
 export interface NodeEvent {
   address: Address;
   role: NodeRole;
@@ -44,6 +67,8 @@ export interface FailoverRedisEvents extends MessageEvents {
   'node-down': [event: NodeEvent];
   'role-change': [event: RoleChangeEvent];
   warning: [event: WarningEvent];
+  /** Subscriptions made again after a failover or reconnect: messages may have been lost. */
+  resubscribed: [event: ResubscribedEvent];
 }
 
 /** Every event FailoverCluster emits, with its arguments: FailoverRedis's, per shard. */
@@ -58,6 +83,8 @@ export interface FailoverClusterEvents extends MessageEvents {
   'node-up': [event: NodeEvent];
   'node-down': [event: NodeEvent];
   'role-change': [event: RoleChangeEvent];
+  /** Subscriptions made again on another node or connection: messages may have been lost. */
+  resubscribed: [event: ResubscribedEvent];
 }
 
 /** ioredis's pub/sub events, as both clients emit them. */

@@ -11,11 +11,11 @@ export type {
   DurabilitySettings,
   ZonesOption,
 } from './options-types.js';
-export type { FailoverRedisEvents, FailoverEvent, NodeEvent, RoleChangeEvent, WarningEvent, MessageEvents } from './events.js';
+export type { FailoverRedisEvents, FailoverEvent, ResubscribedEvent, NodeEvent, RoleChangeEvent, WarningEvent, MessageEvents } from './events.js';
 export type { NodeState, NodeRole, LinkStatus, Topology, TopologySource, Address } from './topology/types.js';
 export type { TopologyChange } from './topology/diff.js';
 export type { ConnectionFactory, ConnectionPurpose } from './pool/node-pool.js';
-export { COMMAND_CHANNEL, BATCH_CHANNEL, FAILOVER_CHANNEL, TOPOLOGY_CHANNEL } from './observability/channels.js';
+export { COMMAND_CHANNEL, BATCH_CHANNEL, FAILOVER_CHANNEL, TOPOLOGY_CHANNEL, RESUBSCRIBED_CHANNEL } from './observability/channels.js';
 export type { CommandContext, BatchContext, TopologyMessage, ClusterTopologyMessage } from './observability/channels.js';
 export type { FailoverRedisStats, NodeStats } from './observability/stats.js';
 export {

@@ -26,6 +26,7 @@ import { clusterPicture, type FailoverClusterStats } from './stats.js';
 import { clusterSwitchover, type ClusterSwitchoverOptions, type ClusterSwitchoverResult } from './switchover.js';
 import { connectError, discoverCluster, ioClusterReady, withinBudget } from './connect.js';
 import { ShardOutages } from './outages.js';
+import { ClusterPubSub } from './pubsub.js';
 import { WatchSessions } from './watches.js';
 import type { ClusterTopology } from './topology.js';
 import { ClusterWatcher } from './watcher.js';
@@ -37,8 +38,6 @@ export type FailoverClusterStatus = 'wait' | 'connecting' | 'ready' | 'close' | 
 
 /** What ioredis's Cluster rejects commands with while it closes (they wait in its offline queue). */
 const CLOSING_MESSAGE = 'None of startup nodes is available';
-
-const FORWARDED = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'smessage', 'smessageBuffer'] as const;
 
 /** Internal extension points (not part of the stable API): the factory of the control connections, as FailoverRedis's. */
 export interface FailoverClusterInternals {
@@ -77,6 +76,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
   #route: ViewRoute;
   #status: FailoverClusterStatus = 'wait';
   #io: IoCluster;
+  #pubsub: ClusterPubSub;
   #watcher: ClusterWatcher;
   #consistency: ConsistencyMonitor | null;
   #placement: ClusterPlacement;
@@ -116,7 +116,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     this.#io = underlyingCluster(this.#opts.seeds, base, nodeOptions);
     this.options = clusterFacadeOptions(this.#io, base);
     this.#io.on('error', (error: Error) => debug('ioredis Cluster: %s', error.message));
-    for (const event of FORWARDED) this.#io.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
+    this.#pubsub = new ClusterPubSub(this.#io, (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
     this.#outages = new ShardOutages({ downAfterMs: base.failover.downAfterMs, assist: this.#opts.assist });
     const probeTimeoutMs = Math.max(100, Math.floor(base.failover.downAfterMs / 2));
     this.#watcher = new ClusterWatcher(
@@ -342,6 +342,7 @@ export class FailoverCluster extends EventEmitter<FailoverClusterEvents> impleme
     if (slot === null) {
       if (cmd.name === 'watch') this.#watching(cmd);
       else if (cmd.name === 'unwatch') this.#watches.cleared();
+      else this.#pubsub.sent(cmd);
       return this.#io.sendCommand(cmd) as Promise<unknown>;
     }
     this.#engine.dispatch(cmd, route, slot);

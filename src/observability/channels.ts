@@ -1,6 +1,6 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import type { ClusterTopology } from '../cluster/topology.js';
-import type { FailoverEvent } from '../events.js';
+import type { FailoverEvent, ResubscribedEvent } from '../events.js';
 import type { TopologyChange } from '../topology/diff.js';
 import type { Address, Topology } from '../topology/types.js';
 import { noop } from '../util.js';
@@ -16,11 +16,19 @@ export const BATCH_CHANNEL = 'redis-failover:batch';
 export const FAILOVER_CHANNEL = 'redis-failover:failover';
 /** The `topology` event's arguments, as `{ topology, changes }`. */
 export const TOPOLOGY_CHANNEL = 'redis-failover:topology';
+/** The `resubscribed` event's payload: subscriptions made again, and the window messages may have been lost in. */
+export const RESUBSCRIBED_CHANNEL = 'redis-failover:resubscribed';
 
 export const commandChannel = diagnostics_channel.tracingChannel<CommandTrace, CommandTrace>(COMMAND_CHANNEL);
 export const batchChannel = diagnostics_channel.tracingChannel<BatchTrace, BatchTrace>(BATCH_CHANNEL);
 export const failoverChannel = diagnostics_channel.channel(FAILOVER_CHANNEL);
 export const topologyChannel = diagnostics_channel.channel(TOPOLOGY_CHANNEL);
+export const resubscribedChannel = diagnostics_channel.channel(RESUBSCRIBED_CHANNEL);
+
+/** A `resubscribed` event, published on its channel if anyone listens (both clients). */
+export function publishResubscribed(event: ResubscribedEvent): void {
+  if (resubscribedChannel.hasSubscribers) resubscribedChannel.publish(event);
+}
 
 /** What `redis-failover:topology` publishes: the `topology` event's two arguments. */
 export interface TopologyMessage {

@@ -145,9 +145,8 @@ export class ReplicaSetPlacement implements Placement {
   subscribe(cmd: Command, target: RouteTarget): boolean {
     const node = this.#s.pool.get(target.address);
     if (node === undefined || !node.ready) return false;
-    this.#subscriptions.track(cmd.name, cmd.args);
+    this.#subscriptions.send(node, cmd);
     this.subscribed = this.#subscriptions.active;
-    this.#subscriptions.connFor(node).sendCommand(cmd);
     return true;
   }
 

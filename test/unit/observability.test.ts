@@ -6,6 +6,8 @@ import {
   CommandTrace,
   FAILOVER_CHANNEL,
   publishEvent,
+  publishResubscribed,
+  RESUBSCRIBED_CHANNEL,
   TOPOLOGY_CHANNEL,
   traceBatch,
   traceCommand,
@@ -133,6 +135,23 @@ describe('failover and topology channels', () => {
     } finally {
       diagnostics_channel.unsubscribe(FAILOVER_CHANNEL, onFailover);
       diagnostics_channel.unsubscribe(TOPOLOGY_CHANNEL, onTopology);
+    }
+  });
+});
+
+describe('resubscribed channel', () => {
+  it('publishes the event payload itself, under the exported name', () => {
+    const seen: unknown[] = [];
+    const onResubscribed = (m: unknown) => seen.push(m);
+    expect(RESUBSCRIBED_CHANNEL).toBe('redis-failover:resubscribed');
+    diagnostics_channel.subscribe(RESUBSCRIBED_CHANNEL, onResubscribed);
+    try {
+      const event = { channels: ['news'], patterns: [], shardChannels: [], from: 'a:1', to: 'b:2', gapMs: 512 };
+      publishResubscribed(event);
+      expect(seen).toEqual([event]);
+      expect(seen[0]).toBe(event);
+    } finally {
+      diagnostics_channel.unsubscribe(RESUBSCRIBED_CHANNEL, onResubscribed);
     }
   });
 });

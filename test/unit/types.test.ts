@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { FailoverClusterOptions, FailoverEvent, FailoverRedis, FailoverRedisEvents, FailoverRedisOptions, NodeEvent, NodeState, ReadFromName, RoleChangeEvent, Topology, TopologyChange, ZonesOption } from '../../src/index.js';
+import type { FailoverClusterEvents, FailoverClusterOptions, FailoverEvent, FailoverRedis, FailoverRedisEvents, FailoverRedisOptions, NodeEvent, NodeState, ReadFromName, ResubscribedEvent, RoleChangeEvent, Topology, TopologyChange, ZonesOption } from '../../src/index.js';
 
 describe('public types', () => {
   it('pins the event map', () => {
@@ -8,6 +8,16 @@ describe('public types', () => {
     expectTypeOf<FailoverRedisEvents['node-down']>().toEqualTypeOf<[event: NodeEvent]>();
     expectTypeOf<FailoverRedisEvents['role-change']>().toEqualTypeOf<[event: RoleChangeEvent]>();
     expectTypeOf<FailoverRedisEvents['error']>().toEqualTypeOf<[error: Error]>();
+    expectTypeOf<FailoverRedisEvents['resubscribed']>().toEqualTypeOf<[event: ResubscribedEvent]>();
+    expectTypeOf<FailoverClusterEvents['resubscribed']>().toEqualTypeOf<[event: ResubscribedEvent]>();
+    expectTypeOf<ResubscribedEvent>().toEqualTypeOf<{
+      channels: string[];
+      patterns: string[];
+      shardChannels: string[];
+      from: string | null;
+      to: string;
+      gapMs: number;
+    }>();
     expectTypeOf<FailoverEvent>().toEqualTypeOf<{ from: string | null; to: string | null; reason: string; durationMs: number }>();
   });
 
