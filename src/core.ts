@@ -35,7 +35,6 @@ export class Core implements ReplicaSetParts {
   readonly placement: ReplicaSetPlacement;
   readonly engine: Engine;
   readonly lag: ResolvedLag;
-  readonly zone: string | null;
   readonly stats: StatsCollector<{ master: Address | null }>;
   #reactions: ReplicaSetReactions;
 
@@ -45,7 +44,6 @@ export class Core implements ReplicaSetParts {
     this.#reactions = reactions;
     const redisOptions = opts.redisOptions;
     this.lag = resolveLag({ bytes: opts.maxReplicaLag.bytes ?? undefined, ms: opts.maxReplicaLag.ms ?? undefined });
-    this.zone = opts.zone;
     this.pool = new NodePool({
       // `scripts` are the facade's commands (defined there); its connections need none of them.
       redisOptions: { ...redisOptions, scripts: undefined },
@@ -135,6 +133,7 @@ export class Core implements ReplicaSetParts {
       signals: reactions,
       onMessage,
       onSelect: (db) => host.selected(db),
+      zone: opts.zone,
     });
     this.engine = new Engine({
       placement: this.placement,

@@ -70,7 +70,12 @@ export class ClusterLinks {
 
   /** Whether the connection to `address` is ready; it is made, and connected, if it is not yet. */
   ready(address: Address, readOnly: boolean): boolean {
-    if (this.#down.has(address)) return false;
+    return this.connection(address, readOnly) !== null;
+  }
+
+  /** A ready data connection to `address`, or null (then it is being connected). */
+  connection(address: Address, readOnly: boolean): Redis | null {
+    if (this.#down.has(address)) return null;
     const pool = this.#s.pool;
     let conn = pool.getInstanceByKey(address);
     if (conn === undefined) {
@@ -82,14 +87,9 @@ export class ClusterLinks {
       conn.on('ready', () => this.#s.onReady());
       conn.once('end', () => this.lost(address));
     }
-    if (conn.status === 'ready') return true;
+    if (conn.status === 'ready') return conn;
     if (conn.status === 'wait') conn.connect().catch(noop);
-    return false;
-  }
-
-  /** A ready data connection to `address`, or null (then it is being connected). */
-  connection(address: Address, readOnly: boolean): Redis | null {
-    return this.ready(address, readOnly) ? this.#s.pool.getInstanceByKey(address)! : null;
+    return null;
   }
 
   /** Resolves once each of `addresses` is connected, or its connect failed. */

@@ -5,7 +5,7 @@ import type { Placement } from '../dispatch/placement.js';
 import { Subscriptions, type MessageSink } from '../dispatch/subscriptions.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { ConsistencyMonitor } from '../consistency/monitor.js';
-import { routeTarget, type RouteTarget, type RoutingState, type WriteGate } from '../routing/route.js';
+import { markZones, routeTarget, type RouteTarget, type RoutingState, type WriteGate } from '../routing/route.js';
 import type { RoutingTable } from '../routing/router.js';
 import type { Address } from '../topology/types.js';
 import type { ReadYourWrites } from '../consistency/read-your-writes.js';
@@ -23,6 +23,8 @@ export interface ReplicaSetPlacementSettings {
   onMessage: MessageSink;
   /** SELECT succeeded: the client's `options.db` follows. */
   onSelect(db: number): void;
+  /** The client's `zone` option: which targets the zone policies prefer. */
+  zone: string | null;
 }
 
 /**
@@ -73,6 +75,7 @@ export class ReplicaSetPlacement implements Placement {
     state.known = true;
     state.master = table.master === null ? null : routeTarget(table.master, true, pool.countersOf(table.master.address));
     state.replicas = table.replicas.map((r) => routeTarget(r, false, pool.countersOf(r.address)));
+    markZones(state, this.#s.zone);
     if (table.master !== null) pool.node(table.master).open();
     if (this.#readsFromReplicas) for (const r of table.replicas) pool.node(r).open();
     this.#s.consistency?.setNodes(table.master, table.replicas);

@@ -5,7 +5,6 @@ import type { Engine } from '../dispatch/engine.js';
 import type { FailoverCoordinator } from '../failover/coordinator.js';
 import type { StatsCollector } from '../observability/stats.js';
 import type { ConnectionPurpose, NodeConnections, NodePool, PoolHooks } from '../pool/node-pool.js';
-import { markZones } from '../routing/route.js';
 import { buildRoutingTable, type ResolvedLag, type RoutingTable } from '../routing/router.js';
 import type { TopologyChange } from '../topology/diff.js';
 import type { TopologyManager } from '../topology/manager.js';
@@ -40,8 +39,6 @@ export interface ReplicaSetParts {
   readonly engine: Engine;
   readonly stats: StatsCollector<{ master: Address | null }>;
   readonly lag: ResolvedLag;
-  /** The client's `zone` option. */
-  readonly zone: string | null;
 }
 
 /**
@@ -113,7 +110,6 @@ export class ReplicaSetReactions implements PoolHooks, DispatchSignals {
     const previousMaster = placement.state.master?.address ?? null;
     this.#table = buildRoutingTable(next, lag);
     placement.setTable(this.#table);
-    markZones(placement.state, this.#parts.zone);
     if (previousMaster !== null && next.master?.address !== previousMaster) {
       debug('master is now %s (was %s)', next.master?.address, previousMaster);
     }

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FailoverCluster } from '../../src/index.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
+import { errorsOnClose, expectSame, unhandledErrors } from '../helpers/parity.js';
 
 /**
  * quit(), a second quit(), and `error` events nobody listens to: the same steps against plain
@@ -36,11 +37,6 @@ async function flush(): Promise<void> {
   await io.connect();
   await Promise.all(io.nodes('master').map((node) => node.flushall()));
   await io.quit();
-}
-
-function expectSame(results: Record<string, unknown>): void {
-  const [first, ...rest] = Object.entries(results);
-  for (const [name, value] of rest) expect({ [name]: value }).toEqual({ [name]: first![1] });
 }
 
 /** Each promise, as it settles: its name, then its value or its error's message. */
@@ -144,19 +140,7 @@ describe('a second quit(), as ioredis Cluster', () => {
 });
 
 describe("'error' events nobody listens to, as ioredis Cluster", () => {
-  async function printed(make: () => Client, listen: boolean): Promise<{ calls: unknown[][]; heard: Error[] }> {
-    const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const heard: Error[] = [];
-    const client = make();
-    if (listen) client.on('error', (error: Error) => heard.push(error));
-    const deadline = Date.now() + 5000;
-    while (spy.mock.calls.length === 0 && heard.length === 0 && Date.now() < deadline) await sleep(20);
-    client.disconnect();
-    await sleep(50);
-    const calls = spy.mock.calls.map((call) => [...call]);
-    spy.mockRestore();
-    return { calls, heard };
-  }
+  const printed = unhandledErrors;
 
   it("the cluster cannot be reached: printed as '[<library>] Unhandled error event: <stack>', without the password", async () => {
     const port = await freePort();
@@ -191,23 +175,7 @@ describe("'error' events nobody listens to, as ioredis Cluster", () => {
 
   it('nothing is printed for closing a client (quit, disconnect) before or after it connected', async () => {
     const out: Record<string, unknown> = {};
-    for (const [name, make] of Object.entries(clients)) {
-      const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-      const a = make();
-      a.disconnect();
-      const b = make({ lazyConnect: true });
-      await b.quit();
-      const c = make();
-      await c.ping();
-      c.disconnect();
-      const d = make();
-      d.get('{t}k').catch(() => undefined);
-      await d.quit();
-      await sleep(300);
-      out[name] = spy.mock.calls.map((call) => [...call]);
-      spy.mockRestore();
-      for (const client of [a, b, c, d]) client.disconnect();
-    }
+    for (const [name, make] of Object.entries(clients)) out[name] = await errorsOnClose(make, '{t}k', 300);
     expectSame(out);
     expect(out['ioredis Cluster']).toEqual([]);
   });

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FailoverRedis } from '../../src/index.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
+import { compareOn, errorsOnClose, expectSame, unhandledErrors } from '../helpers/parity.js';
 import { direct } from '../helpers/redis.js';
 
 /**
@@ -43,19 +44,7 @@ async function flush(): Promise<void> {
 }
 
 /** Run `steps` on each kind of client (a fresh one, data flushed before) and return the results by kind. */
-async function compare(steps: (make: Maker) => Promise<unknown>, kinds = Object.keys(clients)): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const [name, make] of Object.entries(clients).filter(([name]) => kinds.includes(name))) {
-    await flush();
-    out[name] = await steps(make);
-  }
-  return out;
-}
-
-function expectSame(results: Record<string, unknown>): void {
-  const [first, ...rest] = Object.entries(results);
-  for (const [name, value] of rest) expect({ [name]: value }).toEqual({ [name]: first![1] });
-}
+const compare = (steps: (make: Maker) => Promise<unknown>, kinds?: string[]): Promise<Record<string, unknown>> => compareOn(clients, flush, steps, kinds);
 
 const STATUS_EVENTS = ['wait', 'connecting', 'connect', 'ready', 'close', 'reconnecting', 'end'];
 
@@ -176,20 +165,8 @@ describe("'error' events nobody listens to, as ioredis", () => {
     FailoverRedis: (password) => new FailoverRedis({ nodes: [locked.master], redisOptions: { password } }),
   };
 
-  /** console.error's calls while `client` (a wrong password) tries for `ms`. */
-  async function printed(make: (password: string, listen: boolean) => Client, listen: boolean): Promise<{ calls: unknown[][]; heard: Error[] }> {
-    const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const heard: Error[] = [];
-    const client = make('wrong-password-4711', listen);
-    if (listen) client.on('error', (error: Error) => heard.push(error));
-    const deadline = Date.now() + 5000;
-    while (spy.mock.calls.length === 0 && heard.length === 0 && Date.now() < deadline) await sleep(20);
-    client.disconnect();
-    await sleep(50);
-    const calls = spy.mock.calls.map((call) => [...call]);
-    spy.mockRestore();
-    return { calls, heard };
-  }
+  /** console.error's calls, and the errors heard, while a client with a wrong password tries. */
+  const printed = (make: (password: string, listen: boolean) => Client, listen: boolean) => unhandledErrors(() => make('wrong-password-4711', listen), listen);
 
   it("are printed with console.error as '[<library>] Unhandled error event: <stack>', without the password", async () => {
     const out: Record<string, unknown> = {};
@@ -219,22 +196,7 @@ describe("'error' events nobody listens to, as ioredis", () => {
 
   it('nothing is printed for closing a client (quit, disconnect) before or after it connected', async () => {
     const out: Record<string, unknown> = {};
-    for (const [name, make] of Object.entries(clients)) {
-      const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-      const a = make();
-      a.disconnect();
-      const b = make({ lazyConnect: true });
-      await b.quit();
-      const c = make();
-      await c.ping();
-      c.disconnect();
-      const d = make();
-      d.get('k').catch(() => undefined);
-      await d.quit();
-      await sleep(100);
-      out[name] = spy.mock.calls.map((call) => [...call]);
-      spy.mockRestore();
-    }
+    for (const [name, make] of Object.entries(clients)) out[name] = await errorsOnClose(make, 'k', 100);
     expectSame(out);
     expect(out['ioredis']).toEqual([]);
   });

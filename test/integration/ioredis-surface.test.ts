@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailoverRedis, type FailoverRedisOptions } from '../../src/index.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
+import { compareOn, expectSame } from '../helpers/parity.js';
 import { direct } from '../helpers/redis.js';
 
 /**
@@ -42,19 +43,7 @@ async function flush(): Promise<void> {
 }
 
 /** Run `steps` on each kind of client (fresh ones, flushed data between) and return the results by kind. */
-async function compare(steps: (make: Maker) => Promise<unknown>): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const [name, make] of Object.entries(clients)) {
-    await flush();
-    out[name] = await steps(make);
-  }
-  return out;
-}
-
-function expectSame(results: Record<string, unknown>): void {
-  const [first, ...rest] = Object.entries(results);
-  for (const [name, value] of rest) expect({ [name]: value }).toEqual({ [name]: first![1] });
-}
+const compare = (steps: (make: Maker) => Promise<unknown>): Promise<Record<string, unknown>> => compareOn(clients, flush, steps);
 
 const errorOf = (e: unknown) => [(e as Error).constructor.name === 'ReplyError' ? 'ReplyError' : 'Error', (e as Error).message];
 const settle = (p: Promise<unknown>) => p.then((v) => ['ok', v], (e: unknown) => ['error', ...errorOf(e)]);
