@@ -69,3 +69,20 @@ export async function errorsOnClose(make: (options?: { lazyConnect?: boolean }) 
   for (const client of [a, b, c, d]) client.disconnect();
   return calls;
 }
+
+/**
+ * A log of what happened, in order: each promise as it settles (`name`, then its value or its
+ * error's message), and, when a client is given, its status events among them.
+ */
+export function recorder(client?: { on(event: string, listener: () => void): unknown }, events: readonly string[] = []): { log: unknown[]; track(name: string, p: Promise<unknown>): Promise<void> } {
+  const log: unknown[] = [];
+  if (client !== undefined) for (const event of events) client.on(event, () => log.push(event));
+  return {
+    log,
+    track: (name, p) =>
+      p.then(
+        (value) => void log.push([name, value]),
+        (error: Error) => void log.push([name, 'rejected', error.message]),
+      ),
+  };
+}

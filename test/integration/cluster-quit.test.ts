@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FailoverCluster } from '../../src/index.js';
 import { startCluster, type Cluster } from '../../src/testing/index.js';
-import { errorsOnClose, expectSame, unhandledErrors } from '../helpers/parity.js';
+import { errorsOnClose, expectSame, recorder, unhandledErrors } from '../helpers/parity.js';
 
 /**
  * quit(), a second quit(), and `error` events nobody listens to: the same steps against plain
@@ -37,19 +37,6 @@ async function flush(): Promise<void> {
   await io.connect();
   await Promise.all(io.nodes('master').map((node) => node.flushall()));
   await io.quit();
-}
-
-/** Each promise, as it settles: its name, then its value or its error's message. */
-function recorder(): { log: unknown[]; track(name: string, p: Promise<unknown>): Promise<void> } {
-  const log: unknown[] = [];
-  return {
-    log,
-    track: (name, p) =>
-      p.then(
-        (value) => void log.push([name, value]),
-        (error: Error) => void log.push([name, 'rejected', error.message]),
-      ),
-  };
 }
 
 /** Commands, then quit(), none awaited before quit() is called; their replies in the order they came. */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FailoverRedis } from '../../src/index.js';
 import { startReplicaSet, type ReplicaSet } from '../../src/testing/index.js';
-import { compareOn, errorsOnClose, expectSame, unhandledErrors } from '../helpers/parity.js';
+import { compareOn, errorsOnClose, expectSame, recorder, unhandledErrors } from '../helpers/parity.js';
 import { direct } from '../helpers/redis.js';
 
 /**
@@ -48,22 +48,8 @@ const compare = (steps: (make: Maker) => Promise<unknown>, kinds?: string[]): Pr
 
 const STATUS_EVENTS = ['wait', 'connecting', 'connect', 'ready', 'close', 'reconnecting', 'end'];
 
-/**
- * A log of what happened, in order: status events, and each promise as it settles (`name`, then
- * its value or its error's message).
- */
-function recorder(redis: Client): { log: unknown[]; track(name: string, p: Promise<unknown>): Promise<void> } {
-  const log: unknown[] = [];
-  for (const event of STATUS_EVENTS) redis.on(event, () => log.push(event));
-  return {
-    log,
-    track: (name, p) =>
-      p.then(
-        (value) => void log.push([name, value]),
-        (error: Error) => void log.push([name, 'rejected', error.message]),
-      ),
-  };
-}
+/** A log of `redis`'s status events and each promise as it settles, in order. */
+const record = (redis: Client): ReturnType<typeof recorder> => recorder(redis, STATUS_EVENTS);
 
 const stored = async (...keys: string[]) => {
   const conn = direct(set.master);
@@ -80,7 +66,7 @@ describe('quit() on a client that has not connected yet, as ioredis', () => {
     expectSame(
       await compare(async (make) => {
         const redis = make({ lazyConnect });
-        const { log, track } = recorder(redis);
+        const { log, track } = record(redis);
         // Not awaited: the client is still connecting (or waiting, lazily) when quit() is called.
         // Batches are compared by result, not by when they settle: ioredis settles a pipeline a
         // few promise hops after its replies (after QUIT's, here); the wire order is the same.
@@ -97,7 +83,7 @@ describe('quit() on a client that has not connected yet, as ioredis', () => {
     expectSame(
       await compare(async (make) => {
         const redis = make({ lazyConnect });
-        const { log, track } = recorder(redis);
+        const { log, track } = record(redis);
         await Promise.all([track('quit', redis.quit()), track('quit again', redis.quit()), track('get', redis.get('k'))]);
         await sleep(50);
         return [log, redis.status, await track('after end', redis.quit()).then(() => log.at(-1))];
@@ -111,7 +97,7 @@ describe('quit() on a client that has not connected yet, as ioredis', () => {
         const out: unknown[] = [];
         for (const lazyConnect of [false, true]) {
           const redis = make({ lazyConnect });
-          const { log, track } = recorder(redis);
+          const { log, track } = record(redis);
           redis.disconnect();
           await track('get', redis.get('k'));
           await sleep(50);
@@ -129,11 +115,11 @@ describe('a second quit(), as ioredis', () => {
       await compare(async (make) => {
         const redis = make();
         await redis.ping();
-        const { log, track } = recorder(redis);
+        const { log, track } = record(redis);
         await Promise.all([track('quit', redis.quit()), track('quit again', redis.quit())]);
         const later = make();
         await later.ping();
-        const second = recorder(later);
+        const second = record(later);
         await second.track('quit', later.quit());
         await second.track('quit after its reply', later.quit());
         await sleep(50);
@@ -149,7 +135,7 @@ describe('a second quit(), as ioredis', () => {
       await compare(async (make) => {
         const redis = make();
         await redis.ping();
-        const { log, track } = recorder(redis);
+        const { log, track } = record(redis);
         redis.disconnect();
         await Promise.all([track('quit', redis.quit()), track('get', redis.get('k'))]);
         await sleep(50);
